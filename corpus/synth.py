@@ -1,0 +1,427 @@
+"""Deterministic source-filter speech synthesizer: the embedded default corpus.
+
+Every utterance is ``speech = excitation / A_t(z)`` where
+
+* the excitation is the sum of
+  - LF glottal flow derivative pulses (:mod:`corpus.glottal`) at a smooth F0
+    contour with per-period jitter and shimmer, the pulse shape (Rd) drifting
+    slowly and getting breathier at voicing onsets and offsets;
+  - aspiration noise (high-passed white noise) whose amplitude follows the
+    glottal cycle, strongest around the closure instant and the late open phase;
+  - frication noise during unvoiced fricatives (s, sh, f);
+* ``A_t(z)`` is an all-pole vocal tract (5 phone formants plus fixed higher
+  resonances: order 14 at 16 kHz, :mod:`corpus.vocal_tract`) whose formants glide between phone targets; it
+  changes every 5 ms frame. Lip radiation is already in the flow derivative.
+
+Ground truth per utterance (frame ``t`` describes the instant ``t * frame_hop``,
+``n_frames = ceil(n_samples / frame_hop)``, as the toolkit's analysis frames):
+``f0`` [frames] Hz (0 = unvoiced), ``voiced`` [frames] bool, ``gci`` [k] sample
+indices of the glottal closure instants (main negative peak of the flow
+derivative), ``lpc`` [frames, order + 1] (order 14 at 16 kHz) the vocal-tract polynomial (a[0] = 1) applied
+to the samples around frame ``t`` (``t*hop - hop//2 ... t*hop + hop - hop//2``).
+
+Example:
+    >>> from corpus.synth import make_corpus
+    >>> paths = make_corpus("data/synthetic", minutes=3.0)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from corpus.glottal import LFTable
+from corpus.vocal_tract import FRICATIVES, VOWELS, allpole_filter_blocks, formant_target, formants_to_lpc
+
+__all__ = ["Speaker", "make_speakers", "plan_utterance", "synthesize_utterance", "make_corpus", "frame_hop_for"]
+
+_LF_TABLE: LFTable | None = None
+FRICATION_LEVEL = 0.25  # frication output RMS; vowels come out at about 1.3 RMS before normalisation
+
+
+def _lf_table() -> LFTable:
+    global _LF_TABLE
+    if _LF_TABLE is None:
+        _LF_TABLE = LFTable()
+    return _LF_TABLE
+
+
+def frame_hop_for(sr: int) -> int:
+    """Ground-truth frame hop in samples: 5 ms (80 at 16 kHz)."""
+    return int(round(0.005 * sr))
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """Voice parameters of one synthetic speaker.
+
+    Args:
+        name: tag part, e.g. ``"spk1"``.
+        f0_lo, f0_hi: F0 range in Hz (within 80-300).
+        vt_scale: formant scaling (1.0 = adult male; ~1.15-1.2 = female).
+        rd: mean LF shape parameter (larger = breathier, steeper tilt).
+        jitter: std of the relative period perturbation.
+        shimmer: std of the relative per-period amplitude perturbation.
+        aspiration: aspiration noise level relative to the pulse peak.
+    """
+
+    name: str
+    f0_lo: float
+    f0_hi: float
+    vt_scale: float
+    rd: float
+    jitter: float
+    shimmer: float
+    aspiration: float
+
+
+_BASE_SPEAKERS = (
+    Speaker("spk1", 85.0, 155.0, 1.00, 1.0, 0.008, 0.04, 0.05),
+    Speaker("spk2", 165.0, 290.0, 1.17, 1.3, 0.006, 0.05, 0.08),
+    Speaker("spk3", 100.0, 180.0, 1.06, 0.8, 0.010, 0.06, 0.04),
+    Speaker("spk4", 150.0, 260.0, 1.12, 1.5, 0.007, 0.04, 0.10),
+)
+
+
+def make_speakers(n_speakers: int = 4, seed: int = 0) -> list[Speaker]:
+    """The first four speakers are fixed; further ones are drawn from ``seed``."""
+    if n_speakers < 1:
+        raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
+    speakers = list(_BASE_SPEAKERS[:n_speakers])
+    for i in range(len(speakers), n_speakers):
+        rng = np.random.default_rng([seed, 7919, i])
+        female = i % 2 == 1
+        lo = rng.uniform(150, 185) if female else rng.uniform(80, 110)
+        hi = min(300.0, lo * rng.uniform(1.6, 1.8))
+        speakers.append(
+            Speaker(
+                f"spk{i + 1}", float(lo), float(hi),
+                float(rng.uniform(1.12, 1.22) if female else rng.uniform(0.95, 1.06)),
+                float(rng.uniform(0.8, 1.6)), float(rng.uniform(0.005, 0.012)),
+                float(rng.uniform(0.03, 0.07)), float(rng.uniform(0.03, 0.1)),
+            )
+        )
+    return speakers
+
+
+def plan_utterance(rng: np.random.Generator, seconds: float) -> list[tuple[str, float]]:
+    """Random phone sequence ``[(phone, seconds), ...]`` filling ``seconds``.
+
+    Phones are ARPAbet vowels, unvoiced fricatives (``s``, ``sh``, ``f``) and
+    pauses (``pau``). Syllables are (fricative) vowel+ (fricative); consecutive
+    vowels form one voiced stretch with gliding formants.
+    """
+    vowels = list(VOWELS)
+    frics = list(FRICATIVES)
+    plan = [("pau", float(rng.uniform(0.1, 0.25)))]
+    end_pause = float(rng.uniform(0.12, 0.25))
+    total = plan[0][1]
+    while True:
+        syll = []
+        if rng.random() < 0.5:
+            syll.append((str(rng.choice(frics)), float(rng.uniform(0.07, 0.14))))
+        for _ in range(int(rng.integers(1, 4))):
+            syll.append((str(rng.choice(vowels)), float(rng.uniform(0.08, 0.2))))
+        if rng.random() < 0.25:
+            syll.append((str(rng.choice(frics)), float(rng.uniform(0.07, 0.14))))
+        if rng.random() < 0.35:
+            syll.append(("pau", float(rng.uniform(0.06, 0.25))))
+        dur = sum(d for _, d in syll)
+        if total + dur > seconds - end_pause:
+            break
+        plan.extend(syll)
+        total += dur
+    plan.append(("pau", seconds - total))
+    return plan
+
+
+def _plan_text(plan: list[tuple[str, float]]) -> str:
+    words, word = [], []
+    for phone, _ in plan:
+        if phone == "pau":
+            if word:
+                words.append(" ".join(word))
+            word = []
+        else:
+            word.append(phone)
+    if word:
+        words.append(" ".join(word))
+    return ", ".join(words)
+
+
+def _smooth_log_f0(rng, n_frames, hop, sr, speaker, vowel_centres):
+    """Smooth F0 contour [frames] in Hz: declination, slow wobble, accents, soft range limit."""
+    t = np.arange(n_frames) * hop / sr
+    dur = max(t[-1], 1e-3)
+    lo, hi = np.log(speaker.f0_lo), np.log(speaker.f0_hi)
+    mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    x = mid + half * (0.3 - 0.6 * t / dur)  # declination over the utterance
+    for _ in range(3):
+        x = x + rng.uniform(0.03, 0.08) * np.sin(2 * np.pi * rng.uniform(0.3, 2.0) * t + rng.uniform(0, 2 * np.pi))
+    for c in vowel_centres:
+        if rng.random() < 0.4:
+            x = x + rng.uniform(0.05, 0.15) * np.exp(-0.5 * ((t - c) / 0.08) ** 2)
+    x = mid + half * np.tanh((x - mid) / half)  # stays inside [f0_lo, f0_hi]
+    return np.clip(np.exp(x), 80.0, 300.0)
+
+
+def synthesize_utterance(
+    speaker: Speaker,
+    seconds: float | None = None,
+    sr: int = 16000,
+    rng: np.random.Generator | int = 0,
+    plan: list[tuple[str, float]] | None = None,
+    return_components: bool = False,
+    peak: float = 0.9,
+) -> dict:
+    """Synthesize one utterance and its ground truth.
+
+    Args:
+        speaker: voice parameters.
+        seconds: duration (ignored when ``plan`` is given).
+        sr: sample rate in Hz (default 16000).
+        rng: numpy Generator or integer seed.
+        plan: explicit ``[(phone, seconds), ...]`` (``"pau"`` = pause); random if None.
+        return_components: also return the unfiltered excitation parts
+            ``glottal``, ``aspiration``, ``frication`` and ``excitation`` [n]
+            (before the peak normalisation; ``audio = scale * filter(excitation) + floor``).
+        peak: absolute peak of the returned audio.
+
+    Returns:
+        dict with ``audio`` float32 [n], ``sr``, ``frame_hop``, ``f0`` [frames],
+        ``voiced`` [frames], ``gci`` [k] int64, ``lpc`` [frames, order + 1], ``text``,
+        ``speaker``, ``scale``.
+    """
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(rng)
+    if plan is None:
+        if seconds is None:
+            raise ValueError("give seconds or plan")
+        plan = plan_utterance(rng, seconds)
+    hop = frame_hop_for(sr)
+    bounds = np.round(np.cumsum([0.0] + [d for _, d in plan]) * sr).astype(np.int64)
+    n = int(bounds[-1])
+    n_frames = int(math.ceil(n / hop))
+    frame_pos = np.arange(n_frames) * hop  # the instant each frame describes
+    table = _lf_table()
+
+    # --- formant tracks: each phone holds its target in its middle, glides at edges.
+    pts_t, pts_f, pts_b = [], [], []
+    for (phone, _), s, e in zip(plan, bounds[:-1], bounds[1:]):
+        if phone == "pau":
+            continue
+        f, b = formant_target(phone, speaker.vt_scale, sr)
+        edge = min(0.025 * sr, 0.25 * (e - s))
+        for p in (s + edge, e - edge):
+            pts_t.append(p)
+            pts_f.append(f)
+            pts_b.append(b)
+    if not pts_t:  # all pause: any neutral tract
+        f, b = formant_target("ah", speaker.vt_scale, sr)
+        pts_t, pts_f, pts_b = [0.0], [f], [b]
+    pts_t = np.asarray(pts_t)
+    freqs = np.stack([np.interp(frame_pos, pts_t, np.asarray(pts_f)[:, k]) for k in range(len(pts_f[0]))], axis=1)
+    bws = np.stack([np.interp(frame_pos, pts_t, np.asarray(pts_b)[:, k]) for k in range(len(pts_b[0]))], axis=1)
+    lpc = formants_to_lpc(freqs, bws, sr)  # [frames, order + 1]
+    # White-noise power gain of each frame's filter, and its gain for a glottal-like
+    # (low-pass) spectrum: used to keep phone loudness in a natural range.
+    inv_power = 1.0 / np.maximum(np.abs(np.fft.rfft(lpc, 512, axis=1)) ** 2, 1e-12)
+    power_gain = inv_power.mean(axis=1)
+    f_axis = np.fft.rfftfreq(512, 1.0 / sr)
+    voiced_gain = (inv_power / (1.0 + (f_axis / 200.0) ** 2)).mean(axis=1)
+
+    # --- voiced stretches (runs of consecutive vowels) and fricatives.
+    runs, frics = [], []
+    for (phone, _), s, e in zip(plan, bounds[:-1], bounds[1:]):
+        if phone in VOWELS:
+            if runs and runs[-1][1] == s:
+                runs[-1][1] = e
+            else:
+                runs.append([s, e])
+        elif phone in FRICATIVES:
+            frics.append((s, e))
+    vowel_centres = [0.5 * (s + e) / sr for (p, _), s, e in zip(plan, bounds[:-1], bounds[1:]) if p in VOWELS]
+    f0_track = _smooth_log_f0(rng, n_frames, hop, sr, speaker, vowel_centres)
+    rd_wobble = speaker.rd + 0.15 * np.sin(2 * np.pi * rng.uniform(0.2, 0.8) * frame_pos / sr + rng.uniform(0, 6.3))
+
+    # --- glottal periods (a short loop over periods; the samples are vectorised).
+    opens, periods, amps, rds = [], [], [], []
+    for s, e in runs:
+        o = float(s) + rng.uniform(0.0, 2.0)
+        ramp_in, ramp_out = 0.03 * sr, 0.045 * sr
+        while True:
+            f0 = np.interp(o, frame_pos, f0_track)
+            period = sr / f0 * (1.0 + speaker.jitter * rng.standard_normal())
+            if o + period > e:
+                break
+            edge = min((o - s) / ramp_in, (e - o - period) / ramp_out, 1.0)
+            amp = (0.25 + 0.75 * max(edge, 0.0)) * (1.0 + speaker.shimmer * rng.standard_normal())
+            # partial loudness compensation: open vowels are louder, but not 20 dB louder
+            amp *= np.interp(o, frame_pos, voiced_gain) ** -0.3
+            rd = np.interp(o, frame_pos, rd_wobble) + 0.5 * (1.0 - max(edge, 0.0))
+            opens.append(o)
+            periods.append(period)
+            amps.append(amp)
+            rds.append(rd)
+            o += period
+    opens, periods = np.asarray(opens), np.asarray(periods)
+    amps, rd_idx = np.asarray(amps), table.nearest(np.clip(np.asarray(rds), 0.5, 2.0))
+
+    samples = np.arange(n)
+    k = np.searchsorted(opens, samples, side="right") - 1
+    kk = np.maximum(k, 0)
+    in_cycle = (k >= 0) & (samples < (opens[kk] + periods[kk] if len(opens) else 0))
+    phase = np.where(in_cycle, (samples - opens[kk]) / periods[kk] if len(opens) else 0.0, 0.0)
+    glottal = np.zeros(n)
+    aspiration = np.zeros(n)
+    if len(opens):
+        idx = samples[in_cycle]
+        kc = k[in_cycle]
+        glottal[idx] = amps[kc] * table.sample(phase[in_cycle], rd_idx[kc])
+        # Aspiration: high-passed noise gated by the cycle, peaking at closure.
+        noise = rng.standard_normal(n + 1)
+        noise = 0.5 * (noise[1:] - noise[:-1])
+        te = table.te[rd_idx[kc]]
+        gate = 0.2 + 0.8 * np.exp(-0.5 * ((phase[in_cycle] - (te - 0.05)) / 0.15) ** 2)
+        aspiration[idx] = speaker.aspiration * np.abs(amps[kc]) * gate * noise[idx]
+        # GCI: the sample of the main negative peak (floor or ceil of the continuous te).
+        te_abs = opens + table.te[rd_idx] * periods
+        g0 = np.clip(np.floor(te_abs).astype(np.int64), 0, n - 1)
+        g1 = np.clip(g0 + 1, 0, n - 1)
+        gci = np.where(glottal[g1] < glottal[g0], g1, g0)
+    else:
+        gci = np.zeros(0, dtype=np.int64)
+
+    # --- frication: white noise, level normalised by the filter's power gain.
+    frication = np.zeros(n)
+    if frics:
+        fr_gain = FRICATION_LEVEL / np.sqrt(power_gain)
+        gain_s = np.interp(samples, frame_pos, fr_gain)
+        for s, e in frics:
+            ln = e - s
+            ramp = max(1, min(int(0.015 * sr), ln // 3))
+            env = np.ones(ln)
+            env[:ramp] = np.linspace(0.0, 1.0, ramp)
+            env[-ramp:] = np.linspace(1.0, 0.0, ramp)
+            level = rng.uniform(0.7, 1.0)
+            frication[s:e] = level * env * gain_s[s:e] * rng.standard_normal(ln)
+
+    excitation = glottal + aspiration + frication
+    starts = np.maximum(frame_pos - hop // 2, 0)
+    starts[0] = 0
+    speech = allpole_filter_blocks(excitation, lpc, starts)
+    scale = peak / max(np.max(np.abs(speech)), 1e-12)
+    floor = 3e-4 * rng.standard_normal(n)  # recording noise floor (about -70 dBFS)
+    audio = np.clip(scale * speech + floor, -1.0, 1.0).astype(np.float32)
+
+    voiced = in_cycle[frame_pos] if n else np.zeros(0, bool)
+    out = {
+        "audio": audio,
+        "sr": int(sr),
+        "frame_hop": int(hop),
+        "f0": np.where(voiced, f0_track, 0.0).astype(np.float32),
+        "voiced": voiced.astype(bool),
+        "gci": gci.astype(np.int64),
+        "lpc": lpc.astype(np.float64),
+        "text": _plan_text(plan),
+        "speaker": speaker.name,
+        "scale": float(scale),
+    }
+    if return_components:
+        out.update(glottal=glottal, aspiration=aspiration, frication=frication, excitation=excitation)
+    return out
+
+
+def _save_npz_atomic(path: Path, **arrays) -> None:
+    from dsp.audio import atomic_output
+
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+
+def make_corpus(
+    out_dir,
+    n_utterances: int | None = None,
+    minutes: float = 3.0,
+    seconds_per_utt: tuple[float, float] = (1.5, 3.5),
+    sr: int = 16000,
+    n_speakers: int = 4,
+    seed: int = 0,
+    progress: bool = False,
+) -> list[Path]:
+    """Write a synthetic speech corpus in the LJSpeech layout plus ground truth.
+
+    Args:
+        out_dir: output folder; gets ``wav/<tag>.wav`` (PCM16 mono),
+            ``truth/<tag>.npz`` and ``metadata.csv`` (``tag|text|text``, written last).
+        n_utterances: number of utterances; overrides ``minutes`` when given.
+        minutes: total duration to reach (default 3.0).
+        seconds_per_utt: (min, max) duration of one utterance in seconds.
+        sr: sample rate in Hz (default 16000).
+        n_speakers: speakers, assigned round robin (tags ``syn_spk1_0001`` ...).
+        seed: utterance ``i`` uses ``default_rng([seed, i])``, so the corpus is
+            deterministic and the first N utterances do not depend on the total.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        The wav paths, in order.
+    """
+    from dsp.audio import write_wav
+
+    lo, hi = seconds_per_utt
+    if not 0.3 <= lo <= hi:
+        raise ValueError(f"seconds_per_utt must satisfy 0.3 <= min <= max, got {seconds_per_utt}")
+    if n_utterances is None and minutes <= 0:
+        raise ValueError(f"minutes must be > 0, got {minutes}")
+    if n_utterances is not None and n_utterances < 1:
+        raise ValueError(f"n_utterances must be >= 1, got {n_utterances}")
+    out_dir = Path(out_dir)
+    (out_dir / "wav").mkdir(parents=True, exist_ok=True)
+    (out_dir / "truth").mkdir(parents=True, exist_ok=True)
+    speakers = make_speakers(n_speakers, seed)
+    counts = [0] * n_speakers
+    target = None if n_utterances is not None else minutes * 60.0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n_utterances if n_utterances is not None else round(target, 1),
+                   unit="utt" if n_utterances is not None else "s", desc="synthetic corpus")
+    paths, rows, total = [], [], 0.0
+    i = 0
+    while (n_utterances is not None and i < n_utterances) or (target is not None and total < target):
+        rng = np.random.default_rng([seed, i])
+        spk_i = i % n_speakers
+        counts[spk_i] += 1
+        tag = f"syn_{speakers[spk_i].name}_{counts[spk_i]:04d}"
+        utt = synthesize_utterance(speakers[spk_i], float(rng.uniform(lo, hi)), sr=sr, rng=rng)
+        wav_path = out_dir / "wav" / f"{tag}.wav"
+        write_wav(wav_path, utt["audio"], sr)
+        _save_npz_atomic(
+            out_dir / "truth" / f"{tag}.npz",
+            f0=utt["f0"], voiced=utt["voiced"], gci=utt["gci"], lpc=utt["lpc"],
+            frame_hop=np.int64(utt["frame_hop"]), sr=np.int64(sr), speaker=np.str_(utt["speaker"]),
+        )
+        rows.append((tag, utt["text"], utt["text"]))
+        paths.append(wav_path)
+        dur = len(utt["audio"]) / sr
+        total += dur
+        i += 1
+        if bar is not None:
+            bar.update(1 if n_utterances is not None else min(dur, max(target - bar.n, 0.0)))
+    if bar is not None:
+        bar.close()
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter="|", quoting=csv.QUOTE_NONE, lineterminator="\n")
+    writer.writerows(rows)
+    from dsp.audio import atomic_output
+
+    with atomic_output(out_dir / "metadata.csv") as tmp:
+        Path(tmp).write_text(buf.getvalue(), encoding="utf-8")
+    return paths

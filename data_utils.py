@@ -1,0 +1,563 @@
+"""ResGAN training data: the CURRENNT NetCDF format, and feeding it to Keras.
+
+A data file (``data.nc1`` ... ``data.ncK``) holds a set of utterances, one row
+per 5 ms acoustic frame, in the layout of the CURRENNT toolkit:
+
+=================  ==============================  ==========================
+variable           shape                           meaning
+=================  ==============================  ==========================
+``inputs``         [numTimesteps, inputPattSize]   acoustic features, z-normalised
+``targetPatterns`` [numTimesteps, targetPattSize]  400-sample excitation pulses, z-normalised
+``seqLengths``     [numSeqs]                       frames per utterance
+``seqTags``        [numSeqs, maxSeqTagLength]      utterance names (UTF-8 chars)
+``inputMeans``     [inputPattSize]                 z-normalisation statistics
+``inputStdevs``    [inputPattSize]
+``outputMeans``    [targetPattSize]
+``outputStdevs``   [targetPattSize]
+=================  ==============================  ==========================
+
+Input columns (inputPattSize = 22), as written by ``python data_utils.py package``:
+0..19 the 20 MFCCs of get_mfcc.py (column 0 = c0 = frame energy in dB),
+20 log F0 (natural log of Hz, linearly interpolated over unvoiced frames),
+21 voicing flag (1 voiced, 0 unvoiced). Targets (targetPattSize = 400) are
+pitch-synchronous residual pulses centred at sample 200 (see resgan_packaging.py).
+
+On load, targets are de-normalised (the convolutional models need waveforms)
+while inputs stay normalised. Files are written as NETCDF3_CLASSIC so that
+scipy.io.netcdf_file, netCDF4 and CURRENNT can all read them.
+
+Usage::
+
+    python data_utils.py package --wav_dir data/synthetic/wav --out_dir traindata --test_dir testdata
+    python data_utils.py info traindata/data.nc1
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dsp.audio import InputError, atomic_output, cli_main
+
+INPUT_COLUMNS = (
+    "0-19: MFCC c0..c19 of get_mfcc.py (c0 = frame energy in dB); "
+    "20: log F0 (ln Hz, linearly interpolated over unvoiced frames); "
+    "21: voicing flag (1 voiced, 0 unvoiced)"
+)
+N_INPUTS = 22
+PULSE_LENGTH = 400
+
+_VARIABLES = ("inputs", "targetPatterns", "seqLengths", "seqTags",
+              "inputMeans", "inputStdevs", "outputMeans", "outputStdevs")
+_STATS = ("inputMeans", "inputStdevs", "outputMeans", "outputStdevs")
+
+
+@dataclass
+class NcData:
+    """One CURRENNT data file in memory.
+
+    Args:
+        inputs: float32 [N, 22], z-normalised features (one row per frame).
+        targets: float32 [N, 400], de-normalised pulses (waveform samples).
+        seq_lengths: int64 [S], frames per utterance (sums to N).
+        seq_tags: list of S utterance names.
+        input_means, input_stdevs: float32 [22].
+        output_means, output_stdevs: float32 [400].
+        path: the file it was read from (None if built in memory).
+        attrs: global attributes of the file (str -> str/number).
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray | None
+    seq_lengths: np.ndarray
+    seq_tags: list
+    input_means: np.ndarray
+    input_stdevs: np.ndarray
+    output_means: np.ndarray
+    output_stdevs: np.ndarray
+    path: Path | None = None
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def seq_starts(self) -> np.ndarray:
+        """First row of each utterance, int64 [S]."""
+        return np.concatenate([[0], np.cumsum(self.seq_lengths)[:-1]]).astype(np.int64)
+
+    def utterances(self):
+        """Yield ``(tag, inputs [n, 22], targets [n, 400] or None)`` per utterance."""
+        for tag, start, n in zip(self.seq_tags, self.seq_starts, self.seq_lengths):
+            tgt = None if self.targets is None else self.targets[start:start + n]
+            yield tag, self.inputs[start:start + n], tgt
+
+
+# --------------------------------------------------------------------------- reading
+
+def _decode_tags(chars: np.ndarray) -> list:
+    """seqTags char matrix [numSeqs, maxSeqTagLength] -> list of str (NUL-terminated)."""
+    chars = np.asarray(chars)
+    if chars.ndim == 1:  # a single tag stored without the second dimension
+        chars = chars[None, :]
+    if chars.dtype.kind == "U" or (chars.dtype.kind == "S" and chars.dtype.itemsize > 1):
+        # already joined into strings (e.g. netCDF4 with auto char-to-string)
+        return [(c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)).rstrip("\0")
+                for c in chars.reshape(-1)]
+    raw = chars.view(np.uint8) if chars.dtype.kind == "S" else chars.astype(np.uint8)
+    return [bytes(row).split(b"\0", 1)[0].decode("utf-8", errors="replace") for row in raw]
+
+
+def _read_variables(path: Path, names) -> tuple[dict, dict, dict]:
+    """Read variables ``names`` (those present), dimensions and global attributes.
+
+    scipy.io.netcdf_file handles NETCDF3 (classic / 64-bit offset); anything
+    else (e.g. a NETCDF4/HDF5 file) is read with netCDF4.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    try:
+        return _read_scipy(path, names)
+    except InputError:
+        raise
+    except Exception as scipy_error:  # not NETCDF3: try netCDF4
+        try:
+            return _read_netcdf4(path, names)
+        except Exception as nc4_error:
+            raise InputError(f"{path}: not a readable NetCDF file "
+                             f"(scipy: {scipy_error}; netCDF4: {nc4_error})") from None
+
+
+def _read_scipy(path, names):
+    from scipy.io import netcdf_file
+
+    f = netcdf_file(str(path), "r", mmap=True)
+    try:
+        out = {}
+        for name in names:
+            if name in f.variables:
+                out[name] = np.array(f.variables[name].data)  # copy out of the mmap
+        dims = {k: v for k, v in f.dimensions.items()}
+        attrs = {k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
+                 for k, v in f._attributes.items()}
+    finally:
+        f.close()
+    return out, dims, attrs
+
+
+def _read_netcdf4(path, names):
+    import netCDF4
+
+    with netCDF4.Dataset(str(path), "r") as ds:
+        out = {}
+        for name in names:
+            if name in ds.variables:
+                var = ds.variables[name]
+                var.set_auto_mask(False)
+                var.set_auto_chartostring(False)
+                out[name] = np.array(var[:])
+        dims = {k: len(v) for k, v in ds.dimensions.items()}
+        attrs = {k: ds.getncattr(k) for k in ds.ncattrs()}
+    return out, dims, attrs
+
+
+def _check_finite(path, name, a):
+    bad = ~np.isfinite(a)
+    if bad.any():
+        first = int(np.argwhere(bad)[0][0])
+        raise InputError(f"{path}: {name}: contains NaN or Inf (first at index {first})")
+
+
+def _validate(path, v, need_targets=True):
+    for name in _VARIABLES:
+        if name == "targetPatterns" and not need_targets:
+            continue
+        if name not in v:
+            raise InputError(f"{path}: {name}: missing variable")
+    inputs = v["inputs"]
+    if inputs.ndim != 2:
+        raise InputError(f"{path}: inputs: expected 2 dimensions, got shape {inputs.shape}")
+    n_rows = inputs.shape[0]
+    lengths = v["seqLengths"].astype(np.int64).reshape(-1)
+    if (lengths < 0).any():
+        raise InputError(f"{path}: seqLengths: negative length")
+    if int(lengths.sum()) != n_rows:
+        raise InputError(f"{path}: seqLengths: lengths sum to {int(lengths.sum())} "
+                         f"but inputs has {n_rows} rows")
+    if need_targets:
+        tgt = v["targetPatterns"]
+        if tgt.ndim != 2 or tgt.shape[0] != n_rows:
+            raise InputError(f"{path}: targetPatterns: {tgt.shape[0] if tgt.ndim else 0} rows "
+                             f"but inputs has {n_rows} rows")
+    for name, width in (("inputMeans", inputs.shape[1]), ("inputStdevs", inputs.shape[1])):
+        if v[name].reshape(-1).shape[0] != width:
+            raise InputError(f"{path}: {name}: length {v[name].size} != {width} input columns")
+    if need_targets:
+        width = v["targetPatterns"].shape[1]
+        for name in ("outputMeans", "outputStdevs"):
+            if v[name].reshape(-1).shape[0] != width:
+                raise InputError(f"{path}: {name}: length {v[name].size} != {width} target columns")
+    for name in v:
+        if name != "seqTags":
+            _check_finite(path, name, v[name])
+    return lengths
+
+
+def read_netcdf(path, inputs_only: bool = False) -> NcData:
+    """Read one CURRENNT data file (scipy- or netCDF4-written).
+
+    Args:
+        path: str or Path of the ``.nc`` file.
+        inputs_only: bool, default False; skip ``targetPatterns`` (``targets`` is None).
+
+    Returns:
+        NcData with normalised inputs and DE-normalised targets
+        (``targetPatterns * outputStdevs + outputMeans``), all float32.
+
+    Raises:
+        dsp.audio.InputError: ``"<path>: <variable>: <problem>"`` for a missing
+        variable, mismatched row counts or NaN/Inf values; ``"<path>: ..."`` for
+        a missing or unreadable file.
+    """
+    path = Path(path)
+    names = [n for n in _VARIABLES if not (inputs_only and n == "targetPatterns")]
+    v, _, attrs = _read_variables(path, names)
+    lengths = _validate(path, v, need_targets=not inputs_only)
+    tags = _decode_tags(v["seqTags"])
+    if len(tags) != lengths.shape[0]:
+        raise InputError(f"{path}: seqTags: {len(tags)} tags but {lengths.shape[0]} sequences")
+    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32).reshape(-1)  # noqa: E731
+    out_means, out_std = f32(v["outputMeans"]), f32(v["outputStdevs"])
+    targets = None
+    if not inputs_only:
+        targets = v["targetPatterns"].astype(np.float32, copy=False)
+        targets = targets * out_std[None, :] + out_means[None, :]
+    return NcData(
+        inputs=np.ascontiguousarray(v["inputs"], dtype=np.float32),
+        targets=targets,
+        seq_lengths=lengths,
+        seq_tags=tags,
+        input_means=f32(v["inputMeans"]), input_stdevs=f32(v["inputStdevs"]),
+        output_means=out_means, output_stdevs=out_std,
+        path=path, attrs=attrs,
+    )
+
+
+def num_rows(path) -> int:
+    """Number of frames (numTimesteps) of a data file, from its header only."""
+    path = Path(path)
+    v, dims, _ = _read_variables(path, ("seqLengths",))
+    if "seqLengths" not in v:
+        raise InputError(f"{path}: seqLengths: missing variable")
+    return int(v["seqLengths"].astype(np.int64).sum())
+
+
+def norm_stats(path) -> dict:
+    """z-normalisation statistics of a data file.
+
+    Returns:
+        dict with float32 arrays ``input_means``, ``input_stdevs`` [22] and
+        ``output_means``, ``output_stdevs`` [400].
+    """
+    path = Path(path)
+    v, _, _ = _read_variables(path, _STATS)
+    out = {}
+    for name, key in zip(_STATS, ("input_means", "input_stdevs", "output_means", "output_stdevs")):
+        if name not in v:
+            raise InputError(f"{path}: {name}: missing variable")
+        _check_finite(path, name, v[name])
+        out[key] = v[name].astype(np.float32).reshape(-1)
+    return out
+
+
+# --------------------------------------------------------------------------- writing
+
+def write_netcdf(path, inputs_norm, targets_norm, seq_lengths, seq_tags,
+                 input_means, input_stdevs, output_means, output_stdevs, attrs=None):
+    """Write a CURRENNT data file (NETCDF3_CLASSIC, atomically: temp file + rename).
+
+    Args:
+        path: output path, e.g. ``traindata/data.nc1``.
+        inputs_norm: [N, 22] z-normalised inputs.
+        targets_norm: [N, 400] z-normalised targets.
+        seq_lengths: [S] frames per utterance, summing to N.
+        seq_tags: S utterance names (str).
+        input_means, input_stdevs: [22]; output_means, output_stdevs: [400].
+        attrs: optional dict of global attributes (str -> str/int/float).
+    """
+    from scipy.io import netcdf_file
+
+    path = Path(path)
+    inputs_norm = np.asarray(inputs_norm, dtype=np.float32)
+    targets_norm = np.asarray(targets_norm, dtype=np.float32)
+    seq_lengths = np.asarray(seq_lengths, dtype=np.int32).reshape(-1)
+    tags = [t.encode("utf-8") for t in seq_tags]
+    if inputs_norm.ndim != 2 or targets_norm.ndim != 2 or inputs_norm.shape[0] != targets_norm.shape[0]:
+        raise InputError(f"{path}: inputs {inputs_norm.shape} and targets {targets_norm.shape} "
+                         "must be 2-D with the same number of rows")
+    if int(seq_lengths.sum()) != inputs_norm.shape[0] or len(tags) != seq_lengths.shape[0]:
+        raise InputError(f"{path}: seqLengths: {len(tags)} tags / lengths summing to "
+                         f"{int(seq_lengths.sum())} do not match {inputs_norm.shape[0]} rows")
+    max_tag = max([len(t) for t in tags] + [1]) + 1
+    tag_chars = np.zeros((len(tags), max_tag), dtype="S1")
+    for i, t in enumerate(tags):
+        tag_chars[i, :len(t)] = np.frombuffer(t, dtype="S1")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as tmp:
+        f = netcdf_file(str(tmp), "w", version=1)
+        try:
+            f.createDimension("numSeqs", len(tags))
+            f.createDimension("numTimesteps", inputs_norm.shape[0])
+            f.createDimension("inputPattSize", inputs_norm.shape[1])
+            f.createDimension("targetPattSize", targets_norm.shape[1])
+            f.createDimension("maxSeqTagLength", max_tag)
+            f.createVariable("seqTags", "c", ("numSeqs", "maxSeqTagLength"))[:] = tag_chars
+            f.createVariable("seqLengths", "i", ("numSeqs",))[:] = seq_lengths
+            f.createVariable("inputs", "f", ("numTimesteps", "inputPattSize"))[:] = inputs_norm
+            f.createVariable("targetPatterns", "f", ("numTimesteps", "targetPattSize"))[:] = targets_norm
+            for name, a, dim in (("inputMeans", input_means, "inputPattSize"),
+                                 ("inputStdevs", input_stdevs, "inputPattSize"),
+                                 ("outputMeans", output_means, "targetPattSize"),
+                                 ("outputStdevs", output_stdevs, "targetPattSize")):
+                f.createVariable(name, "f", (dim,))[:] = np.asarray(a, dtype=np.float32).reshape(-1)
+            for key, value in (attrs or {}).items():
+                setattr(f, key, value)
+        finally:
+            f.close()
+    return path
+
+
+# --------------------------------------------------------------------------- feeding
+
+def list_data_files(data_dir, max_files=None) -> list:
+    """``data.nc1 ... data.ncK`` in ``data_dir``, in natural order (nc2 before nc10)."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise InputError(f"{data_dir}: no such directory")
+    files = [p for p in data_dir.iterdir() if re.fullmatch(r"data\.nc\d+", p.name)]
+    files.sort(key=lambda p: int(p.name[len("data.nc"):]))
+    if not files:
+        raise InputError(f"{data_dir}: no data.nc1 ... data.ncK files")
+    return files[:max_files] if max_files else files
+
+
+def _frame_starts(seq_lengths) -> np.ndarray:
+    """Per row, the first row of its utterance, int64 [N]."""
+    lengths = np.asarray(seq_lengths, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    return np.repeat(starts, lengths)
+
+
+def context_rows(inputs, frame_starts, rows, context_len) -> np.ndarray:
+    """Causal context for selected rows: [len(rows), L, D], zeros before an utterance start."""
+    rows = np.asarray(rows, dtype=np.int64)
+    idx = rows[:, None] + np.arange(-(context_len - 1), 1)[None, :]
+    valid = idx >= frame_starts[rows][:, None]
+    out = inputs[np.maximum(idx, 0)]
+    out[~valid] = 0.0
+    return out
+
+
+def expand_context(inputs, seq_lengths, context_len: int) -> np.ndarray:
+    """Causal context expansion for the recurrent layer.
+
+    Args:
+        inputs: [N, D] frames of several utterances, concatenated.
+        seq_lengths: [S] frames per utterance (sums to N).
+        context_len: L >= 1.
+
+    Returns:
+        [N, L, D]: row t holds frames t-L+1 ... t (oldest first), zero where that
+        frame lies before the start of t's utterance (never crosses utterances).
+
+    Example:
+        >>> expand_context(np.arange(3.)[:, None], [2, 1], 2)[:, :, 0]
+        array([[0., 0.], [0., 1.], [0., 2.]])
+    """
+    inputs = np.asarray(inputs)
+    if context_len < 1:
+        raise ValueError(f"context_len must be >= 1, got {context_len}")
+    if int(np.sum(seq_lengths)) != inputs.shape[0]:
+        raise ValueError(f"seq_lengths sum to {int(np.sum(seq_lengths))}, inputs has {inputs.shape[0]} rows")
+    return context_rows(inputs, _frame_starts(seq_lengths), np.arange(inputs.shape[0]), context_len)
+
+
+def iterate_files(files, inputs_only: bool = False):
+    """Yield one NcData per file, holding only one file in memory at a time."""
+    for path in files:
+        yield read_netcdf(path, inputs_only=inputs_only)
+
+
+def load_inputs_only(path, context_len: int = 1) -> dict:
+    """Inputs of every utterance of a file for generation: ``{tag: float32 [n_frames, L, 22]}``."""
+    data = read_netcdf(path, inputs_only=True)
+    return {tag: expand_context(x, [x.shape[0]], context_len)
+            for tag, x, _ in data.utterances()}
+
+
+def _make_pulse_sequence_class():
+    import keras
+
+    class PulseSequence(keras.utils.PyDataset):
+        """Batches of (context features, pulse) pairs from CURRENNT data files.
+
+        Each batch comes from a single file; files are loaded on demand and kept in
+        a small LRU cache bounded by ``cache_bytes`` (always at least one file), so
+        a corpus larger than memory trains. Context is expanded per batch, per
+        utterance (never across utterance boundaries), so nothing is copied L times.
+
+        Args:
+            files: list of data file paths (see ``list_data_files``).
+            batch_size: int, default 128.
+            context_len: int L, default 1.
+            shuffle: bool, default True; shuffles the file order and the rows of
+                each file, anew every epoch (deterministic for ``seed``).
+            seed: int, default 0.
+            cache_bytes: int, default 1 GiB; memory for loaded files.
+            **kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size``.
+
+        Yields:
+            ``(x float32 [B, L, 22], y float32 [B, 400])``; y is de-normalised.
+
+        Example:
+            >>> seq = PulseSequence(list_data_files("traindata"), batch_size=64, context_len=4)
+            >>> model.fit(seq, epochs=10)
+        """
+
+        def __init__(self, files, batch_size=128, context_len=1, shuffle=True, seed=0,
+                     cache_bytes=1 << 30, **kwargs):
+            super().__init__(**kwargs)
+            self.files = [Path(f) for f in files]
+            if not self.files:
+                raise InputError("PulseSequence: no data files given")
+            self.batch_size = int(batch_size)
+            self.context_len = int(context_len)
+            self.shuffle = bool(shuffle)
+            self.seed = int(seed)
+            self.cache_bytes = int(cache_bytes)
+            self.file_rows = [num_rows(f) for f in self.files]
+            self._cache = OrderedDict()  # file index -> (NcData, frame_starts)
+            self._lock = threading.Lock()
+            self.epoch = 0
+            self._build_index()
+
+        def _build_index(self):
+            order = np.arange(len(self.files))
+            if self.shuffle:
+                order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
+            self._index = [(int(i), b) for i in order
+                           for b in range(-(-self.file_rows[i] // self.batch_size))]
+            self._perm = {}
+
+        def __len__(self):
+            return len(self._index)
+
+        def _load(self, i):
+            with self._lock:
+                if i in self._cache:
+                    self._cache.move_to_end(i)
+                    return self._cache[i]
+            data = read_netcdf(self.files[i])
+            entry = (data, _frame_starts(data.seq_lengths))
+            with self._lock:
+                self._cache[i] = entry
+                size = lambda e: e[0].inputs.nbytes + e[0].targets.nbytes  # noqa: E731
+                while len(self._cache) > 1 and sum(size(e) for e in self._cache.values()) > self.cache_bytes:
+                    self._cache.popitem(last=False)
+            return entry
+
+        def _rows(self, i, b):
+            n = self.file_rows[i]
+            if self.shuffle:
+                with self._lock:
+                    if i not in self._perm:
+                        self._perm[i] = np.random.default_rng([self.seed, self.epoch, i]).permutation(n)
+                    perm = self._perm[i]
+                return np.sort(perm[b * self.batch_size:(b + 1) * self.batch_size])
+            return np.arange(b * self.batch_size, min(n, (b + 1) * self.batch_size))
+
+        def __getitem__(self, idx):
+            if idx < 0 or idx >= len(self._index):
+                raise IndexError(f"batch {idx} out of range ({len(self._index)} batches)")
+            i, b = self._index[idx]
+            data, starts = self._load(i)
+            rows = self._rows(i, b)
+            x = context_rows(data.inputs, starts, rows, self.context_len)
+            return x.astype(np.float32, copy=False), data.targets[rows]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self._build_index()
+
+    return PulseSequence
+
+
+_lazy = {}
+
+
+def __getattr__(name):
+    # PulseSequence subclasses keras.utils.PyDataset; build it on first use so that
+    # reading/packaging data does not pay the keras import.
+    if name == "PulseSequence":
+        if name not in _lazy:
+            _lazy[name] = _make_pulse_sequence_class()
+        return _lazy[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --------------------------------------------------------------------------- CLI
+
+def _info(path):
+    data = read_netcdf(path)
+    print(f"{path}: {len(data.seq_tags)} utterances, {data.inputs.shape[0]} frames")
+    for k, v in data.attrs.items():
+        print(f"  attr {k}: {v}")
+    print(f"  inputs  {data.inputs.shape} (normalised): mean {data.inputs.mean():.3f} "
+          f"std {data.inputs.std():.3f}")
+    print(f"  targets {data.targets.shape} (de-normalised): mean {data.targets.mean():.4f} "
+          f"std {data.targets.std():.4f} energy/row {np.mean(np.sum(data.targets ** 2, 1)):.3f}")
+    raw = data.inputs * data.input_stdevs + data.input_means
+    if raw.shape[1] == N_INPUTS:
+        voiced = raw[:, 21] > 0.5
+        f0 = np.exp(raw[voiced, 20]) if voiced.any() else np.array([np.nan])
+        print(f"  voiced frames {voiced.mean() * 100:.1f} %, median F0 {np.median(f0):.1f} Hz, "
+              f"c0 (energy dB) mean {raw[:, 0].mean():.1f}")
+    lengths = data.seq_lengths
+    print(f"  utterance frames: min {lengths.min()} median {int(np.median(lengths))} max {lengths.max()}")
+    print(f"  first tags: {', '.join(data.seq_tags[:5])}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="ResGAN data: package speech into CURRENNT NetCDF pulse data, or inspect a data file.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    from resgan_packaging import add_package_arguments
+
+    add_package_arguments(sub.add_parser(
+        "package", help="package a folder of wav files into data.nc1 ... data.ncK",
+        description="Package speech recordings into ResGAN training data (inputs: 20 MFCC, "
+                    "log F0, voicing; targets: 400-sample pitch-synchronous residual pulses)."))
+    info = sub.add_parser("info", help="print shapes and statistics of a data file")
+    info.add_argument("files", nargs="+", type=Path, help="data.ncK file(s)")
+    return parser
+
+
+@cli_main
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.command == "info":
+        for path in args.files:
+            _info(path)
+    else:
+        from resgan_packaging import package_from_args
+
+        package_from_args(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

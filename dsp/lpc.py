@@ -1,0 +1,223 @@
+"""Linear prediction: Levinson-Durbin, line spectral frequencies, envelopes.
+
+Everything is vectorised across frames: the leading axes of every argument
+are batch axes.  LSFs are found without per-frame `np.roots`: each of the
+symmetric polynomials P and Q is written as a cosine series on the unit
+circle, its sign changes are located on a fine frequency grid for all
+frames at once, and Newton steps (Chebyshev/Clenshaw recurrence) polish the
+roots to machine precision.
+"""
+import numpy as np
+
+_GRID = 512  # grid points on (0, pi) used to bracket the LSFs (fallback below)
+
+
+def levinson(r, order):
+    """Solve the Toeplitz normal equations by the Levinson-Durbin recursion.
+
+    Args:
+        r: autocorrelation [..., >= order+1] (r[..., 0] > 0).
+        order: int, predictor order p.
+    Returns:
+        a: [..., p+1] with a[..., 0] = 1, the inverse filter A(z) = sum a_k z^-k.
+        err: [...] final prediction error power.
+    """
+    r = np.asarray(r, dtype=np.float64)
+    batch = r.shape[:-1]
+    a = np.zeros(batch + (order + 1,))
+    a[..., 0] = 1.0
+    err = r[..., 0].copy()
+    # a zero-energy frame has no spectral shape: keep A(z) = 1 there
+    err = np.where(err > 0, err, 1.0)
+    for i in range(1, order + 1):
+        acc = r[..., i] + np.einsum("...k,...k->...", a[..., 1:i], r[..., i - 1:0:-1])
+        k = -acc / err
+        k = np.clip(k, -0.999999, 0.999999)  # keeps A(z) minimum phase numerically
+        a[..., 1:i] = a[..., 1:i] + k[..., None] * a[..., i - 1:0:-1]
+        a[..., i] = k
+        err = err * (1.0 - k * k)
+    return a, err
+
+
+def lpc_from_power(power, order):
+    """All-pole fit to a one-sided power spectrum [..., bins].
+
+    The autocorrelation is the real inverse FFT of the power spectrum
+    (two-sided, even), then Levinson-Durbin.
+    """
+    r = np.fft.irfft(np.asarray(power, dtype=np.float64), axis=-1)
+    return levinson(r[..., :order + 1], order)
+
+
+def _sum_difference_polys(a):
+    """P' and Q' (trivial roots at z = -1 / z = +1 removed), both symmetric.
+
+    Returns the half cosine-series coefficients c[..., 0..m] of
+    G(w) = e^{jwm'} P'(e^{jw}) = c0 + 2 sum_k c_k cos(k w) (and likewise Q'),
+    for even order p = 2m.
+    """
+    p = a.shape[-1] - 1
+    ext = np.concatenate([a, np.zeros(a.shape[:-1] + (1,))], axis=-1)
+    rev = ext[..., ::-1]
+    P = ext + rev  # degree p+1, symmetric, root at z=-1 (p even)
+    Q = ext - rev  # antisymmetric, root at z=+1
+    # deflate: P = (1 + z^-1) P', Q = (1 - z^-1) Q'
+    Pd = np.empty(a.shape[:-1] + (p + 1,))
+    Qd = np.empty_like(Pd)
+    Pd[..., 0] = P[..., 0]
+    Qd[..., 0] = Q[..., 0]
+    for k in range(1, p + 1):
+        Pd[..., k] = P[..., k] - Pd[..., k - 1]
+        Qd[..., k] = Q[..., k] + Qd[..., k - 1]
+    m = p // 2
+    # symmetric degree-p polynomial d_0..d_p: e^{jw m} D(e^{jw}) = d_m + 2 sum d_{m-k} cos kw
+    cP = Pd[..., m::-1].copy()
+    cQ = Qd[..., m::-1].copy()
+    return cP, cQ
+
+
+def _cos_series(c, w):
+    """G(w) = c0 + 2 sum_{k>=1} c_k cos(k w) and dG/dw, by Clenshaw in x=cos w.
+
+    c: [..., m+1]; w: [..., r]. Returns (G, dG) shaped like w.
+    """
+    x = np.cos(w)
+    m = c.shape[-1] - 1
+    # sum_k b_k T_k(x) with b_0 = c0, b_k = 2 c_k; derivative via U_{k-1}
+    b = 2.0 * c
+    b[..., 0] = c[..., 0]
+    y1 = np.zeros_like(w)
+    y2 = np.zeros_like(w)
+    d1 = np.zeros_like(w)
+    d2 = np.zeros_like(w)
+    for k in range(m, 0, -1):
+        bk = b[..., k:k + 1]
+        # Clenshaw for value; derivative recurrence from differentiating it
+        y0 = bk + 2.0 * x * y1 - y2
+        d0 = 2.0 * y1 + 2.0 * x * d1 - d2
+        y2, y1 = y1, y0
+        d2, d1 = d1, d0
+    value = b[..., 0:1] + x * y1 - y2
+    dvalue_dx = y1 + x * d1 - d2
+    return value, -np.sin(w) * dvalue_dx
+
+
+def _roots_on_circle(c, n_roots):
+    """The n_roots zeros in (0, pi) of the cosine series with coefficients c."""
+    batch = c.shape[:-1]
+    flat = c.reshape(-1, c.shape[-1])
+    grid = np.linspace(0.0, np.pi, _GRID + 1)
+    k = np.arange(flat.shape[-1])
+    basis = np.cos(np.outer(k, grid))
+    basis[1:] *= 2.0
+    g = flat @ basis  # [B, grid]
+    s = np.signbit(g)
+    change = s[:, 1:] != s[:, :-1]
+    counts = change.sum(axis=1)
+    roots = np.empty((flat.shape[0], n_roots))
+    good = counts == n_roots
+    if np.any(good):
+        idx = np.nonzero(change[good])[1].reshape(-1, n_roots)
+        g_good = g[good]
+        g0 = np.take_along_axis(g_good, idx, axis=1)
+        g1 = np.take_along_axis(g_good, idx + 1, axis=1)
+        w0, w1 = grid[idx], grid[idx + 1]
+        w = w0 - g0 * (w1 - w0) / (g1 - g0)  # secant start inside the bracket
+        cg = flat[good]
+        for _ in range(3):
+            val, der = _cos_series(cg, w)
+            step = np.where(der != 0, val / np.where(der != 0, der, 1.0), 0.0)
+            w = np.clip(w - step, w0, w1)
+        roots[good] = w
+    if not np.all(good):
+        # rare (roots closer than the grid or touching 0/pi): exact eigenvalues
+        for b in np.nonzero(~good)[0]:
+            roots[b] = _roots_by_eig(flat[b], n_roots)
+    return roots.reshape(batch + (n_roots,))
+
+
+def _roots_by_eig(c, n_roots):
+    """Fallback: zeros of the cosine series via its Chebyshev polynomial in x."""
+    b = 2.0 * c
+    b[0] = c[0]
+    x = np.polynomial.chebyshev.chebroots(b)
+    x = np.real(x[np.abs(np.imag(x)) < 1e-6])
+    w = np.sort(np.arccos(np.clip(x, -1.0, 1.0)))
+    if w.size < n_roots:  # degenerate filter: fill evenly, keeps output valid
+        w = np.sort(np.concatenate([w, np.linspace(0, np.pi, n_roots - w.size + 2)[1:-1]]))
+    return w[:n_roots]
+
+
+def poly_to_lsf(a):
+    """Line spectral frequencies of minimum-phase inverse filters.
+
+    Args:
+        a: [..., p+1] with a[..., 0] = 1, p even.
+    Returns:
+        lsf: [..., p] radians, strictly increasing in (0, pi).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    p = a.shape[-1] - 1
+    if p % 2:
+        raise ValueError(f"LSF order must be even, got {p}")
+    cP, cQ = _sum_difference_polys(a)
+    wP = _roots_on_circle(cP, p // 2)
+    wQ = _roots_on_circle(cQ, p // 2)
+    lsf = np.empty(a.shape[:-1] + (p,))
+    lsf[..., 0::2] = wP
+    lsf[..., 1::2] = wQ
+    lsf = np.sort(lsf, axis=-1)  # a no-op for minimum-phase A(z)
+    # keep strictly increasing and inside (0, pi) for degenerate inputs
+    eps = 1e-6
+    lsf = np.clip(lsf, eps, np.pi - eps)
+    lsf = np.maximum.accumulate(lsf + eps * np.arange(p), axis=-1) - eps * np.arange(p)
+    return lsf
+
+
+def _product_of_quadratics(w):
+    """prod_k (1 - 2 cos(w_k) z^-1 + z^-2) for w [..., m] -> coeffs [..., 2m+1]."""
+    m = w.shape[-1]
+    out = np.zeros(w.shape[:-1] + (2 * m + 1,))
+    out[..., 0] = 1.0
+    for k in range(m):
+        c = -2.0 * np.cos(w[..., k:k + 1])
+        n = 2 * k + 1
+        prev = out[..., :n].copy()
+        out[..., 1:n + 1] += c * prev
+        out[..., 2:n + 2] += prev
+    return out
+
+
+def lsf_to_poly(lsf):
+    """Inverse filter A(z) from line spectral frequencies.
+
+    Args:
+        lsf: [..., p] increasing radians in (0, pi), p even.
+    Returns:
+        a: [..., p+1] with a[..., 0] = 1.
+    """
+    lsf = np.asarray(lsf, dtype=np.float64)
+    p = lsf.shape[-1]
+    # P's zeros come first in the interlacing (Q's trivial zero is w = 0,
+    # P's is w = pi), so P takes LSFs 1, 3, 5, ... (0-based 0, 2, 4, ...)
+    Pd = _product_of_quadratics(lsf[..., 0::2])
+    Qd = _product_of_quadratics(lsf[..., 1::2])
+    zero = np.zeros(lsf.shape[:-1] + (1,))
+    P = np.concatenate([Pd, zero], -1) + np.concatenate([zero, Pd], -1)
+    Q = np.concatenate([Qd, zero], -1) - np.concatenate([zero, Qd], -1)
+    return (0.5 * (P + Q))[..., :p + 1]
+
+
+def lpc_envelope(a, n_fft, gain=1.0):
+    """All-pole magnitude response gain / |A(e^jw)|, [..., n_fft//2 + 1]."""
+    A = np.fft.rfft(np.asarray(a, dtype=np.float64), n=n_fft, axis=-1)
+    return np.asarray(gain)[..., None] / np.maximum(np.abs(A), 1e-12) \
+        if np.ndim(gain) else gain / np.maximum(np.abs(A), 1e-12)
+
+
+def is_minimum_phase(a, margin=0.0):
+    """True where every zero of A(z) lies strictly inside the unit circle."""
+    a = np.asarray(a, dtype=np.float64)
+    flat = a.reshape(-1, a.shape[-1])
+    ok = np.array([np.all(np.abs(np.roots(row)) < 1.0 - margin) for row in flat])
+    return ok.reshape(a.shape[:-1])

@@ -1,0 +1,157 @@
+"""ResGAN MFCC analysis and its inversion to an all-pole envelope.
+
+The algorithm of get_mfcc.py (ResGAN, ICASSP 2018), vectorised over frames:
+
+1. pre-emphasis 1 - 0.97 z^-1; n_frames = ceil(len / hop), frame t centred
+   on sample t*hop (reflect padding);
+2. |STFT| with a Hann window of win_length zero-padded to nfft, floored at
+   1e-9; frame energy = 10 log10 sum |X|^2;
+3. 24 triangular HTK-mel filters over 0..fs/2, each of unit area;
+   log filterbank energies 20 log10(M |X|);
+4. orthonormal DCT-II, first 20 coefficients; c0 := frame energy in dB;
+5. inversion: truncated inverse DCT (pseudo-inverse), 10^(x/20),
+   pseudo-inverse of the filterbank, floor at 1e-9;
+6. order-30 all-pole fit: autocorrelation = inverse FFT of the squared
+   magnitude, Levinson-Durbin;
+7. line spectral frequencies in (0, pi).
+"""
+import functools
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import scipy.fft
+
+from dsp.filters import pre_emphasis
+from dsp.lpc import lpc_envelope, lpc_from_power, lsf_to_poly, poly_to_lsf
+from dsp.spectral import mel_filterbank, stft
+
+FLOOR = 1e-9
+
+
+@dataclass(frozen=True)
+class MfccConfig:
+    """Analysis settings (get_mfcc.py's flags, same names and defaults)."""
+
+    sample_rate: int = 16000
+    win_length: int = 480
+    hop_size: int = 80
+    lsf_order: int = 30
+    mel_filters: int = 24
+    mfcc_order: int = 20
+    nfft: int = 1024
+    preemphasis: float = 0.97
+
+    def validate(self):
+        if self.win_length > self.nfft:
+            raise ValueError(f"win_length {self.win_length} exceeds nfft {self.nfft}")
+        if self.mfcc_order > self.mel_filters:
+            raise ValueError(f"mfcc_order {self.mfcc_order} exceeds mel_filters "
+                             f"{self.mel_filters}")
+        if self.lsf_order % 2 or self.lsf_order < 2:
+            raise ValueError(f"lsf_order must be even and >= 2, got {self.lsf_order}")
+        if self.hop_size < 1 or self.sample_rate < 1:
+            raise ValueError("hop_size and sample_rate must be positive")
+        return self
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass
+class MfccAnalysis:
+    """Result of `analyze`: every array has n_frames rows."""
+
+    mfcc: np.ndarray        # [n_frames, mfcc_order], c0 = energy in dB
+    lsf: np.ndarray         # [n_frames, lsf_order], radians
+    energy_db: np.ndarray   # [n_frames]
+    magnitude: np.ndarray   # [n_frames, nfft//2 + 1] of the pre-emphasised speech
+
+
+@functools.lru_cache(maxsize=8)
+def _matrices(cfg):
+    """Filterbank, its pseudo-inverse and the truncated DCT pair for cfg."""
+    fb = mel_filterbank(cfg.sample_rate, cfg.nfft, cfg.mel_filters, 0.0,
+                        cfg.sample_rate / 2.0, htk=True, norm="area")
+    fb_pinv = np.linalg.pinv(fb)
+    dct = scipy.fft.dct(np.eye(cfg.mel_filters), type=2, norm="ortho", axis=0)
+    dct = dct[:cfg.mfcc_order]            # [mfcc_order, mel_filters]
+    idct = np.linalg.pinv(dct)            # [mel_filters, mfcc_order] = dct.T
+    return fb, fb_pinv, dct, idct
+
+
+def n_frames_for(n_samples, hop_size):
+    """ceil(len / hop): the number of analysis frames for a signal."""
+    return int(-(-int(n_samples) // int(hop_size)))
+
+
+def analyze(x, cfg=MfccConfig()):
+    """MFCCs and LSFs of a mono signal at cfg.sample_rate.
+
+    Args:
+        x: float array [n] (already at cfg.sample_rate).
+        cfg: MfccConfig.
+    Returns:
+        MfccAnalysis with n_frames = ceil(n / hop_size).
+    """
+    cfg.validate()
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"expected a mono signal, got shape {x.shape}")
+    n_frames = n_frames_for(len(x), cfg.hop_size)
+    y = pre_emphasis(x, cfg.preemphasis)
+    mag = np.abs(stft(y, cfg.nfft, cfg.hop_size, cfg.win_length, n_frames=n_frames))
+    mag = np.maximum(mag, FLOOR)
+    energy_db = 10.0 * np.log10(np.sum(mag ** 2, axis=-1))
+    fb, _, dct, _ = _matrices(cfg)
+    log_mel = 20.0 * np.log10(np.maximum(mag @ fb.T, FLOOR))
+    mfcc = log_mel @ dct.T
+    mfcc[:, 0] = energy_db
+    lsf = mfcc_to_lsf(mfcc, cfg)
+    return MfccAnalysis(mfcc.astype(np.float32), lsf.astype(np.float32),
+                        energy_db.astype(np.float32), mag.astype(np.float32))
+
+
+def mfcc_to_magnitude(mfcc, cfg=MfccConfig()):
+    """Smoothed magnitude spectrum [..., nfft//2+1] from MFCCs (steps 5).
+
+    c0 holds the frame energy in dB, not the DCT's c0, so the level of this
+    spectrum is arbitrary; its shape (and the LSFs) do not depend on it.
+    """
+    _, fb_pinv, _, idct = _matrices(cfg)
+    log_mel = np.asarray(mfcc, dtype=np.float64) @ idct.T
+    # centre the level: avoids overflow of 10^(x/20) for large c0 values
+    log_mel = log_mel - log_mel.max(axis=-1, keepdims=True)
+    mel = 10.0 ** (log_mel / 20.0)
+    return np.maximum(mel @ fb_pinv.T, FLOOR)
+
+
+def mfcc_to_lpc(mfcc, cfg=MfccConfig()):
+    """All-pole inverse filters [..., lsf_order+1] fitted to the MFCC spectrum."""
+    mag = mfcc_to_magnitude(mfcc, cfg)
+    a, _ = lpc_from_power(mag ** 2, cfg.lsf_order)
+    return a
+
+
+def mfcc_to_lsf(mfcc, cfg=MfccConfig()):
+    """LSFs [..., lsf_order] (radians, increasing in (0, pi)) from MFCCs."""
+    return poly_to_lsf(mfcc_to_lpc(mfcc, cfg))
+
+
+def lsf_to_envelope(lsf, n_fft, gain=1.0):
+    """All-pole magnitude envelope gain/|A| [..., n_fft//2+1] from LSFs."""
+    return lpc_envelope(lsf_to_poly(lsf), n_fft, gain)
+
+
+def mfcc_to_envelope(mfcc, cfg=MfccConfig()):
+    """All-pole magnitude envelope [..., nfft//2+1] at the frame's energy.
+
+    The envelope's energy sum |H|^2 over the one-sided bins equals
+    10^(c0/10), i.e. the analysed frame energy (of the pre-emphasised,
+    windowed speech), so filtering a unit-energy excitation frame by it
+    gives the right level.
+    """
+    mfcc = np.asarray(mfcc, dtype=np.float64)
+    env = lpc_envelope(mfcc_to_lpc(mfcc, cfg), cfg.nfft)
+    energy = np.sum(env ** 2, axis=-1, keepdims=True)
+    target = 10.0 ** (mfcc[..., :1] / 10.0)
+    return env * np.sqrt(target / energy)

@@ -1,0 +1,158 @@
+"""ResGAN stage 2: the least-squares GAN noise model as a custom ``train_step``.
+
+Each step (one batch ``x [B, L, 22]``, ``y [B, 400]`` of real pulses):
+
+1. the frozen pulse model predicts the smooth pulse; pulse and real pulse are
+   multiplied by the 400-sample edge window (21-sample Hann ramps);
+2. the generator G is trained: least-squares loss towards 1 plus the
+   feature-matching ("peek") term ``mean((D_peek(fake) - D_peek(real))^2)``
+   (weight ``peek_weight``, 1.0 by default), the real pulse being the one of
+   the same frame;
+3. the discriminator D is trained on one real and one fake batch
+   (least squares: real -> 1, fake -> 0), each batch normalised on its own.
+
+Discriminator BatchNorm while G trains through it: D runs in *training mode*
+(batch statistics), exactly as D sees each batch during its own update, so G
+is judged with the same normalisation D was trained with; this is what the
+original Keras 2 code did (a frozen BatchNorm there still used batch
+statistics). Keras 3 would instead switch a ``trainable=False`` BatchNorm to
+inference mode (moving statistics, which lag far behind an SGD-1e-5
+discriminator), which is why this is a custom ``train_step`` and not a
+frozen-D combined model. D's moving statistics are restored after the G
+pass, so only D's own step updates them. The pulse model always runs in
+inference mode and is never updated.
+
+The step uses ``tf.GradientTape`` (TensorFlow is this toolkit's backend);
+all layers are ``keras.ops``.
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras import ops  # noqa: E402
+
+import models  # noqa: E402
+
+
+def lsgan_loss(score, target):
+    """Least-squares GAN loss ``mean((score - target)^2)``."""
+    return ops.mean(ops.square(score - target))
+
+
+class ResGAN(keras.Model):
+    """Stage-2 trainer wrapping a frozen pulse model, a generator and a
+    discriminator.
+
+    Args:
+        pulse_model: model from :func:`models.build_pulse_model` (frozen).
+        generator: model from :func:`models.build_generator`.
+        discriminator: model from :func:`models.build_discriminator`.
+        peek_weight: float, weight of the feature-matching term, default 1.0.
+        seed: int, seed of the generator's noise stream.
+
+    Example:
+        >>> gan = ResGAN(pulse, models.build_generator(), models.build_discriminator())
+        >>> gan.compile(g_optimizer=keras.optimizers.Adam(1e-4),
+        ...             d_optimizer=keras.optimizers.SGD(1e-5))
+        >>> gan.fit(dataset, epochs=1)
+    """
+
+    def __init__(self, pulse_model, generator, discriminator, peek_weight=1.0, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.pulse_model = pulse_model
+        self.pulse_model.trainable = False
+        self.generator = generator
+        self.discriminator = discriminator
+        self.peek_weight = float(peek_weight)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.spectral = models.SpectralView()
+        self.window = ops.convert_to_tensor(models.edge_window())
+        self.g_tracker = keras.metrics.Mean(name="g_loss")
+        self.g_adv_tracker = keras.metrics.Mean(name="g_adv")
+        self.peek_tracker = keras.metrics.Mean(name="g_peek")
+        self.d_tracker = keras.metrics.Mean(name="d_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+
+    @property
+    def metrics(self):
+        return [self.g_tracker, self.g_adv_tracker, self.peek_tracker,
+                self.d_tracker, self.d_real_tracker, self.d_fake_tracker]
+
+    def build(self, input_shape=None):
+        # All three sub-models are functional and already built; build the
+        # optimizers so checkpoints can hold their state before the first step.
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.built = True
+
+    def call(self, x, training=False):
+        """Inference: features ``[B, L, 22]`` -> GAN pulse ``[B, 400]``."""
+        pulse = self.smooth_pulse(x)
+        z = keras.random.normal(ops.shape(pulse), seed=self.seed_generator)
+        return self.generator([pulse, z], training=training)["wave"]
+
+    def smooth_pulse(self, x):
+        """Windowed pulse-model output (inference mode), ``[B, 400]``."""
+        return self.pulse_model(x, training=False)["wave"] * self.window
+
+    def _discriminate(self, wave, training=True):
+        return self.discriminator([wave, self.spectral(wave)], training=training)
+
+    def train_step(self, data):
+        x, y = data[0], data[1]
+        real = ops.cast(y, "float32") * self.window
+        pulse = ops.stop_gradient(self.smooth_pulse(x))
+        d_stats = [ops.copy(v) for v in self.discriminator.non_trainable_variables]
+
+        # --- generator step (D in training mode, D weights untouched) ---
+        z = keras.random.normal(ops.shape(pulse), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake = self.generator([pulse, z], training=True)["wave"]
+            d_fake = self._discriminate(fake)
+            d_real = self._discriminate(real)
+            g_adv = lsgan_loss(d_fake["score"], 1.0)
+            peek = ops.mean(ops.square(d_fake["peek"] - ops.stop_gradient(d_real["peek"])))
+            g_loss = g_adv + self.peek_weight * peek
+        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply(grads, self.generator.trainable_variables)
+        for var, value in zip(self.discriminator.non_trainable_variables, d_stats):
+            var.assign(value)
+
+        # --- discriminator step: one real and one fake batch ---
+        z = keras.random.normal(ops.shape(pulse), seed=self.seed_generator)
+        fake = ops.stop_gradient(self.generator([pulse, z], training=True)["wave"])
+        with tf.GradientTape() as tape:
+            s_real = self._discriminate(real)["score"]
+            s_fake = self._discriminate(fake)["score"]
+            d_real_loss = lsgan_loss(s_real, 1.0)
+            d_fake_loss = lsgan_loss(s_fake, 0.0)
+            d_loss = d_real_loss + d_fake_loss
+        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
+
+        for tracker, value in ((self.g_tracker, g_loss), (self.g_adv_tracker, g_adv),
+                               (self.peek_tracker, peek), (self.d_tracker, d_loss),
+                               (self.d_real_tracker, d_real_loss),
+                               (self.d_fake_tracker, d_fake_loss)):
+            tracker.update_state(value)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        """Validation: waveform MSE and high-band log-spectral gap are left to
+        ``train.py --mode evaluate``; here only the LS losses on real/fake."""
+        x, y = data[0], data[1]
+        real = ops.cast(y, "float32") * self.window
+        fake = self(x, training=False)
+        s_real = self._discriminate(real, training=False)["score"]
+        s_fake = self._discriminate(fake, training=False)["score"]
+        self.d_real_tracker.update_state(lsgan_loss(s_real, 1.0))
+        self.d_fake_tracker.update_state(lsgan_loss(s_fake, 0.0))
+        return {m.name: m.result() for m in (self.d_real_tracker, self.d_fake_tracker)}

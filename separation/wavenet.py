@@ -1,0 +1,255 @@
+"""Mel-conditioned WaveNet vocoder (Keras 3).
+
+Model: µ-law companding (softmax head only) -> 1x1 input conv -> ``n_layers``
+gated residual blocks with dilations ``1, 2, ..., 2^(n_layers/n_stacks - 1)``
+repeated ``n_stacks`` times, each locally conditioned on the upsampled mel
+spectrogram (and optionally on a speaker embedding) -> sum of skips (scaled by
+``sqrt(1/n_layers)``) -> ReLU -> 1x1 -> ReLU -> 1x1 output head.
+
+Inputs (a dict): ``"audio"`` ``[B, T, 1]`` the *previous* samples (float in
+[-1, 1]; ``audio[t] = wav[t-1]``), ``"mel"`` ``[B, T // hop, n_mels]`` log-mel
+in [0, 1] (``dsp.spectral.log_mel_spectrogram``), and, if ``n_speakers > 0``,
+``"speaker"`` ``[B, 1]`` int. Output: ``[B, T, C]`` distribution parameters with
+``C = 256`` logits (``output="mulaw256"``) or ``3 * n_mixtures`` (``output="mol"``).
+
+Example:
+    >>> cfg = WaveNetConfig.default()
+    >>> model = build_wavenet(cfg)
+    >>> y = model({"audio": np.zeros((1, 512, 1)), "mel": np.zeros((1, 2, 80))})  # [1, 512, 256]
+
+Fast incremental generation lives in :mod:`separation.wavenet_fast`.
+"""
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import keras
+
+from separation.wavenet_distributions import MixtureLogisticLoss, MuLawCrossEntropy
+from separation.wavenet_layers import ConditionUpsampler, GatedResidualBlock, MuLawCompand
+
+OUTPUTS = ("mulaw256", "mol")
+UPSAMPLES = ("transposed", "repeat")
+
+
+@dataclasses.dataclass
+class WaveNetConfig:
+    """Hyper-parameters of the WaveNet vocoder (saved as JSON beside every checkpoint).
+
+    Args:
+        n_layers: int, total residual layers (multiple of ``n_stacks``).
+        n_stacks: int, dilation cycles.
+        kernel_size: int, 2 or 3.
+        residual_channels: int.
+        gate_channels: int, output width of each dilated conv; the gated unit has half of it.
+        skip_channels: int.
+        n_mels: int, conditioning bands (80).
+        hop: int, samples per mel frame (256 at 22.05 kHz).
+        upsample: ``"transposed"`` (learned) or ``"repeat"``.
+        upsample_scales: list of int with product ``hop``.
+        output: ``"mulaw256"`` (256-way softmax over µ-law codes) or ``"mol"`` (logistic mixture).
+        n_mixtures: int, components of the logistic mixture.
+        n_speakers: int, 0 disables global conditioning.
+        global_channels: int, width of the speaker embedding.
+        sample_rate: int, Hz.
+        mel_fmin, mel_fmax, n_fft, ref_level_db, min_level_db: mel analysis parameters.
+    """
+
+    n_layers: int = 16
+    n_stacks: int = 2
+    kernel_size: int = 3
+    residual_channels: int = 64
+    gate_channels: int = 128
+    skip_channels: int = 64
+    n_mels: int = 80
+    hop: int = 256
+    upsample: str = "transposed"
+    upsample_scales: list = dataclasses.field(default_factory=lambda: [4, 4, 4, 4])
+    output: str = "mulaw256"
+    n_mixtures: int = 10
+    n_speakers: int = 0
+    global_channels: int = 16
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    mel_fmin: float = 125.0
+    mel_fmax: float = 7600.0
+    ref_level_db: float = 20.0
+    min_level_db: float = -100.0
+
+    def __post_init__(self):
+        self.upsample_scales = [int(s) for s in self.upsample_scales]
+        self.validate()
+
+    def validate(self):
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
+        if self.upsample not in UPSAMPLES:
+            raise ValueError(f"upsample must be one of {UPSAMPLES}, got {self.upsample!r}")
+        if self.n_layers < 1 or self.n_stacks < 1 or self.n_layers % self.n_stacks:
+            raise ValueError(f"n_layers ({self.n_layers}) must be a positive multiple of n_stacks ({self.n_stacks})")
+        if self.kernel_size < 2:
+            raise ValueError(f"kernel_size must be >= 2, got {self.kernel_size}")
+        if self.gate_channels % 2:
+            raise ValueError(f"gate_channels must be even, got {self.gate_channels}")
+        if self.upsample == "transposed" and math.prod(self.upsample_scales) != self.hop:
+            raise ValueError(f"upsample_scales {self.upsample_scales} multiply to "
+                             f"{math.prod(self.upsample_scales)}, not hop {self.hop}")
+
+    @classmethod
+    def default(cls, **overrides):
+        """Small CPU-trainable model: 16 layers / 2 stacks, kernel 3, 64/128/64 channels, µ-law softmax."""
+        return cls(**overrides)
+
+    @classmethod
+    def paper(cls, **overrides):
+        """The separation paper's vocoder: 24 layers / 4 stacks, 512 residual and gate, 256 skip, MoL-10."""
+        base = dict(n_layers=24, n_stacks=4, kernel_size=3, residual_channels=512, gate_channels=512,
+                    skip_channels=256, output="mol", n_mixtures=10, upsample="transposed",
+                    upsample_scales=[4, 4, 4, 4])
+        base.update(overrides)
+        return cls(**base)
+
+    @property
+    def out_channels(self):
+        return 256 if self.output == "mulaw256" else 3 * self.n_mixtures
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown WaveNetConfig fields: {sorted(unknown)}")
+        return cls(**d)
+
+
+def dilations(cfg):
+    """Dilation of every residual layer, e.g. ``[1, 2, ..., 128, 1, 2, ..., 128]``."""
+    per_stack = cfg.n_layers // cfg.n_stacks
+    return [2 ** i for _ in range(cfg.n_stacks) for i in range(per_stack)]
+
+
+def receptive_field(cfg):
+    """Receptive field in samples of the audio input: ``(kernel_size - 1) * sum(dilations) + 1``."""
+    return (cfg.kernel_size - 1) * sum(dilations(cfg)) + 1
+
+
+def build_wavenet(cfg, name="wavenet"):
+    """Build the functional Keras model described in the module docstring."""
+    cfg.validate()
+    audio = keras.Input((None, 1), name="audio")
+    mel = keras.Input((None, cfg.n_mels), name="mel")
+    inputs = {"audio": audio, "mel": mel}
+    x = audio
+    if cfg.output == "mulaw256":
+        x = MuLawCompand(name="mulaw_compand")(x)
+    x = keras.layers.Conv1D(cfg.residual_channels, 1, name="input_conv")(x)
+    c = ConditionUpsampler(cfg.upsample_scales if cfg.upsample == "transposed" else [cfg.hop],
+                           mode=cfg.upsample, name="upsample")(mel)
+    g = None
+    if cfg.n_speakers > 0:
+        speaker = keras.Input((1,), dtype="int32", name="speaker")
+        inputs["speaker"] = speaker
+        g = keras.layers.Embedding(cfg.n_speakers, cfg.global_channels, name="speaker_embedding")(speaker)
+    skips = []
+    for i, d in enumerate(dilations(cfg)):
+        block = GatedResidualBlock(cfg.residual_channels, cfg.gate_channels, cfg.skip_channels,
+                                   kernel_size=cfg.kernel_size, dilation=d, use_global=g is not None,
+                                   name=f"block_{i:02d}")
+        x, s = block([x, c] if g is None else [x, c, g])
+        skips.append(s)
+    h = keras.layers.Add(name="skip_sum")(skips) if len(skips) > 1 else skips[0]
+    h = keras.layers.Rescaling(math.sqrt(1.0 / len(skips)), name="skip_scale")(h)
+    h = keras.layers.ReLU(name="head_relu_1")(h)
+    h = keras.layers.Dense(cfg.skip_channels, name="head_1")(h)
+    h = keras.layers.ReLU(name="head_relu_2")(h)
+    out = keras.layers.Dense(cfg.out_channels, name="head_out")(h)
+    return keras.Model(inputs, out, name=name)
+
+
+def make_loss(cfg):
+    """The Keras loss matching ``cfg.output`` (targets: µ-law codes or float amplitudes)."""
+    if cfg.output == "mulaw256":
+        return MuLawCrossEntropy()
+    return MixtureLogisticLoss(cfg.n_mixtures)
+
+
+def make_training_pair(wav, cfg, previous=0.0):
+    """Model input and target for a waveform chunk ``wav [..., T]`` (float in [-1, 1]).
+
+    Returns ``(audio_in [..., T, 1], target [..., T])``: the input is the waveform
+    delayed by one sample (``previous`` fills the first slot) and quantised as the
+    generator will feed it back; the target is the µ-law code (int32) for the
+    softmax head or the amplitude (float32) for the mixture head.
+    """
+    from dsp.mulaw import mu_law_decode, mu_law_encode
+
+    wav = np.clip(np.asarray(wav, np.float32), -1.0, 1.0)
+    previous = np.broadcast_to(np.asarray(previous, np.float32), wav.shape[:-1])[..., None]
+    if cfg.output == "mulaw256":
+        codes = mu_law_encode(wav).astype(np.int32)
+        quantised = mu_law_decode(codes).astype(np.float32)
+        prev_q = mu_law_decode(mu_law_encode(previous)).astype(np.float32)
+        audio_in = np.concatenate([prev_q, quantised[..., :-1]], axis=-1)
+        return audio_in[..., None], codes
+    audio_in = np.concatenate([previous, wav[..., :-1]], axis=-1)
+    return audio_in[..., None], wav
+
+
+def _config_path(path):
+    path = Path(path)
+    return path.with_name(path.stem + ".json") if path.suffix == ".keras" else path.with_suffix(".json")
+
+
+def save_vocoder(model, cfg, path, extra=None):
+    """Write ``path`` (.keras) and the JSON config beside it (``<stem>.json``), both atomically.
+
+    Args:
+        extra: optional dict merged into the JSON (e.g. epoch, step).
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"{path}: vocoder checkpoints must end in .keras")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".keras", dir=path.parent, prefix=".tmp_")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    meta = {"config": cfg.to_dict(), **(extra or {})}
+    cpath = _config_path(path)
+    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent, prefix=".tmp_")
+    with os.fdopen(fd, "w") as f:
+        json.dump(meta, f, indent=2)
+    os.replace(tmp, cpath)
+    return path
+
+
+def load_vocoder(path, compile=False):
+    """Load ``(model, cfg)`` written by :func:`save_vocoder`; raises ``ValueError`` naming the file."""
+    path = Path(path)
+    cpath = _config_path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: vocoder checkpoint not found")
+    if not cpath.is_file():
+        raise ValueError(f"{cpath}: config JSON missing beside the checkpoint")
+    try:
+        meta = json.loads(cpath.read_text())
+        cfg = WaveNetConfig.from_dict(meta["config"])
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ValueError(f"{cpath}: bad vocoder config ({e})") from None
+    try:
+        model = keras.saving.load_model(path, compile=compile)
+    except Exception as e:  # zip/h5 errors come in many types
+        raise ValueError(f"{path}: cannot load vocoder ({type(e).__name__}: {e})") from None
+    return model, cfg

@@ -1,0 +1,30 @@
+"""Session-wide test setup: quiet TensorFlow, one Keras import, shared fixtures."""
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("NUMBA_CACHE_DIR",
+                      str(Path(__file__).resolve().parent.parent / ".numba_cache"))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+
+REALDATA_ENV = "AUDIOSYNTH_REALDATA"
+
+
+@pytest.fixture(scope="session")
+def realdata():
+    """Path to the real recordings (see ../shared/realdata/README.md).
+
+    Skips when AUDIOSYNTH_REALDATA is unset (a developer machine without the
+    recordings); fails loudly when it is set but the folder is missing, so CI
+    (which sets it) can never silently skip the real-data checks.
+    """
+    value = os.environ.get(REALDATA_ENV)
+    if not value:
+        pytest.skip(f"{REALDATA_ENV} is not set (CI sets it to ../shared/realdata)")
+    path = Path(value)
+    if not (path / "README.md").is_file():
+        pytest.fail(f"{REALDATA_ENV}={value} but no real-data folder is there")
+    return path
