@@ -1,0 +1,65 @@
+"""Audio loading: every kind of bad input gives one clear error naming the file."""
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dsp.audio import AudioInputError, InputError, atomic_output, load_audio, write_wav
+
+
+def _write(path, x, sr=16000):
+    sf.write(str(path), x, sr, subtype="FLOAT")
+    return path
+
+
+def test_load_resamples_and_downmixes_with_notice(tmp_path, capsys):
+    t = np.arange(8000) / 8000
+    stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 440 * t)], 1) * 0.5
+    path = _write(tmp_path / "s.wav", stereo, 8000)
+    x, sr = load_audio(path, sr=16000)
+    assert sr == 16000 and x.ndim == 1 and abs(len(x) - 16000) <= 1
+    err = capsys.readouterr().err
+    assert "downmixed" in err and "resampled from 8000 Hz to 16000 Hz" in err
+    # the 440 Hz tone survives resampling
+    spec = np.abs(np.fft.rfft(x))
+    assert abs(np.argmax(spec) * sr / len(x) - 440) < 2
+
+
+@pytest.mark.parametrize("case,message", [
+    ("missing", "file not found"), ("empty", "file is empty"),
+    ("corrupt", "cannot decode"), ("nan", "NaN or Inf"), ("silence", "all zeros"),
+    ("short", "too short"),
+])
+def test_bad_audio_raises_clear_error(tmp_path, case, message):
+    path = tmp_path / f"{case}.wav"
+    if case == "empty":
+        path.write_bytes(b"")
+    elif case == "corrupt":
+        path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
+    elif case == "nan":
+        _write(path, np.array([0.1, np.nan, 0.2]))
+    elif case == "silence":
+        _write(path, np.zeros(1000))
+    elif case == "short":
+        _write(path, np.ones(10) * 0.1)
+    with pytest.raises(AudioInputError) as info:
+        load_audio(path, min_samples=80)
+    assert str(path) in str(info.value) and message in str(info.value)
+
+
+def test_atomic_output_leaves_nothing_on_error(tmp_path):
+    target = tmp_path / "out.bin"
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as tmp:
+            tmp.write_bytes(b"partial")
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(InputError, match="does not exist"):
+        with atomic_output(tmp_path / "no" / "out.bin"):
+            pass
+
+
+def test_write_wav_round_trip(tmp_path):
+    x = (0.5 * np.sin(np.arange(1600) / 5)).astype(np.float32)
+    write_wav(tmp_path / "a.wav", x, 16000)
+    y, sr = load_audio(tmp_path / "a.wav")
+    assert sr == 16000 and np.max(np.abs(x - y)) < 1e-4
