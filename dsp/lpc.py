@@ -7,9 +7,11 @@ circle, its sign changes are located on a fine frequency grid for all
 frames at once, and Newton steps (Chebyshev/Clenshaw recurrence) polish the
 roots to machine precision.
 """
+import functools
+
 import numpy as np
 
-_GRID = 512  # grid points on (0, pi) used to bracket the LSFs (fallback below)
+_GRID = 256  # coarse grid on (0, pi) bracketing the LSFs (finer pass if needed)
 
 
 def levinson(r, order):
@@ -39,14 +41,28 @@ def levinson(r, order):
     return a, err
 
 
+@functools.lru_cache(maxsize=16)
+def _autocorrelation_matrix(n_bins, order):
+    """[n_bins, order+1] matrix M with power @ M == irfft(power)[..., :order+1]."""
+    n_fft = 2 * (n_bins - 1)
+    weight = np.full(n_bins, 2.0)
+    weight[0] = weight[-1] = 1.0
+    k = np.arange(n_bins)[:, None]
+    lag = np.arange(order + 1)[None, :]
+    return weight[:, None] * np.cos(2 * np.pi * k * lag / n_fft) / n_fft
+
+
 def lpc_from_power(power, order):
     """All-pole fit to a one-sided power spectrum [..., bins].
 
     The autocorrelation is the real inverse FFT of the power spectrum
-    (two-sided, even), then Levinson-Durbin.
+    (two-sided, even), then Levinson-Durbin.  Only the first order+1 lags
+    are needed, so they are computed as one matrix product (cheaper than a
+    full inverse FFT per frame).
     """
-    r = np.fft.irfft(np.asarray(power, dtype=np.float64), axis=-1)
-    return levinson(r[..., :order + 1], order)
+    power = np.asarray(power, dtype=np.float64)
+    r = power @ _autocorrelation_matrix(power.shape[-1], order)
+    return levinson(r, order)
 
 
 def _sum_difference_polys(a):
@@ -102,37 +118,65 @@ def _cos_series(c, w):
     return value, -np.sin(w) * dvalue_dx
 
 
-def _roots_on_circle(c, n_roots):
-    """The n_roots zeros in (0, pi) of the cosine series with coefficients c."""
-    batch = c.shape[:-1]
-    flat = c.reshape(-1, c.shape[-1])
-    grid = np.linspace(0.0, np.pi, _GRID + 1)
-    k = np.arange(flat.shape[-1])
-    basis = np.cos(np.outer(k, grid))
+@functools.lru_cache(maxsize=8)
+def _grid_basis(n_coefs, grid_size):
+    grid = np.linspace(0.0, np.pi, grid_size + 1)
+    basis = np.cos(np.outer(np.arange(n_coefs), grid))
     basis[1:] *= 2.0
-    g = flat @ basis  # [B, grid]
+    return grid, basis
+
+
+def _bracket_and_polish(c, n_roots, grid_size):
+    """Roots of rows of c whose grid shows exactly n_roots sign changes.
+
+    Returns (roots [B, n_roots], ok [B] bool); rows with ok False (two roots
+    in one grid cell, or a root on the grid's ends) are left for a finer pass.
+    """
+    grid, basis = _grid_basis(c.shape[-1], grid_size)
+    g = c @ basis  # [B, grid]
     s = np.signbit(g)
     change = s[:, 1:] != s[:, :-1]
-    counts = change.sum(axis=1)
+    ok = change.sum(axis=1) == n_roots
+    roots = np.zeros((c.shape[0], n_roots))
+    if not np.any(ok):
+        return roots, ok
+    if not np.all(ok):
+        c, g, change = c[ok], g[ok], change[ok]
+    idx = np.nonzero(change)[1].reshape(-1, n_roots)
+    g0 = np.take_along_axis(g, idx, axis=1)
+    g1 = np.take_along_axis(g, idx + 1, axis=1)
+    w0, w1 = grid[idx], grid[idx + 1]
+    w = w0 - g0 * (w1 - w0) / (g1 - g0)  # secant start inside the bracket
+    for _ in range(4):  # Newton, kept inside the bracket; quadratic convergence
+        val, der = _cos_series(c, w)
+        safe = np.where(der != 0, der, 1.0)
+        step = np.where(der != 0, val / safe, 0.0)
+        w = np.clip(w - step, w0, w1)
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    roots[ok] = w
+    return roots, ok
+
+
+def _roots_on_circle(c, n_roots):
+    """The n_roots zeros in (0, pi) of the cosine series with coefficients c.
+
+    A coarse grid brackets the zeros of most frames (all-pole envelopes of
+    MFCCs are smooth); frames where two zeros share a grid cell are redone
+    on a finer grid, and the rare rest by Chebyshev eigenvalues.
+    """
+    batch = c.shape[:-1]
+    flat = c.reshape(-1, c.shape[-1])
     roots = np.empty((flat.shape[0], n_roots))
-    good = counts == n_roots
-    if np.any(good):
-        idx = np.nonzero(change[good])[1].reshape(-1, n_roots)
-        g_good = g[good]
-        g0 = np.take_along_axis(g_good, idx, axis=1)
-        g1 = np.take_along_axis(g_good, idx + 1, axis=1)
-        w0, w1 = grid[idx], grid[idx + 1]
-        w = w0 - g0 * (w1 - w0) / (g1 - g0)  # secant start inside the bracket
-        cg = flat[good]
-        for _ in range(3):
-            val, der = _cos_series(cg, w)
-            step = np.where(der != 0, val / np.where(der != 0, der, 1.0), 0.0)
-            w = np.clip(w - step, w0, w1)
-        roots[good] = w
-    if not np.all(good):
-        # rare (roots closer than the grid or touching 0/pi): exact eigenvalues
-        for b in np.nonzero(~good)[0]:
-            roots[b] = _roots_by_eig(flat[b], n_roots)
+    todo = np.arange(flat.shape[0])
+    for grid_size in (_GRID, 16 * _GRID):
+        found, ok = _bracket_and_polish(flat[todo], n_roots, grid_size)
+        roots[todo[ok]] = found[ok]
+        todo = todo[~ok]
+        if todo.size == 0:
+            break
+    for b in todo:
+        roots[b] = _roots_by_eig(flat[b], n_roots)
     return roots.reshape(batch + (n_roots,))
 
 

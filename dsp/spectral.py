@@ -4,6 +4,7 @@ Arrays are time-major: a spectrogram is [..., frames, bins], like a Keras
 [batch, time, channels] tensor (librosa is [bins, frames]; we transpose).
 """
 import numpy as np
+import scipy.fft
 import scipy.signal
 
 
@@ -61,17 +62,38 @@ def stft(x, n_fft, hop_length, win_length=None, window="hann", center=True,
     """Short-time Fourier transform, time-major.
 
     Args:
-        x: real array [..., n].
+        x: real array [..., n] (float32 in -> complex64 out, else complex128).
         n_fft: int FFT size; win_length (default n_fft) window samples,
             zero-padded and centred to n_fft (as librosa).
     Returns:
         complex array [..., frames, n_fft//2 + 1]; equals
         librosa.stft(x, ...).T for the same arguments.
     """
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        x = x.astype(np.float64, copy=False)
     win_length = n_fft if win_length is None else int(win_length)
-    frames = frame_signal(x, n_fft, hop_length, center=center, pad_mode=pad_mode,
-                          n_frames=n_frames)
-    return np.fft.rfft(frames * _window(window, win_length, n_fft), axis=-1)
+    left = (n_fft - win_length) // 2
+    n = x.shape[-1]
+    if n_frames is None:
+        n_frames = 1 + n // hop_length if center else 1 + (n - n_fft) // hop_length
+    if center:
+        pad = n_fft // 2
+        mode = pad_mode if (pad_mode != "reflect" or n > pad) else "constant"
+        x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad, pad)], mode=mode)
+    # only the win_length samples under the window are non-zero: frame those
+    # (less copying) and restore the offset `left` as a linear phase
+    frames = frame_signal(x[..., left:], win_length, hop_length, center=False,
+                          n_frames=n_frames) if x.shape[-1] - left >= win_length else \
+        frame_signal(np.pad(x[..., left:], [(0, 0)] * (x.ndim - 1) +
+                            [(0, win_length)]), win_length, hop_length, center=False,
+                     n_frames=n_frames)
+    w = _window(window, win_length, win_length).astype(x.dtype)
+    spec = scipy.fft.rfft(frames * w, n=n_fft, axis=-1)
+    if left:
+        k = np.arange(n_fft // 2 + 1)
+        spec *= np.exp(-2j * np.pi * k * left / n_fft).astype(spec.dtype)
+    return spec
 
 
 def istft(S, hop_length, win_length=None, n_fft=None, window="hann", center=True,
