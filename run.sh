@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export TF_CPP_MIN_LOG_LEVEL=2
 bash 00_make_dirs.sh
-bash 00_get_data.sh
+bash 00_get_data.sh --synthetic
 bash 01_run_train.sh "$@"
 bash 02_generate.sh
 bash 03_synthesize.sh

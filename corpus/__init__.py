@@ -4,6 +4,7 @@ McGill TSP).
 
 Modules:
     synth         source-filter speech synthesizer + ground truth (make_corpus)
+    prosody       speakers, random phone plans, F0 contours
     glottal       LF glottal flow derivative model
     vocal_tract   formants -> all-pole filters, time-varying filtering
     noise         ESC-50-like folder of synthetic noises (make_noises)

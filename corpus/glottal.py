@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.optimize import brentq
 
 __all__ = ["lf_timing", "lf_pulse", "LFTable"]
 
@@ -58,6 +57,22 @@ def _open_phase_integral(alpha: float, wg: float, te: float) -> float:
     )
 
 
+def _bisect(fn, lo: float, hi: float, tol: float = 1e-12) -> float:
+    """Root of a continuous ``fn`` with a sign change in [lo, hi] (bisection; avoids
+    importing scipy.optimize, which costs seconds of CLI start-up)."""
+    f_lo = fn(lo)
+    if f_lo * fn(hi) > 0:
+        raise ValueError("no sign change in the bracket")
+    while hi - lo > tol * max(1.0, abs(lo)):
+        mid = 0.5 * (lo + hi)
+        f_mid = fn(mid)
+        if (f_mid > 0) == (f_lo > 0):
+            lo, f_lo = mid, f_mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
 @functools.lru_cache(maxsize=64)
 def _lf_constants(rd: float) -> tuple[float, float, float, float, float, float]:
     """Solve the LF constraints for T0 = 1, Ee = 1: returns (tp, te, ta, e0, alpha, eps)."""
@@ -77,7 +92,7 @@ def _lf_constants(rd: float) -> tuple[float, float, float, float, float, float]:
         e0 = -1.0 / (np.exp(alpha * te) * np.sin(wg * te))
         return e0 * _open_phase_integral(alpha, wg, te) + ret_area
 
-    alpha = brentq(net_area, -50.0, 200.0, xtol=1e-12)
+    alpha = _bisect(net_area, -50.0, 200.0)
     e0 = -1.0 / (np.exp(alpha * te) * np.sin(wg * te))
     return tp, te, ta, e0, alpha, eps
 

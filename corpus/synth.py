@@ -30,18 +30,21 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from corpus.glottal import LFTable
+from corpus.prosody import Speaker, make_speakers, plan_text, plan_utterance, smooth_f0
 from corpus.vocal_tract import FRICATIVES, VOWELS, allpole_filter_blocks, formant_target, formants_to_lpc
 
-__all__ = ["Speaker", "make_speakers", "plan_utterance", "synthesize_utterance", "make_corpus", "frame_hop_for"]
+__all__ = [
+    "Speaker", "make_speakers", "plan_utterance", "synthesize_utterance", "make_corpus",
+    "frame_hop_for", "load_truth",
+]
 
 _LF_TABLE: LFTable | None = None
-FRICATION_LEVEL = 0.25  # frication output RMS; vowels come out at about 1.3 RMS before normalisation
+FRICATION_LEVEL = 0.4  # frication output RMS; vowels come out at about 1.3 RMS before normalisation
 
 
 def _lf_table() -> LFTable:
@@ -54,120 +57,6 @@ def _lf_table() -> LFTable:
 def frame_hop_for(sr: int) -> int:
     """Ground-truth frame hop in samples: 5 ms (80 at 16 kHz)."""
     return int(round(0.005 * sr))
-
-
-@dataclass(frozen=True)
-class Speaker:
-    """Voice parameters of one synthetic speaker.
-
-    Args:
-        name: tag part, e.g. ``"spk1"``.
-        f0_lo, f0_hi: F0 range in Hz (within 80-300).
-        vt_scale: formant scaling (1.0 = adult male; ~1.15-1.2 = female).
-        rd: mean LF shape parameter (larger = breathier, steeper tilt).
-        jitter: std of the relative period perturbation.
-        shimmer: std of the relative per-period amplitude perturbation.
-        aspiration: aspiration noise level relative to the pulse peak.
-    """
-
-    name: str
-    f0_lo: float
-    f0_hi: float
-    vt_scale: float
-    rd: float
-    jitter: float
-    shimmer: float
-    aspiration: float
-
-
-_BASE_SPEAKERS = (
-    Speaker("spk1", 85.0, 155.0, 1.00, 1.0, 0.008, 0.04, 0.05),
-    Speaker("spk2", 165.0, 290.0, 1.17, 1.3, 0.006, 0.05, 0.08),
-    Speaker("spk3", 100.0, 180.0, 1.06, 0.8, 0.010, 0.06, 0.04),
-    Speaker("spk4", 150.0, 260.0, 1.12, 1.5, 0.007, 0.04, 0.10),
-)
-
-
-def make_speakers(n_speakers: int = 4, seed: int = 0) -> list[Speaker]:
-    """The first four speakers are fixed; further ones are drawn from ``seed``."""
-    if n_speakers < 1:
-        raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
-    speakers = list(_BASE_SPEAKERS[:n_speakers])
-    for i in range(len(speakers), n_speakers):
-        rng = np.random.default_rng([seed, 7919, i])
-        female = i % 2 == 1
-        lo = rng.uniform(150, 185) if female else rng.uniform(80, 110)
-        hi = min(300.0, lo * rng.uniform(1.6, 1.8))
-        speakers.append(
-            Speaker(
-                f"spk{i + 1}", float(lo), float(hi),
-                float(rng.uniform(1.12, 1.22) if female else rng.uniform(0.95, 1.06)),
-                float(rng.uniform(0.8, 1.6)), float(rng.uniform(0.005, 0.012)),
-                float(rng.uniform(0.03, 0.07)), float(rng.uniform(0.03, 0.1)),
-            )
-        )
-    return speakers
-
-
-def plan_utterance(rng: np.random.Generator, seconds: float) -> list[tuple[str, float]]:
-    """Random phone sequence ``[(phone, seconds), ...]`` filling ``seconds``.
-
-    Phones are ARPAbet vowels, unvoiced fricatives (``s``, ``sh``, ``f``) and
-    pauses (``pau``). Syllables are (fricative) vowel+ (fricative); consecutive
-    vowels form one voiced stretch with gliding formants.
-    """
-    vowels = list(VOWELS)
-    frics = list(FRICATIVES)
-    plan = [("pau", float(rng.uniform(0.1, 0.25)))]
-    end_pause = float(rng.uniform(0.12, 0.25))
-    total = plan[0][1]
-    while True:
-        syll = []
-        if rng.random() < 0.5:
-            syll.append((str(rng.choice(frics)), float(rng.uniform(0.07, 0.14))))
-        for _ in range(int(rng.integers(1, 4))):
-            syll.append((str(rng.choice(vowels)), float(rng.uniform(0.08, 0.2))))
-        if rng.random() < 0.25:
-            syll.append((str(rng.choice(frics)), float(rng.uniform(0.07, 0.14))))
-        if rng.random() < 0.35:
-            syll.append(("pau", float(rng.uniform(0.06, 0.25))))
-        dur = sum(d for _, d in syll)
-        if total + dur > seconds - end_pause:
-            break
-        plan.extend(syll)
-        total += dur
-    plan.append(("pau", seconds - total))
-    return plan
-
-
-def _plan_text(plan: list[tuple[str, float]]) -> str:
-    words, word = [], []
-    for phone, _ in plan:
-        if phone == "pau":
-            if word:
-                words.append(" ".join(word))
-            word = []
-        else:
-            word.append(phone)
-    if word:
-        words.append(" ".join(word))
-    return ", ".join(words)
-
-
-def _smooth_log_f0(rng, n_frames, hop, sr, speaker, vowel_centres):
-    """Smooth F0 contour [frames] in Hz: declination, slow wobble, accents, soft range limit."""
-    t = np.arange(n_frames) * hop / sr
-    dur = max(t[-1], 1e-3)
-    lo, hi = np.log(speaker.f0_lo), np.log(speaker.f0_hi)
-    mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
-    x = mid + half * (0.3 - 0.6 * t / dur)  # declination over the utterance
-    for _ in range(3):
-        x = x + rng.uniform(0.03, 0.08) * np.sin(2 * np.pi * rng.uniform(0.3, 2.0) * t + rng.uniform(0, 2 * np.pi))
-    for c in vowel_centres:
-        if rng.random() < 0.4:
-            x = x + rng.uniform(0.05, 0.15) * np.exp(-0.5 * ((t - c) / 0.08) ** 2)
-    x = mid + half * np.tanh((x - mid) / half)  # stays inside [f0_lo, f0_hi]
-    return np.clip(np.exp(x), 80.0, 300.0)
 
 
 def synthesize_utterance(
@@ -188,8 +77,8 @@ def synthesize_utterance(
         rng: numpy Generator or integer seed.
         plan: explicit ``[(phone, seconds), ...]`` (``"pau"`` = pause); random if None.
         return_components: also return the unfiltered excitation parts
-            ``glottal``, ``aspiration``, ``frication`` and ``excitation`` [n]
-            (before the peak normalisation; ``audio = scale * filter(excitation) + floor``).
+            ``glottal``, ``aspiration``, ``frication``, ``excitation`` and the filtered
+            ``speech`` [n] (before the peak normalisation: ``audio = scale * speech + floor``).
         peak: absolute peak of the returned audio.
 
     Returns:
@@ -246,7 +135,7 @@ def synthesize_utterance(
         elif phone in FRICATIVES:
             frics.append((s, e))
     vowel_centres = [0.5 * (s + e) / sr for (p, _), s, e in zip(plan, bounds[:-1], bounds[1:]) if p in VOWELS]
-    f0_track = _smooth_log_f0(rng, n_frames, hop, sr, speaker, vowel_centres)
+    f0_track = smooth_f0(rng, n_frames, hop, sr, speaker, vowel_centres)
     rd_wobble = speaker.rd + 0.15 * np.sin(2 * np.pi * rng.uniform(0.2, 0.8) * frame_pos / sr + rng.uniform(0, 6.3))
 
     # --- glottal periods (a short loop over periods; the samples are vectorised).
@@ -328,12 +217,39 @@ def synthesize_utterance(
         "voiced": voiced.astype(bool),
         "gci": gci.astype(np.int64),
         "lpc": lpc.astype(np.float64),
-        "text": _plan_text(plan),
+        "text": plan_text(plan),
         "speaker": speaker.name,
         "scale": float(scale),
     }
     if return_components:
-        out.update(glottal=glottal, aspiration=aspiration, frication=frication, excitation=excitation)
+        out.update(glottal=glottal, aspiration=aspiration, frication=frication, excitation=excitation,
+                   speech=speech)
+    return out
+
+
+def load_truth(path) -> dict:
+    """Ground truth of one utterance: ``truth/<tag>.npz`` (or its wav path) -> dict.
+
+    Keys: ``f0`` [frames], ``voiced`` [frames], ``gci`` [k], ``lpc`` [frames, order+1],
+    ``frame_hop`` (int), ``sr`` (int), ``speaker`` (str), ``frame_times`` [frames]
+    (seconds, frame ``t`` at ``t * frame_hop / sr``).
+    """
+    from dsp.audio import InputError
+
+    path = Path(path)
+    if path.suffix == ".wav":
+        path = path.parent.parent / "truth" / f"{path.stem}.npz"
+    if not path.is_file():
+        raise InputError(f"{path}: ground-truth file not found")
+    with np.load(path) as z:
+        missing = {"f0", "voiced", "gci", "lpc", "frame_hop", "sr"} - set(z.files)
+        if missing:
+            raise InputError(f"{path}: not a synthetic-corpus truth file (missing {sorted(missing)})")
+        out = {k: z[k] for k in z.files}
+    out["frame_hop"], out["sr"] = int(out["frame_hop"]), int(out["sr"])
+    if "speaker" in out:
+        out["speaker"] = str(out["speaker"])
+    out["frame_times"] = np.arange(len(out["f0"])) * out["frame_hop"] / out["sr"]
     return out
 
 
@@ -391,8 +307,11 @@ def make_corpus(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=n_utterances if n_utterances is not None else round(target, 1),
-                   unit="utt" if n_utterances is not None else "s", desc="synthetic corpus")
+        if n_utterances is not None:
+            bar = tqdm(total=n_utterances, unit="utt", desc="synthetic corpus")
+        else:
+            bar = tqdm(total=round(target, 1), desc="synthetic corpus",
+                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]")
     paths, rows, total = [], [], 0.0
     i = 0
     while (n_utterances is not None and i < n_utterances) or (target is not None and total < target):
@@ -424,4 +343,11 @@ def make_corpus(
 
     with atomic_output(out_dir / "metadata.csv") as tmp:
         Path(tmp).write_text(buf.getvalue(), encoding="utf-8")
+    # A smaller corpus regenerated into the same folder: drop the previous run's extra
+    # utterances, so that the folder holds exactly what metadata.csv lists.
+    keep = {p.stem for p in paths}
+    for sub, ext in (("wav", ".wav"), ("truth", ".npz")):
+        for stale in (out_dir / sub).glob(f"syn_*{ext}"):
+            if stale.stem not in keep:
+                stale.unlink()
     return paths

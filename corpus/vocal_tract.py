@@ -50,7 +50,7 @@ VOWELS: dict[str, tuple[float, float, float]] = {
     "er": (490.0, 1350.0, 1690.0),
 }
 _F45 = (3500.0, 4500.0)
-_VOWEL_BANDWIDTHS = (60.0, 90.0, 150.0, 200.0, 250.0)
+_VOWEL_BANDWIDTHS = (80.0, 100.0, 150.0, 200.0, 250.0)
 
 # Unvoiced fricatives: resonances of the front cavity excited by turbulent noise
 # (frequencies, bandwidths in Hz). Wide lower bandwidths keep the low band weak.

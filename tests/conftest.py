@@ -28,3 +28,17 @@ def realdata():
     if not (path / "README.md").is_file():
         pytest.fail(f"{REALDATA_ENV}={value} but no real-data folder is there")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    """A small deterministic synthetic corpus (16 kHz) with ground truth.
+
+    Layout: wav/<tag>.wav, truth/<tag>.npz (f0, voiced, gci, lpc, frame_hop,
+    sr), metadata.csv (LJSpeech layout).
+    """
+    from corpus.synth import make_corpus
+
+    out = tmp_path_factory.mktemp("tiny_corpus")
+    make_corpus(out, n_utterances=4, seconds_per_utt=(1.0, 1.5), sr=16000, seed=0)
+    return out
