@@ -30,6 +30,7 @@ Usage::
 
     python data_utils.py package --wav_dir data/synthetic/wav --out_dir traindata --test_dir testdata
     python data_utils.py info traindata/data.nc1
+    python data_utils.py import --src data/resgan --out_dir traindata --test_dir testdata
 """
 
 from __future__ import annotations
@@ -531,6 +532,46 @@ def _info(path):
     print(f"  first tags: {', '.join(data.seq_tags[:5])}")
 
 
+def import_packaged(src, out_dir="traindata", test_dir="testdata") -> dict:
+    """Use already packaged CURRENNT data (e.g. the original ResGAN data.zip) as is.
+
+    Every ``*.nc*`` file under ``src`` is checked (all variables, row counts,
+    NaN) and copied to ``test_dir`` when a folder on its path is named like
+    ``test*``, else to ``out_dir``, renamed data.nc1 ... data.ncK in natural order.
+    Old data.nc* files in the destinations are replaced.
+
+    Returns:
+        {"train": [paths], "test": [paths]}.
+    """
+    import shutil
+
+    src = Path(src)
+    if not src.is_dir():
+        raise InputError(f"{src}: no such directory")
+    key = lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(p))]  # noqa: E731
+    found = sorted((p for p in src.rglob("*.nc*") if p.is_file() and not p.name.startswith(".")), key=key)
+    if not found:
+        raise InputError(f"{src}: no NetCDF (*.nc*) files in this folder or below")
+    splits = {"train": [], "test": []}
+    for p in found:
+        read_netcdf(p)  # validates; raises InputError naming the file and variable
+        is_test = any(part.lower().startswith("test") for part in p.relative_to(src).parts[:-1])
+        splits["test" if is_test else "train"].append(p)
+    if not splits["train"]:
+        raise InputError(f"{src}: only test files found (folders named test*), no training files")
+    out = {}
+    for split, target in (("train", Path(out_dir)), ("test", Path(test_dir))):
+        target.mkdir(parents=True, exist_ok=True)
+        for old in target.glob("data.nc*"):
+            old.unlink()
+        out[split] = []
+        for k, p in enumerate(splits[split], start=1):
+            with atomic_output(target / f"data.nc{k}") as tmp:
+                shutil.copyfile(p, tmp)
+            out[split].append(target / f"data.nc{k}")
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="ResGAN data: package speech into CURRENNT NetCDF pulse data, or inspect a data file.")
@@ -541,6 +582,12 @@ def build_parser() -> argparse.ArgumentParser:
         "package", help="package a folder of wav files into data.nc1 ... data.ncK",
         description="Package speech recordings into ResGAN training data (inputs: 20 MFCC, "
                     "log F0, voicing; targets: 400-sample pitch-synchronous residual pulses)."))
+    imp = sub.add_parser("import", help="use already packaged NetCDF data (e.g. the original data.zip) as is",
+                         description="Validate and copy packaged CURRENNT files: those under a folder named "
+                                     "test* go to --test_dir, the others to --out_dir (as data.nc1 ...).")
+    imp.add_argument("--src", type=Path, required=True, help="folder holding the unpacked *.nc files")
+    imp.add_argument("--out_dir", type=Path, default=Path("traindata"))
+    imp.add_argument("--test_dir", type=Path, default=Path("testdata"))
     info = sub.add_parser("info", help="print shapes and statistics of a data file")
     info.add_argument("files", nargs="+", type=Path, help="data.ncK file(s)")
     return parser
@@ -552,6 +599,10 @@ def main(argv=None):
     if args.command == "info":
         for path in args.files:
             _info(path)
+    elif args.command == "import":
+        done = import_packaged(args.src, args.out_dir, args.test_dir)
+        print(f"imported {len(done['train'])} training file(s) into {args.out_dir}, "
+              f"{len(done['test'])} test file(s) into {args.test_dir}")
     else:
         from resgan_packaging import package_from_args
 

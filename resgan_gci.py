@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from dsp.filters import pre_emphasis
 from dsp.lpc import lsf_to_poly
 
-_POLY_STEP = 8  # samples per interpolated filter (1/10 of a 5 ms hop): smooth and cheap
+_POLY_STEP = 16  # samples per interpolated filter (1 ms, 5 per hop): smooth and cheap
 
 
 def sample_lsf(lsf: np.ndarray, n_samples: int, hop: int, step: int = _POLY_STEP) -> np.ndarray:
@@ -53,6 +53,20 @@ def inverse_filter(x: np.ndarray, lsf: np.ndarray, hop: int = 80, preemphasis: f
     windows = sliding_window_view(padded, order + 1)[:, ::-1]  # [n, p+1]
     coef = np.repeat(a, step, axis=0)[:n]
     return np.einsum("ij,ij->i", windows, coef)
+
+
+def glottal_derivative(residual: np.ndarray, preemphasis: float = 0.97) -> np.ndarray:
+    """De-emphasised residual ~ the glottal flow derivative, whose main negative
+    peak in each period marks the GCI (the pre-emphasised residual itself has a
+    negative/positive doublet there). A leaky integrator (pole 0.97) with the mean
+    removed keeps low-frequency drift out."""
+    import scipy.signal
+
+    r = np.asarray(residual, dtype=np.float64)
+    if not preemphasis:
+        return r
+    d = scipy.signal.lfilter([1.0], [1.0, -preemphasis], r)
+    return d - scipy.signal.lfilter([1.0 - 0.995], [1.0, -0.995], d)  # remove slow drift
 
 
 def frame_period_samples(f0: np.ndarray, voiced: np.ndarray, n_samples: int, hop: int, sr: int):
@@ -113,3 +127,32 @@ def find_gcis(residual: np.ndarray, f0: np.ndarray, voiced: np.ndarray, hop: int
                     found.insert(0, g)
         gcis.extend(found)
     return np.asarray(gcis, dtype=np.int64)
+
+
+def polarity(derivative: np.ndarray, voiced: np.ndarray, hop: int = 80) -> int:
+    """+1 if the glottal derivative has its large peaks negative (normal speech), else -1.
+
+    The flow derivative's main excitation at closure is a sharp negative peak, so
+    its distribution over voiced samples is negatively skewed; a recording with
+    inverted polarity shows a positive skew.
+    """
+    mask = np.repeat(np.asarray(voiced, bool), hop)[:derivative.shape[0]]
+    d = derivative[mask] if mask.any() else derivative
+    d = d - d.mean()
+    skew = np.mean(d ** 3) / (np.mean(d ** 2) ** 1.5 + 1e-30)
+    return -1 if skew > 0 else 1
+
+
+def refine_gcis(residual: np.ndarray, gcis: np.ndarray, radius: int = 4) -> np.ndarray:
+    """Move each GCI to the largest |residual| sample within +-radius samples.
+
+    The pre-emphasised residual has a short negative/positive doublet at closure;
+    snapping to its main peak puts that peak exactly at the pulse centre.
+    """
+    if gcis.size == 0 or radius <= 0:
+        return gcis
+    r = np.abs(np.asarray(residual))
+    offsets = np.arange(-radius, radius + 1)
+    idx = np.clip(gcis[:, None] + offsets[None, :], 0, r.shape[0] - 1)
+    refined = idx[np.arange(gcis.size), np.argmax(r[idx], axis=1)]
+    return np.unique(refined)

@@ -21,7 +21,7 @@ Generation, two ways with the same weights:
 """
 import keras
 import numpy as np
-from keras import layers
+from keras import layers, ops
 
 N_CODES = 256
 LAYER_NAMES = ("dense_in", "bn_in", "gru_1", "bn_1", "gru_2", "bn_2", "dense_out")
@@ -66,78 +66,99 @@ def model_dims(model):
     return model.input_shape[1], model.get_layer("gru_1").units
 
 
-def build_step_model(model):
-    """One-step model sharing `model`'s layers (and so its trained weights).
+class StepModel(keras.Model):
+    """One-step twin of an AudioRNN model, sharing its layers (hence its weights).
 
-    Returns:
-        keras.Model [x_t [B, 1], h1 [B, n], h2 [B, n]] -> [probs [B, 256], h1', h2'].
-        Call it with training=False (batch norm uses its moving statistics).
+    call([x_t [B, 1], h1 [B, n], h2 [B, n]]) -> [probs [B, 256], h1', h2'].
+    Call it with training=False (batch norm then uses its moving statistics).
+
+    Args:
+        model: a model made by build_model (trained or not).
     """
-    get = model.get_layer
-    neurons = get("gru_1").units
-    x = keras.Input((1,), name="x_t")
-    h1 = keras.Input((neurons,), name="h1")
-    h2 = keras.Input((neurons,), name="h2")
-    # The per-time-step layers were built on [B, T, features]: keep a time
-    # axis of length 1 around them, drop it around the GRU cells.
-    x3 = layers.Reshape((1, 1))(x)
-    a = get("bn_in")(get("dense_in")(x3))
-    a = layers.Reshape((neurons + 1,))(layers.Concatenate()([a, x3]))
-    o1, _ = get("gru_1").cell(a, [h1])
-    a = get("bn_1")(layers.Reshape((1, neurons))(o1))
-    a = layers.Reshape((neurons + 1,))(layers.Concatenate()([a, x3]))
-    o2, _ = get("gru_2").cell(a, [h2])
-    probs = get("dense_out")(get("bn_2")(o2))
-    return keras.Model([x, h1, h2], [probs, o1, o2], name="audiornn_step")
+
+    def __init__(self, model, **kwargs):
+        super().__init__(name="audiornn_step", **kwargs)
+        get = model.get_layer
+        self.dense_in, self.bn_in = get("dense_in"), get("bn_in")
+        self.gru_1, self.bn_1 = get("gru_1"), get("bn_1")
+        self.gru_2, self.bn_2 = get("gru_2"), get("bn_2")
+        self.dense_out = get("dense_out")
+
+    def call(self, inputs, training=False):
+        x, h1, h2 = inputs
+        # The per-time-step layers were built on [B, T, features]: give them a
+        # time axis of length 1, and drop it for the GRU cells.
+        x3 = ops.expand_dims(x, 1)
+        a = self.bn_in(self.dense_in(x3), training=training)
+        a = ops.concatenate([a, x3], axis=-1)[:, 0]
+        o1, _ = self.gru_1.cell(a, [h1], training=training)
+        a = self.bn_1(ops.expand_dims(o1, 1), training=training)
+        a = ops.concatenate([a, x3], axis=-1)[:, 0]
+        o2, _ = self.gru_2.cell(a, [h2], training=training)
+        probs = self.dense_out(self.bn_2(o2, training=training))
+        return probs, o1, o2
+
+
+def build_step_model(model):
+    """The StepModel of `model` (layers and weights shared, nothing copied)."""
+    return StepModel(model)
 
 
 class StatefulGenerator:
     """Fast generation: one network step per new sample, several streams at once.
 
+    The loop runs inside compiled TensorFlow functions (XLA by default: the
+    per-step work is a few tiny matmuls, so per-op overhead dominates and XLA
+    removes it), in fixed chunks of `chunk` samples so that it compiles once
+    whatever the requested length.  GRU states are carried from chunk to chunk.
+
     Args:
         model: a trained model from build_model (its weights are shared, not copied).
-        jit_compile: bool, compile the generation loop with XLA (default True:
-            the loop of tiny matmuls is dominated by per-op overhead, which XLA
-            removes).
+        jit_compile: bool, default True.
+        chunk: int, samples per compiled call (default 1000).
 
     Example:
         >>> gen = StatefulGenerator(model)
         >>> codes = gen(seed_codes, n_samples=8000, temperature=0.0)  # [S, 8000] uint8
     """
 
-    def __init__(self, model, jit_compile=True):
+    def __init__(self, model, jit_compile=True, chunk=1000):
         import tensorflow as tf
 
         self.step = build_step_model(model)
         self.neurons = model.get_layer("gru_1").units
-        step = self.step
+        self.chunk = int(chunk)
+        step, chunk = self.step, self.chunk
 
-        def run(seed_codes, n_samples, temperature, rng_seed):
-            # seed_codes int32 [S, L]; returns int32 [S, n_samples].
-            streams = tf.shape(seed_codes)[0]
-            zeros = tf.zeros([streams, self.neurons], tf.float32)
-            seed_x = tf.cast(seed_codes, tf.float32) / 255.0
+        def warm(seed_x):
+            # seed_x float [L, S] (time-major): states after feeding all but the last code.
+            zeros = tf.zeros([tf.shape(seed_x)[1], self.neurons], tf.float32)
 
-            def warm(t, h1, h2):
-                _, h1, h2 = step([seed_x[:, t:t + 1], h1, h2], training=False)
+            def body(t, h1, h2):
+                _, h1, h2 = step([tf.gather(seed_x, t)[:, None], h1, h2], training=False)
                 return t + 1, h1, h2
 
-            _, h1, h2 = tf.while_loop(lambda t, *_: t < tf.shape(seed_x)[1] - 1, warm,
+            _, h1, h2 = tf.while_loop(lambda t, *_: t < tf.shape(seed_x)[0] - 1, body,
                                       (tf.constant(0), zeros, zeros))
-            out = tf.TensorArray(tf.int32, size=n_samples)
+            return h1, h2
 
-            def gen(i, x, h1, h2, out):
+        def run(x, h1, h2, temperature, rng_seed, offset):
+            # x float [S, 1], the last code; returns codes int32 [S, chunk] and new state.
+            out = tf.TensorArray(tf.int32, size=chunk)
+
+            def body(i, x, h1, h2, out):
                 probs, h1, h2 = step([x, h1, h2], training=False)
                 code = tf.cond(temperature > 0,
-                               lambda: _sample(probs, temperature, rng_seed, i),
+                               lambda: _sample(probs, temperature, rng_seed, offset + i),
                                lambda: tf.argmax(probs, axis=-1, output_type=tf.int32))
                 out = out.write(i, code)
                 return i + 1, tf.cast(code, tf.float32)[:, None] / 255.0, h1, h2, out
 
-            _, _, _, _, out = tf.while_loop(lambda i, *_: i < n_samples, gen,
-                                            (tf.constant(0), seed_x[:, -1:], h1, h2, out))
-            return tf.transpose(out.stack())
+            _, x, h1, h2, out = tf.while_loop(lambda i, *_: i < chunk, body,
+                                              (tf.constant(0), x, h1, h2, out))
+            return tf.transpose(out.stack()), x, h1, h2
 
+        self._warm = tf.function(warm, jit_compile=jit_compile, reduce_retracing=True)
         self._run = tf.function(run, jit_compile=jit_compile, reduce_retracing=True)
 
     def __call__(self, seed_codes, n_samples, temperature=0.0, seed=0):
@@ -155,9 +176,17 @@ class StatefulGenerator:
         import tensorflow as tf
 
         seed_codes = np.atleast_2d(np.asarray(seed_codes, dtype=np.int32))
-        out = self._run(tf.constant(seed_codes), tf.constant(int(n_samples)),
-                        tf.constant(float(temperature)), tf.constant(int(seed)))
-        return out.numpy().astype(np.uint8)
+        seed_x = tf.constant(seed_codes.T.astype(np.float32) / 255.0)
+        h1, h2 = self._warm(seed_x)
+        x = seed_x[-1][:, None]
+        temperature, seed = tf.constant(float(temperature)), tf.constant(int(seed))
+        pieces = []
+        for offset in range(0, int(n_samples), self.chunk):
+            codes, x, h1, h2 = self._run(x, h1, h2, temperature, seed, tf.constant(offset))
+            pieces.append(codes.numpy())
+        if not pieces:
+            return np.zeros((len(seed_codes), 0), np.uint8)
+        return np.concatenate(pieces, axis=1)[:, :int(n_samples)].astype(np.uint8)
 
 
 def _sample(probs, temperature, rng_seed, i):

@@ -24,7 +24,7 @@ DEFAULT_CONFIG = {
     "segment_frames": 81,
     # model
     "input": "linear",               # "linear" (1025 bins) or "mel" (n_mels bands)
-    "prenet_channels": [16, 16, 2],  # first Conv2D, then one residual block per entry
+    "prenet_channels": [8, 8, 2],  # first Conv2D, then one residual block per entry
     "upsample_channels": [1024, 512, 256, 128, 64, 32, 16, 8],
     "upsample_kernel": 3,
     "postnet_blocks": 12,

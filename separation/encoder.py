@@ -126,5 +126,5 @@ def build_encoder(kind="proposed", cfg=None):
 
 def compile_encoder(model, learning_rate=1e-3):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=weighted_squared_error)
+                  loss=weighted_squared_error, jit_compile=False)
     return model

@@ -122,6 +122,7 @@ class Hourglass(layers.Layer):
             input_shape[3],
         )
         feat_shape = low_shape[:-1] + (self.out_channels,)
+        self.low_shape = feat_shape  # [batch, frames/2, bins/2, out_channels] at this level
         self.low1 = self._res("low1")
         self.low1.build(low_shape)
         if self.depth > 1:

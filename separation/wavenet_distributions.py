@@ -129,12 +129,7 @@ def np_sample_categorical(logits, temperature, rng):
     """Numpy twin of :func:`sample_categorical` for ``logits [batch, C]`` -> ``[batch]`` int."""
     if temperature == 0:
         return np.argmax(logits, axis=-1)
-    z = logits / temperature
-    z = z - z.max(axis=-1, keepdims=True)
-    p = np.exp(z)
-    cdf = np.cumsum(p, axis=-1)
-    u = rng.uniform(size=(logits.shape[0], 1)) * cdf[:, -1:]
-    return np.minimum((cdf < u).sum(axis=-1), logits.shape[-1] - 1)
+    return np.argmax(logits / temperature + rng.gumbel(size=logits.shape), axis=-1)   # Gumbel-max
 
 
 # ---------------------------------------------------------------- Keras losses

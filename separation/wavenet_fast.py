@@ -25,9 +25,16 @@ from separation.wavenet_distributions import np_sample_categorical, np_sample_mo
 _CHUNK = 256  # samples of conditioning projected per matrix product
 
 
+_MULAW_TABLE = None
+
+
 def _mu_law_decode(codes):
-    from dsp.mulaw import mu_law_decode
-    return mu_law_decode(codes).astype(np.float32)
+    """Code -> amplitude through a 256-entry table of ``dsp.mulaw.mu_law_decode``."""
+    global _MULAW_TABLE
+    if _MULAW_TABLE is None:
+        from dsp.mulaw import mu_law_decode
+        _MULAW_TABLE = mu_law_decode(np.arange(256)).astype(np.float32)
+    return _MULAW_TABLE[codes]
 
 
 def _check_mel(mel, cfg):
@@ -75,27 +82,42 @@ class FastWaveNetGenerator:
         self.b_in = f32(conv_in.bias)                   # [R]
         self.upsample = model.get_layer("upsample")
         self.dil = dilations(cfg)
-        R, G = cfg.residual_channels, cfg.gate_channels
+        R, G, k = cfg.residual_channels, cfg.gate_channels, cfg.kernel_size
+        s = math.sqrt(0.5)
+        # The residual stream is kept rescaled: v_l = x_l / s^l - B_l with s = sqrt(0.5) and B_l the
+        # accumulated (rescaled) residual biases. Then each layer's update is a single add
+        # (v_{l+1} = v_l + z_l W_r / s^l), the s^l factor and the constant B_l move into the dilated
+        # conv's weights and bias, and the zero padding of the true x_l becomes an initial -B_l.
         self.layers = []
-        cond_w, dil_b, glob_w = [], [], []
+        cond_w, dil_b, glob_w, skip_w = [], [], [], []
+        skip_b = 0.0
+        offset = np.zeros(R, np.float64)
         for i, d in enumerate(self.dil):
             blk = model.get_layer(f"block_{i:02d}")
-            k = f32(blk.dilated.kernel)                  # [k, R, G]; tap j sees x[t - (k-1-j) d]
+            kern = np.asarray(blk.dilated.kernel, np.float64)      # [k, R, G]; tap j sees x[t - (k-1-j) d]
+            scale = s ** i
+            taps = [kern[k - 1 - m] for m in range(1, k)] + [kern[k - 1]]   # t-d, t-2d, ..., t
+            w_out = np.asarray(blk.out.kernel, np.float64)
+            b_out = np.asarray(blk.out.bias, np.float64)
             self.layers.append(dict(
-                d=d, n_buf=(cfg.kernel_size - 1) * d,
-                w_past=k[:-1][::-1].reshape(-1, G).copy(),  # taps ordered t-d, t-2d, ...
-                w_now=k[-1].copy(),
-                w_out=f32(blk.out.kernel), b_out=f32(blk.out.bias)))
+                d=d, n_buf=(k - 1) * d, init=f32(-offset),
+                w_cat=f32(np.concatenate(taps, axis=0) * scale),    # [k*R, G]
+                w_res=f32(w_out[:, :R] / scale)))
             cond_w.append(f32(blk.cond.kernel))
-            dil_b.append(f32(blk.dilated.bias))
+            dil_b.append(f32(np.asarray(blk.dilated.bias, np.float64) + (offset * scale) @ kern.sum(0)))
+            skip_w.append(f32(w_out[:, R:]))
+            skip_b = skip_b + b_out[R:]
+            offset = offset + b_out[:R] / scale
             if cfg.n_speakers > 0:
                 glob_w.append(f32(blk.glob.kernel))
         self.cond_w = np.concatenate(cond_w, axis=1)       # [n_mels, L*G]
         self.dil_b = np.concatenate(dil_b)                 # [L*G]
         self.glob_w = np.concatenate(glob_w, axis=1) if glob_w else None   # [gin, L*G]
+        self.skip_w = np.concatenate(skip_w, axis=0)       # [L*G/2, S]
+        self.skip_b = f32(skip_b)
         if cfg.n_speakers > 0:
             self.speaker_table = f32(model.get_layer("speaker_embedding").embeddings)
-        self.skip_scale = math.sqrt(1.0 / len(self.dil))
+        self.skip_scale = np.float32(math.sqrt(1.0 / len(self.dil)))
         h1, h2 = model.get_layer("head_1"), model.get_layer("head_out")
         self.w_h1, self.b_h1 = f32(h1.kernel), f32(h1.bias)
         self.w_h2, self.b_h2 = f32(h2.kernel), f32(h2.bias)
@@ -121,12 +143,15 @@ class FastWaveNetGenerator:
         bias = self._layer_bias(speaker)                   # [B, L*G]
         R, G, L = cfg.residual_channels, cfg.gate_channels, len(self.layers)
         half = G // 2
+        n_past = cfg.kernel_size - 1
         mulaw = cfg.output == "mulaw256"
         log_mu = math.log1p(255.0)
         rng = np.random.default_rng(seed)
-        bufs = [np.zeros((lay["n_buf"], B, R), np.float32) for lay in self.layers]
-        n_past = cfg.kernel_size - 1
-        sqrt_half = np.float32(math.sqrt(0.5))
+        # per layer: ring buffer of past (rescaled) inputs, and the [past taps | current] input row
+        bufs = [np.broadcast_to(lay["init"], (lay["n_buf"], B, R)).copy() for lay in self.layers]
+        cats = [np.zeros((B, (n_past + 1) * R), np.float32) for _ in self.layers]
+        zs = np.zeros((B, L, half), np.float32)            # gated activations, for one skip product
+        zs_flat = zs.reshape(B, L * half)
         out = np.zeros((B, T), np.float32)
         params_all = np.zeros((B, T, cfg.out_channels), np.float32) if audio_prev is not None else None
         prev = np.zeros(B, np.float32)
@@ -135,6 +160,7 @@ class FastWaveNetGenerator:
             from tqdm.auto import tqdm
             bar = tqdm(total=T, desc=desc, unit="sample", unit_scale=True, leave=False)
         cond_chunk = None
+        now = n_past * R
         for t in range(T):
             if t % _CHUNK == 0:
                 c = cond[:, t:t + _CHUNK]                  # [B, n, n_mels]
@@ -144,21 +170,22 @@ class FastWaveNetGenerator:
             if audio_prev is not None:
                 prev = audio_prev[:, t]
             xin = np.sign(prev) * np.log1p(255.0 * np.abs(prev)) / log_mu if mulaw else prev
-            x = xin[:, None] * self.w_in + self.b_in       # [B, R]
+            cur = cats[0][:, now:]
+            np.multiply(xin[:, None], self.w_in, out=cur)
+            cur += self.b_in
             ct = cond_chunk[t % _CHUNK]                    # [B, L, G]
-            skip = None
             for li, lay in enumerate(self.layers):
-                buf, n_buf, d = bufs[li], lay["n_buf"], lay["d"]
-                if n_past == 1:
-                    past = buf[t % n_buf]
-                else:
-                    past = np.concatenate([buf[(t - m * d) % n_buf] for m in range(1, n_past + 1)], axis=1)
-                a = past @ lay["w_past"] + x @ lay["w_now"] + ct[:, li]
-                buf[t % n_buf] = x                         # overwrites the oldest tap, already read
-                z = np.tanh(a[:, :half]) * expit(a[:, half:])
-                o = z @ lay["w_out"] + lay["b_out"]
-                x = (x + o[:, :R]) * sqrt_half
-                skip = o[:, R:] if skip is None else skip + o[:, R:]
+                buf, n_buf, d, cat = bufs[li], lay["n_buf"], lay["d"], cats[li]
+                for m in range(n_past):
+                    cat[:, m * R:(m + 1) * R] = buf[(t - (m + 1) * d) % n_buf]
+                a = cat @ lay["w_cat"]
+                a += ct[:, li]
+                buf[t % n_buf] = cat[:, now:]              # overwrites the oldest tap, already read
+                z = zs[:, li]
+                np.multiply(np.tanh(a[:, :half]), expit(a[:, half:]), out=z)
+                if li + 1 < L:
+                    np.add(cat[:, now:], z @ lay["w_res"], out=cats[li + 1][:, now:])
+            skip = zs_flat @ self.skip_w + self.skip_b
             h = np.maximum(skip * self.skip_scale, 0.0) @ self.w_h1 + self.b_h1
             p = np.maximum(h, 0.0) @ self.w_h2 + self.b_h2  # [B, C]
             if params_all is not None:

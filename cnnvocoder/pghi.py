@@ -1,0 +1,181 @@
+"""Phase-gradient heap integration (PGHI): phase from STFT magnitude, no iterations.
+
+For a Gaussian window ``g(t) = exp(-pi t^2 / lam)`` (t in samples) the STFT
+phase and log-magnitude are linked (the STFT is an analytic function up to a
+known factor).  For frames centred at ``t = n a`` (hop a), FFT size N, bin m,
+and the phase measured relative to the frame centre ("time-invariant"
+convention):
+
+    d phi / d n  ~  (a N / lam) * d logS / d m  +  2 pi a m / N
+    d phi / d m  ~  -(lam / (a N)) * d logS / d n
+
+(derivatives by centred differences of the natural-log magnitude).  A Hann
+window of length L is approximated by the Gaussian with ``lam = 0.25645 L^2``.
+The FFT frames of ``dsp.spectral.stft`` start half a frame before the centre,
+which multiplies bin m by (-1)^m: the frequency derivative gains +pi.
+
+Heap integration: coefficients more than ``tol_db`` below the maximum are
+treated as silence (random phase).  The largest remaining coefficient gets
+phase 0; a max-heap on log-magnitude then repeatedly pops the largest
+coefficient whose phase is known and spreads it to its four undone
+neighbours by trapezoidal integration of the derivatives.  When the heap
+empties (an island was finished), the largest undone coefficient starts a
+new island.  The loop runs in numba (compiled once, cached).
+"""
+import numpy as np
+
+import dsp  # noqa: F401  (sets NUMBA_CACHE_DIR before numba compiles)
+from dsp.spectral import istft
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba comes with librosa
+    numba = None
+
+HANN_LAMBDA = 0.25645  # lam = HANN_LAMBDA * win_length**2 for a Hann window
+
+
+def _heap_integrate_py(log_s, tgrad, fgrad, done, phase):
+    """Heap integration over a [frames, bins] grid (in place on phase/done)."""
+    n_t, n_f = log_s.shape
+    n = n_t * n_f
+    flat = log_s.ravel()
+    order = np.argsort(-flat)
+    heap_key = np.empty(n, dtype=np.float64)
+    heap_idx = np.empty(n, dtype=np.int64)
+    ptr = 0
+    while True:
+        while ptr < n and done[order[ptr] // n_f, order[ptr] % n_f]:
+            ptr += 1
+        if ptr >= n:
+            break
+        start = order[ptr]
+        t0, f0 = start // n_f, start % n_f
+        done[t0, f0] = True
+        phase[t0, f0] = 0.0
+        size = 0
+        # push start
+        heap_key[0] = flat[start]
+        heap_idx[0] = start
+        size = 1
+        while size > 0:
+            # pop max
+            top = heap_idx[0]
+            size -= 1
+            if size > 0:
+                key, idx = heap_key[size], heap_idx[size]
+                i = 0
+                while True:
+                    c = 2 * i + 1
+                    if c >= size:
+                        break
+                    if c + 1 < size and heap_key[c + 1] > heap_key[c]:
+                        c += 1
+                    if heap_key[c] <= key:
+                        break
+                    heap_key[i], heap_idx[i] = heap_key[c], heap_idx[c]
+                    i = c
+                heap_key[i], heap_idx[i] = key, idx
+            t, f = top // n_f, top % n_f
+            for k in range(4):
+                if k == 0:
+                    tt, ff = t + 1, f
+                elif k == 1:
+                    tt, ff = t - 1, f
+                elif k == 2:
+                    tt, ff = t, f + 1
+                else:
+                    tt, ff = t, f - 1
+                if tt < 0 or tt >= n_t or ff < 0 or ff >= n_f or done[tt, ff]:
+                    continue
+                if k == 0:
+                    phase[tt, ff] = phase[t, f] + 0.5 * (tgrad[t, f] + tgrad[tt, ff])
+                elif k == 1:
+                    phase[tt, ff] = phase[t, f] - 0.5 * (tgrad[t, f] + tgrad[tt, ff])
+                elif k == 2:
+                    phase[tt, ff] = phase[t, f] + 0.5 * (fgrad[t, f] + fgrad[tt, ff])
+                else:
+                    phase[tt, ff] = phase[t, f] - 0.5 * (fgrad[t, f] + fgrad[tt, ff])
+                done[tt, ff] = True
+                # push (tt, ff)
+                key = log_s[tt, ff]
+                i = size
+                size += 1
+                while i > 0:
+                    p = (i - 1) // 2
+                    if heap_key[p] >= key:
+                        break
+                    heap_key[i], heap_idx[i] = heap_key[p], heap_idx[p]
+                    i = p
+                heap_key[i] = key
+                heap_idx[i] = tt * n_f + ff
+    return phase
+
+
+_heap_integrate = (numba.njit(cache=True, nogil=True)(_heap_integrate_py)
+                   if numba is not None else _heap_integrate_py)
+
+
+def phase_gradients(magnitude, hop_length, n_fft, win_length=None, lam=None, floor=1e-10):
+    """Time and frequency phase derivatives (radians per frame / per bin).
+
+    Args:
+        magnitude: [frames, bins] linear STFT magnitude (bins = n_fft//2+1).
+        hop_length, n_fft, win_length: STFT geometry (win_length default n_fft).
+        lam: Gaussian time-frequency parameter in samples^2; default
+            ``0.25645 * win_length**2`` (Hann).
+    Returns:
+        (tgrad, fgrad), each [frames, bins], for the phase convention of
+        ``dsp.spectral.stft`` (frames start half a frame before the centre).
+    """
+    win_length = n_fft if win_length is None else int(win_length)
+    lam = HANN_LAMBDA * win_length ** 2 if lam is None else float(lam)
+    a, N = float(hop_length), float(n_fft)
+    log_s = np.log(np.maximum(magnitude, floor))
+    n_t, n_f = log_s.shape
+    dlog_dm = np.gradient(log_s, axis=1) if n_f > 1 else np.zeros_like(log_s)
+    dlog_dn = np.gradient(log_s, axis=0) if n_t > 1 else np.zeros_like(log_s)
+    m = np.arange(n_f)[None, :]
+    tgrad = (a * N / lam) * dlog_dm + 2.0 * np.pi * a * m / N
+    fgrad = -(lam / (a * N)) * dlog_dn + np.pi
+    return tgrad, fgrad
+
+
+def pghi_phase(magnitude, hop_length, n_fft=None, win_length=None, lam=None, tol_db=60.0,
+               seed=0):
+    """Phase [frames, bins] for ``magnitude`` by phase-gradient heap integration.
+
+    Args:
+        magnitude: [frames, bins] linear magnitude, finite and non-negative.
+        hop_length: hop in samples; n_fft: FFT size (default 2*(bins-1));
+        win_length: Hann window length (default n_fft); lam: Gaussian
+            parameter (default from the Hann window).
+        tol_db: float, default 60. Coefficients more than tol_db below the
+            maximum are silence and get a random phase.
+        seed: seed of that random phase.
+    """
+    magnitude = np.asarray(magnitude, dtype=np.float64)
+    n_fft = 2 * (magnitude.shape[-1] - 1) if n_fft is None else int(n_fft)
+    tgrad, fgrad = phase_gradients(magnitude, hop_length, n_fft, win_length, lam)
+    peak = float(magnitude.max()) if magnitude.size else 0.0
+    rng = np.random.default_rng(seed)
+    phase = rng.uniform(-np.pi, np.pi, size=magnitude.shape)
+    if peak <= 0.0:
+        return phase
+    log_s = np.log(np.maximum(magnitude, 1e-300))
+    done = magnitude < peak * 10.0 ** (-tol_db / 20.0)
+    return _heap_integrate(log_s, tgrad, fgrad, done, phase)
+
+
+def pghi(magnitude, hop_length=256, n_fft=None, win_length=None, length=None, lam=None,
+         tol_db=60.0, seed=0):
+    """Waveform from a [frames, bins] magnitude by PGHI phase + inverse STFT.
+
+    Returns:
+        float32 waveform; ``length`` samples if given, else (frames-1)*hop.
+    """
+    magnitude = np.asarray(magnitude, dtype=np.float64)
+    n_fft = 2 * (magnitude.shape[-1] - 1) if n_fft is None else int(n_fft)
+    phase = pghi_phase(magnitude, hop_length, n_fft, win_length, lam, tol_db, seed)
+    y = istft(magnitude * np.exp(1j * phase), hop_length, win_length, n_fft, length=length)
+    return y.astype(np.float32)

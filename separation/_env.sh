@@ -1,0 +1,18 @@
+# Shared settings of the separation stages (sourced by 0N_*.sh; override by exporting first).
+: "${SEP_SRC:=data/separation_src}"          # embedded synthetic speech + noises (stage 01 makes them)
+: "${SEP_SPEECH:=}"                          # LJSpeech-layout folder; empty = embedded synthetic corpus
+: "${SEP_NOISE:=}"                           # ESC-50-layout / plain noise folders (space separated); empty = embedded
+: "${SEP_NOISE_ARGS:=}"                      # extra make_mixtures args (e.g. --categories all)
+: "${SEP_DATA:=data/separation}"             # mixtures, lists, split.json
+: "${SEP_MODELS:=models/separation}"         # encoder_proposed.keras, encoder_b1.keras, b2.keras, vocoder.keras
+: "${SEP_OUT:=output/separation}"            # separated wavs, one folder per method
+: "${SEP_FIGS:=figures/separation}"          # table CSV, bar chart, spectrograms
+: "${SEP_PRESET:=default}"                   # default (CPU) or paper network sizes
+: "${SEP_EPOCHS:=15}"
+: "${SEP_STEPS:=30}"
+: "${SEP_MAX_MINUTES:=4}"                    # wall-clock budget per trained model
+: "${SEP_SEED:=0}"
+: "${SEP_METHODS:=ibm_gt b1_gt b1 b2 proposed_gt proposed}"
+export SEP_SRC SEP_SPEECH SEP_NOISE SEP_NOISE_ARGS SEP_DATA SEP_MODELS SEP_OUT SEP_FIGS SEP_PRESET \
+       SEP_EPOCHS SEP_STEPS SEP_MAX_MINUTES SEP_SEED SEP_METHODS
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}

@@ -1,0 +1,73 @@
+"""Callbacks shared by the encoder and B2 trainers: atomic best checkpoint,
+exponential learning-rate decay per epoch, wall-clock budget, resumable fit."""
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import keras
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Keep the best model (lowest `monitor`) at `path`, written atomically
+    (temp file + rename), with `extra` JSON (config, epoch, score) beside it."""
+
+    def __init__(self, path, monitor="val_loss", extra=None):
+        super().__init__()
+        self.path, self.monitor, self.extra = Path(path), monitor, dict(extra or {})
+        self.best = float("inf")
+        meta = self.path.with_suffix(".json")
+        if meta.is_file():  # resuming: only beat the score already on disk
+            self.best = float(json.loads(meta.read_text()).get("best", self.best))
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = (logs or {}).get(self.monitor)
+        if score is None or not score < self.best:
+            return
+        self.best = float(score)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.stem}.tmp.keras")
+        self.model.save(tmp)
+        os.replace(tmp, self.path)
+        meta = dict(self.extra, epoch=epoch + 1, best=self.best, monitor=self.monitor)
+        tmpj = self.path.with_name(f".{self.path.stem}.tmp.json")
+        tmpj.write_text(json.dumps(meta, indent=2))
+        os.replace(tmpj, self.path.with_suffix(".json"))
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training after the epoch during which `minutes` of wall time ran out."""
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = None if minutes is None else 60.0 * minutes
+        self.t0 = None
+
+    def on_train_begin(self, logs=None):
+        self.t0 = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.seconds is not None and time.time() - self.t0 > self.seconds:
+            print(f"time budget of {self.seconds / 60:.1f} min reached after epoch {epoch + 1}")
+            self.model.stop_training = True
+
+
+def standard_callbacks(ckpt_path, log_dir, lr, decay=0.98, extra=None, max_minutes=None, resume=False):
+    """Callbacks for fit(): LR = lr * decay**epoch, best checkpoint, CSV log,
+    BackupAndRestore (removed unless `resume`, so a fresh run starts fresh)."""
+    log_dir = Path(log_dir)
+    backup = log_dir / "backup"
+    if not resume:
+        shutil.rmtree(backup, ignore_errors=True)
+        meta = Path(ckpt_path).with_suffix(".json")
+        if meta.exists():
+            meta.unlink()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        keras.callbacks.LearningRateScheduler(lambda epoch: lr * decay ** epoch),
+        keras.callbacks.BackupAndRestore(str(backup)),
+        BestCheckpoint(ckpt_path, extra=extra),
+        keras.callbacks.CSVLogger(str(log_dir / "history.csv"), append=resume),
+        TimeBudget(max_minutes),
+    ]

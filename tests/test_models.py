@@ -1,0 +1,86 @@
+"""ResGAN networks: shapes, parameter counts, spectral layer, additivity, save/load."""
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+import models  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def nets():
+    keras.utils.set_random_seed(0)
+    return {"pulse": models.build_pulse_model(context_len=3),
+            "generator": models.build_generator(),
+            "discriminator": models.build_discriminator()}
+
+
+def test_parameter_counts_match_the_paper_architecture(nets):
+    # GRU(50) on 22 inputs with Keras 3 defaults (reset_after): 3 * (22*50 + 50*50 + 2*50)
+    gru = 3 * (22 * 50 + 50 * 50 + 2 * 50)
+    conv_mid = 15 * 100 * 100 + 100
+    pulse = gru + (50 * 400 + 400) + 4 * 400 + (15 * 100 + 100) + 3 * conv_mid + 4 * 4 * 100 + (15 * 100 + 1)
+    assert nets["pulse"].count_params() == pulse == 488101
+    gen = (15 * 2 * 100 + 100) + 2 * (15 * 101 * 100 + 100) + 3 * 4 * 100 + (15 * 101 + 1)
+    assert nets["generator"].count_params() == gen == 309016
+    assert nets["discriminator"].count_params() == 454721
+
+
+def test_output_shapes(nets):
+    x = np.zeros((5, 3, 22), np.float32)
+    out = nets["pulse"](x)
+    assert out["wave"].shape == (5, 400) and out["spec"].shape == (5, 400)
+    p = np.zeros((5, 400), np.float32)
+    g = nets["generator"]([p, p])
+    assert all(g[k].shape == (5, 400) for k in ("wave", "spec", "residual"))
+    d = nets["discriminator"]([p, p])
+    assert d["score"].shape == (5, 1)
+    assert d["peek"].shape == (5, 12, 256)
+
+
+def test_spectral_view_matches_numpy_reference():
+    rng = np.random.default_rng(1)
+    x = (0.1 * rng.standard_normal((4, 400))).astype(np.float32)
+    x[0] = 0.0  # exercises the 1e-9 power floor
+    got = keras.ops.convert_to_numpy(models.SpectralView()(x))
+    # independent reference: explicit DFT matrix instead of rfft
+    n = np.arange(798)
+    dft = np.exp(-2j * np.pi * np.outer(np.arange(400), n) / 798)
+    xp = np.concatenate([x.astype(np.float64), np.zeros((4, 398))], axis=1)
+    power = np.maximum(np.abs(xp @ dft.T) ** 2 / 798, 1e-9)
+    want = (20 / 90 * np.log10(power) + 1) * 0.1
+    np.testing.assert_allclose(got, want, atol=2e-5)
+    np.testing.assert_allclose(got[0], (20 / 90 * -9 + 1) * 0.1, atol=1e-6)
+
+
+def test_generator_is_additive(nets):
+    rng = np.random.default_rng(2)
+    pulse = (0.2 * rng.standard_normal((3, 400))).astype(np.float32)
+    z = rng.standard_normal((3, 400)).astype(np.float32)
+    out = {k: keras.ops.convert_to_numpy(v) for k, v in nets["generator"]([pulse, z]).items()}
+    np.testing.assert_allclose(out["wave"] - pulse, out["residual"], atol=1e-6)
+    assert np.all(np.abs(out["residual"]) < 1.0)  # tanh
+    assert np.std(out["residual"]) > 1e-4       # and not trivially zero
+
+
+def test_edge_window():
+    w = models.edge_window()
+    assert w.shape == (400,) and w[0] == 0 and w[-1] == 0
+    assert np.all(w[21:-21] == 1) and np.all(np.diff(w[:22]) > 0)
+    np.testing.assert_allclose(w, w[::-1])
+
+
+def test_keras_save_load_round_trip(nets, tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 3, 22)).astype(np.float32)
+    p = (0.1 * rng.standard_normal((4, 400))).astype(np.float32)
+    cases = {"pulse": (x,), "generator": ([p, p],), "discriminator": ([p, p],)}
+    for name, args in cases.items():
+        path = tmp_path / f"{name}.keras"
+        nets[name].save(path)
+        loaded = keras.models.load_model(path)
+        a = nets[name](*args, training=False)
+        b = loaded(*args, training=False)
+        for key in a:
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(a[key]),
+                                       keras.ops.convert_to_numpy(b[key]), atol=1e-6)

@@ -1,0 +1,212 @@
+"""Packaging speech into ResGAN pulse data (resgan_packaging.py, resgan_pitch.py, resgan_gci.py)."""
+import numpy as np
+import pytest
+import scipy.signal
+
+import data_utils as du
+import resgan_gci
+import resgan_packaging as rp
+import resgan_pitch
+from dsp.audio import InputError, load_audio, resample
+from dsp.filters import de_emphasis
+from dsp.lpc import lsf_to_poly
+
+SR = 16000
+TOLERANCE = 8  # samples = 0.5 ms at 16 kHz
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """8 synthetic utterances with ground truth, analysed once."""
+    from corpus.synth import make_corpus
+
+    root = tmp_path_factory.mktemp("syn")
+    wavs = make_corpus(root, n_utterances=8, seconds_per_utt=(1.5, 2.5), seed=3)
+    out = []
+    for wav in wavs:
+        x, sr = load_audio(wav, SR)
+        truth = np.load(root / "truth" / f"{wav.stem}.npz")
+        out.append((wav, x, truth, rp.analyze_utterance(x, sr)))
+    return root, out
+
+
+def test_gci_hit_rate_and_f0_on_synthetic_corpus(synthetic):
+    _, utts = synthetic
+    hits = total = false_alarms = detected = 0
+    gross = voiced_frames = 0
+    for _, _, truth, u in utts:
+        g_true = truth["gci"]
+        dist = np.abs(g_true[:, None] - u.gci[None, :]).min(axis=1)
+        hits += int(np.sum(dist <= TOLERANCE))
+        total += g_true.size
+        back = np.abs(u.gci[:, None] - g_true[None, :]).min(axis=1)
+        false_alarms += int(np.sum(back > TOLERANCE))
+        detected += u.gci.size
+        both = truth["voiced"] & u.voiced
+        gross += int(np.sum(np.abs(u.f0[both] / truth["f0"][both] - 1.0) > 0.2))
+        voiced_frames += int(both.sum())
+    hit_rate, fa_rate, gross_rate = hits / total, false_alarms / detected, gross / voiced_frames
+    print(f"GCI hit rate within +-0.5 ms: {hit_rate:.3f} of {total} true GCIs; "
+          f"false alarms {fa_rate:.3f}; F0 gross error rate {gross_rate:.4f}")
+    assert hit_rate >= 0.95
+    assert fa_rate < 0.1
+    assert gross_rate < 0.05
+
+
+def test_voicing_agrees_with_truth(synthetic):
+    _, utts = synthetic
+    agree = np.mean(np.concatenate([u.voiced == truth["voiced"] for _, _, truth, u in utts]))
+    assert agree > 0.93, agree
+
+
+def test_pulses_centred_unit_energy_finite(synthetic):
+    _, utts = synthetic
+    offsets = []
+    for _, _, _, u in utts:
+        assert u.inputs.shape == (u.f0.shape[0], 22) and u.targets.shape == (u.f0.shape[0], 400)
+        assert np.all(np.isfinite(u.inputs)) and np.all(np.isfinite(u.targets))
+        energy = np.sum(u.targets.astype(np.float64) ** 2, axis=1)
+        nonzero = energy > 0
+        np.testing.assert_allclose(energy[nonzero], 1.0, rtol=1e-4)
+        assert nonzero[u.voiced].all()
+        offsets.append(np.abs(np.argmax(np.abs(u.targets[u.voiced]), axis=1) - rp.CENTRE))
+        # voiced pulses span two periods: zero outside +-period around the centre
+        rows = np.flatnonzero(u.voiced)
+        half = np.minimum(np.round(SR / u.f0[rows]).astype(int), rp.CENTRE - 1)
+        for r, h in zip(rows[::50], half[::50]):
+            assert np.all(u.targets[r, :rp.CENTRE - h - 1] == 0) and np.all(u.targets[r, rp.CENTRE + h + 2:] == 0)
+        np.testing.assert_array_equal(u.inputs[:, 21], u.voiced.astype(np.float32))
+        np.testing.assert_allclose(np.exp(u.inputs[u.voiced, 20]), u.f0[u.voiced], rtol=1e-4)
+    offsets = np.concatenate(offsets)
+    print(f"voiced pulse peak within 3 samples of 200: {np.mean(offsets <= 3):.3f}, "
+          f"within 5: {np.mean(offsets <= 5):.3f}")
+    assert np.median(offsets) <= 2
+    assert np.mean(offsets <= 5) >= 0.8
+
+
+def test_yin_on_known_pulse_train():
+    t = np.arange(int(1.5 * SR)) / SR
+    f0 = 110.0 * 2 ** (0.5 * np.sin(2 * np.pi * 0.7 * t))  # 78 .. 156 Hz glide
+    phase = np.cumsum(f0 / SR)
+    e = np.zeros_like(t)
+    e[np.flatnonzero(np.diff(np.floor(phase)) > 0) + 1] = 1.0
+    x = scipy.signal.lfilter([1.0], [1.0, -1.3, 0.8], e)
+    x[SR // 2:SR // 2 + 1600] = 1e-4 * np.random.default_rng(0).normal(size=1600)  # 100 ms pause
+    p = resgan_pitch.yin(x, SR, 80)
+    frames_f0 = np.interp(np.arange(p.f0.shape[0]) * 80, np.arange(t.size), f0)
+    pause = slice(SR // 2 // 80 + 2, (SR // 2 + 1600) // 80 - 2)
+    assert not p.voiced[pause].any()
+    v = p.voiced.copy()
+    v[:3] = v[-3:] = False
+    assert v.mean() > 0.8
+    assert np.max(np.abs(p.f0[v] / frames_f0[v] - 1)) < 0.03
+    log_f0 = resgan_pitch.interpolated_log_f0(p.f0, p.voiced)
+    assert np.all(np.isfinite(log_f0)) and np.all(np.diff(log_f0[pause]) != 0)  # interpolated, not flat
+    np.testing.assert_allclose(resgan_pitch.interpolated_log_f0(np.zeros(4), np.zeros(4, bool)), np.log(100.0))
+
+
+def test_inverse_filter_recovers_excitation():
+    rng = np.random.default_rng(1)
+    lsf = np.sort(rng.uniform(0.1, 3.0, 30))
+    lsf_frames = np.tile(lsf, (101, 1))
+    a = lsf_to_poly(lsf)
+    e = rng.normal(size=8000)
+    x = de_emphasis(scipy.signal.lfilter([1.0], a, e), 0.97)
+    r = resgan_gci.inverse_filter(x, lsf_frames, 80, 0.97)
+    np.testing.assert_allclose(r, e, atol=1e-8)
+    # time-varying: the interpolated filter lies between the two frames' filters
+    lsf2 = np.sort(rng.uniform(0.1, 3.0, 30))
+    blocks = resgan_gci.sample_lsf(np.stack([lsf, lsf2]), 80, 80)
+    assert np.all(np.diff(blocks, axis=1) > 0)
+    np.testing.assert_allclose(blocks[0], lsf * (1 - 7.5 / 80) + lsf2 * 7.5 / 80)
+
+
+def test_package_end_to_end(synthetic, tmp_path):
+    root, _ = synthetic
+    out, test, figs = tmp_path / "train", tmp_path / "test", tmp_path / "figures"
+    (out).mkdir()
+    (out / "data.nc7").write_bytes(b"stale")  # replaced, not mixed in
+    summary = rp.package(root / "wav", out, test, test_fraction=0.25, files_per_nc=3, figures_every=4,
+                         figures_dir=figs, seed=0, progress=False)
+    assert summary["n_train"] == 6 and summary["n_test"] == 2
+    assert [p.name for p in du.list_data_files(out)] == ["data.nc1", "data.nc2"]
+    assert [p.name for p in du.list_data_files(test)] == ["data.nc1"]
+    train = [du.read_netcdf(p) for p in du.list_data_files(out)]
+    tst = du.read_netcdf(du.list_data_files(test)[0])
+    assert sum(len(d.seq_tags) for d in train) == 6 and len(tst.seq_tags) == 2
+    assert not set(tst.seq_tags) & {t for d in train for t in d.seq_tags}
+    # z-normalised with the training statistics (shared by the test split)
+    inputs = np.concatenate([d.inputs for d in train]).astype(np.float64)
+    np.testing.assert_allclose(inputs.mean(0), 0, atol=1e-4)
+    std = inputs.std(0)
+    assert np.allclose(std, 1, atol=1e-3)
+    np.testing.assert_array_equal(tst.input_means, train[0].input_means)
+    # de-normalised targets are the unit-energy pulses
+    energy = np.sum(np.concatenate([d.targets for d in train]).astype(np.float64) ** 2, axis=1)
+    assert np.allclose(energy[energy > 0.5], 1.0, atol=1e-3) and np.mean(energy > 0.5) > 0.95
+    raw = train[0].inputs * train[0].input_stdevs + train[0].input_means
+    assert set(np.round(raw[:, 21], 4)) <= {0.0, 1.0}
+    assert "21: voicing flag" in train[0].attrs["input_columns"]
+    assert sorted(p.name for p in figs.glob("*.png")) == sorted(
+        f"packaging_{w.stem}.png" for w in sorted((root / "wav").glob("*.wav"))[::4])
+    assert not list(out.glob(".packaging_*"))  # temporary folder removed
+
+
+def test_package_bad_wav_fails_cleanly(tmp_path):
+    wav_dir = tmp_path / "wavs"
+    wav_dir.mkdir()
+    rng = np.random.default_rng(0)
+    from dsp.audio import write_wav
+
+    write_wav(wav_dir / "good.wav", 0.1 * rng.normal(size=SR), SR)
+    (wav_dir / "broken.wav").write_bytes(b"RIFF....WAVEfmt garbage")
+    out = tmp_path / "train"
+    with pytest.raises(InputError, match="broken.wav"):
+        rp.package(wav_dir, out, tmp_path / "test", figures_every=0, progress=False)
+    assert not list(out.glob("data.nc*")) and not list(out.glob(".packaging_*"))
+
+
+def test_real_recordings_give_plausible_features(realdata, tmp_path):
+    wavs = sorted((realdata / "ljspeech_sample" / "wavs").glob("*.wav"))[:3]
+    assert wavs, "no LJSpeech sample recordings"
+    f0s = []
+    for wav in wavs:
+        x, sr = load_audio(wav)
+        x = resample(x, sr, SR)
+        u = rp.analyze_utterance(x, SR)
+        assert np.all(np.isfinite(u.inputs)) and np.all(np.isfinite(u.targets))
+        assert 0.2 < u.voiced.mean() < 0.9
+        f0s.append(u.f0[u.voiced])
+        energy = np.sum(u.targets.astype(np.float64) ** 2, axis=1)
+        np.testing.assert_allclose(energy[u.voiced], 1.0, rtol=1e-4)
+    median = float(np.median(np.concatenate(f0s)))
+    print(f"LJSpeech sample: median F0 {median:.1f} Hz")
+    assert 60.0 <= median <= 400.0
+
+
+def test_package_cli_bad_folder_one_line_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        du.main(["package", "--wav_dir", str(tmp_path / "missing"), "--out_dir", str(tmp_path / "o"),
+                 "--test_dir", str(tmp_path / "t")])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "missing" in err[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_package_two_workers_and_skip_bad_match_serial(synthetic, tmp_path):
+    root, _ = synthetic
+    wav_dir = tmp_path / "wavs"
+    wav_dir.mkdir()
+    for wav in sorted((root / "wav").glob("*.wav"))[:2]:
+        (wav_dir / wav.name).write_bytes(wav.read_bytes())
+    (wav_dir / "zz_broken.wav").write_bytes(b"RIFF....WAVEfmt garbage")
+    serial = rp.package(wav_dir, tmp_path / "s", tmp_path / "st", test_fraction=0, figures_every=0,
+                        progress=False, skip_bad=True)
+    parallel = rp.package(wav_dir, tmp_path / "p", tmp_path / "pt", test_fraction=0, figures_every=0,
+                          progress=False, skip_bad=True, jobs=2)
+    assert serial["skipped"] == parallel["skipped"] == ["zz_broken"]
+    a, b = du.read_netcdf(serial["train_files"][0]), du.read_netcdf(parallel["train_files"][0])
+    assert a.seq_tags == b.seq_tags and len(a.seq_tags) == 2
+    np.testing.assert_array_equal(a.inputs, b.inputs)
+    np.testing.assert_array_equal(a.targets, b.targets)

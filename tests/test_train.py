@@ -1,0 +1,157 @@
+"""ResGAN training: GAN step semantics, learning, resume, generate, evaluate."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+import data_utils  # noqa: E402
+import models  # noqa: E402
+import resgan_eval  # noqa: E402
+import resgan_train  # noqa: E402
+import train  # noqa: E402
+from resgan_gan import ResGAN  # noqa: E402
+
+
+def _write_files(folder, n_files, seed, n_utts=2, n_frames=24):
+    """Tiny CURRENNT files: pulses are Gaussian bumps whose width follows
+    input column 1, plus windowed noise (so there is something to learn)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    t = np.arange(400) - 200
+    means = np.zeros(22, np.float32)
+    stds = np.ones(22, np.float32)
+    means[0], stds[0] = 40.0, 10.0
+    means[20], stds[20] = np.log(120.0), 0.2
+    means[21], stds[21] = 0.5, 0.5
+    for f in range(n_files):
+        n = n_utts * n_frames
+        x = rng.standard_normal((n, 22)).astype(np.float32)
+        x[:, 21] = np.sign(x[:, 21])
+        width = 10.0 * np.exp(0.3 * x[:, 1:2])
+        y = np.exp(-(t / width) ** 2) + 0.05 * rng.standard_normal((n, 400)) * np.hanning(400)
+        data_utils.write_netcdf(folder / f"data.nc{f + 1}", x, y.astype(np.float32),
+                                [n_frames] * n_utts, [f"f{seed}u{f}_{i}" for i in range(n_utts)],
+                                means, stds, np.zeros(400, np.float32), np.ones(400, np.float32))
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("resgan")
+    _write_files(root / "traindata", 2, seed=0)
+    _write_files(root / "testdata", 1, seed=1)
+    return root
+
+
+def _args(root, **overrides):
+    args = train.build_parser().parse_args([])
+    args.data_dir = str(root / "traindata")
+    args.testdata_dir = str(root / "testdata")
+    args.model_dir = str(root / "models")
+    args.figures_dir = str(root / "figures")
+    args.output_dir = str(root / "output")
+    args.wav_dir = str(root / "nowav")
+    args.batch_size, args.steps_per_epoch, args.val_frames = 8, 1, 16
+    args.plot_every, args.verbose, args.eval_utts = 1, 0, 1
+    for k, v in overrides.items():
+        setattr(args, k, v)
+    return argparse.Namespace(**vars(args))
+
+
+def test_pulse_model_loss_decreases_on_fixed_batch():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 1, 22)).astype(np.float32)
+    t = np.arange(400) - 200
+    y = np.exp(-(t / (10 * np.exp(0.3 * x[:, 0, 1:2]))) ** 2).astype(np.float32)
+    model = resgan_train.build_pulse_trainer(_args(__import__("pathlib").Path("."), lr_pulse=1e-3))
+    targets = {"wave": y, "spec": y}
+    first = model.train_on_batch(x, targets, return_dict=True)["wave_loss"]
+    for _ in range(6):
+        last = model.train_on_batch(x, targets, return_dict=True)["wave_loss"]
+    assert last < 0.7 * first
+
+
+def test_gan_step_updates_g_and_d_and_freezes_pulse_model():
+    keras.utils.set_random_seed(1)
+    pulse = models.build_pulse_model()
+    gan = ResGAN(pulse, models.build_generator(), models.build_discriminator())
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.SGD(1e-2))
+    gan.build()
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, 1, 22)).astype(np.float32)
+    y = (0.05 * rng.standard_normal((8, 400))).astype(np.float32)
+    snap = lambda m: [np.array(v) for v in m.weights]  # noqa: E731
+    p0, g0, d0 = snap(pulse), snap(gan.generator), snap(gan.discriminator)
+    logs = gan.fit(x, y, batch_size=4, epochs=1, verbose=0).history
+    assert {"g_loss", "g_peek", "d_loss", "d_real", "d_fake"} <= set(logs)
+    assert all(np.isfinite(v[-1]) for v in logs.values())
+    assert all(np.array_equal(a, b) for a, b in zip(p0, snap(pulse)))  # incl. BN statistics
+    changed = lambda a, b: any(not np.array_equal(u, v) for u, v in zip(a, b))  # noqa: E731
+    assert changed(g0, snap(gan.generator))
+    assert changed(d0, [np.array(v) for v in gan.discriminator.weights])
+    assert int(gan.g_optimizer.iterations) == 2 and int(gan.d_optimizer.iterations) == 2
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_two_stages_resume_generate_evaluate(workdir, monkeypatch, capsys):
+    root = workdir
+    # stage 1: one epoch, then re-run asking for two: resumes after epoch 1
+    resgan_train.train_pulse_model(_args(root, epochs_pulse=1))
+    state = json.loads((root / "models" / "pulse_state.json").read_text())
+    assert state["epoch"] == 1 and (root / "models" / "pulse_model.keras").is_file()
+    resgan_train.train_pulse_model(_args(root, epochs_pulse=2))
+    assert "resuming after epoch 1" in capsys.readouterr().out
+    assert json.loads((root / "models" / "pulse_state.json").read_text())["epoch"] == 2
+    assert len((root / "models" / "pulse_log.csv").read_text().strip().splitlines()) == 3
+
+    # stage 2: interrupted during epoch 2, then re-run: continues from epoch 1
+    original = resgan_train.PulseFigures.on_train_batch_end
+
+    def interrupting(self, batch, logs=None):
+        if self._epoch == 1:
+            raise _Interrupt()
+        return original(self, batch, logs)
+
+    monkeypatch.setattr(resgan_train.PulseFigures, "on_train_batch_end", interrupting)
+    with pytest.raises(_Interrupt):
+        resgan_train.train_noise_model(_args(root, epochs_gan=2))
+    assert json.loads((root / "models" / "gan_state.json").read_text())["epoch"] == 1
+    monkeypatch.setattr(resgan_train.PulseFigures, "on_train_batch_end", original)
+    g1 = keras.models.load_model(root / "models" / "generator_e01.keras")
+
+    resumed = {}
+    real_fit = ResGAN.fit
+
+    def spy_fit(self, *a, **k):
+        resumed["iterations"] = int(self.g_optimizer.iterations)
+        resumed["same"] = all(np.array_equal(np.array(u), np.array(v)) for u, v in
+                              zip(self.generator.weights, g1.weights))
+        return real_fit(self, *a, **k)
+
+    monkeypatch.setattr(ResGAN, "fit", spy_fit)
+    resgan_train.train_noise_model(_args(root, epochs_gan=2))
+    assert resumed == {"iterations": 1, "same": True}  # weights and optimizer state restored
+    assert json.loads((root / "models" / "gan_state.json").read_text())["epoch"] == 2
+    assert (root / "models" / "generator_e02.keras").is_file()
+    for name in ("resgan_pulse_progress", "resgan_pulse_loss", "resgan_gan_progress"):
+        assert (root / "figures" / f"{name}.png").stat().st_size > 1000
+
+    # generation: <tag>.pls and .pls_nonoise, float32 [n_frames, 400]
+    n, frames, _ = resgan_eval.generate(root / "testdata", root / "output", root / "models")
+    assert (n, frames) == (2, 48)
+    pls = resgan_eval.read_pls(root / "output" / "f1u0_0.pls")
+    nonoise = resgan_eval.read_pls(root / "output" / "f1u0_0.pls_nonoise")
+    assert pls.shape == nonoise.shape == (24, 400)
+    assert not np.allclose(pls, nonoise)
+    assert np.all(np.abs(pls - nonoise) < 1.0)  # additive tanh residual
+
+    result = resgan_eval.evaluate(_args(root))
+    for key in ("mse_pulse", "lsd_lf_pulse", "lsd_hf_pulse", "lsd_lf_gan", "lsd_hf_gan"):
+        assert np.isfinite(result[key]) and result[key] >= 0
+    assert result["frames"] == 48 and result["mcd_gan"] is None  # no recordings given
