@@ -161,7 +161,24 @@ else
 fi
 
 # --- packaging (ResGAN) ---
-# (the lead adds the resgan-data helper's packaging call here: wav folder -> NetCDF)
+echo "[00] ResGAN training data -> traindata/ testdata/"
+if [ "$SYNTHETIC" = 0 ] && [ -f "$DATA_DIR/resgan/.complete" ]; then
+  PACK_SRC="$DATA_DIR/resgan"                      # the original data.zip, used as is
+elif [ "$SYNTHETIC" = 0 ] && [ -f "$DATA_DIR/cmu_us_slt_arctic/.complete" ]; then
+  PACK_SRC="$DATA_DIR/cmu_us_slt_arctic/wav"
+else
+  PACK_SRC="$DATA_DIR/synthetic/wav"
+fi
+if [ -f traindata/data.nc1 ] && [ "$(cat traindata/.source 2> /dev/null)" = "$PACK_SRC" ]; then
+  echo "  traindata/ already packaged from $PACK_SRC"
+elif [ "$PACK_SRC" = "$DATA_DIR/resgan" ]; then
+  "$PYTHON" data_utils.py import --src "$PACK_SRC" --out_dir traindata --test_dir testdata
+  echo "$PACK_SRC" > traindata/.source
+else
+  "$PYTHON" data_utils.py package --wav_dir "$PACK_SRC" --out_dir traindata --test_dir testdata \
+    --figures_dir "$FIGURES_DIR" --seed "$SEED"
+  echo "$PACK_SRC" > traindata/.source
+fi
 # --- end packaging ---
 
 echo "[00] data ready in $DATA_DIR"

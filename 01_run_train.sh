@@ -11,9 +11,9 @@
 # resumes after the last finished epoch (add --restart to start over).
 #
 # Quick configuration: the paper's networks and optimisers, but a bounded number
-# of random batches of 64 per epoch (6 x 40 pulse-model steps, 6 x 40 GAN steps),
-# a 5x larger pulse-model learning rate (5e-4) so that 240 steps visibly learn,
-# and early stopping on 2048 held-out frames.
+# of random batches of 64 per epoch (6 x 30 pulse-model steps, 5 x 25 GAN steps),
+# a 5x larger pulse-model learning rate (5e-4) so that 180 steps visibly learn,
+# and early stopping on 768 held-out frames.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python}
@@ -36,8 +36,9 @@ if [ "$PRESET" = paper ]; then
   ARGS=(--epochs_pulse 20 --epochs_gan 15 --batch_size 128 --rnn_context_len "$CONTEXT"
         --plot_every 500)
 else
-  ARGS=(--epochs_pulse 6 --epochs_gan 6 --batch_size 64 --steps_per_epoch 40
-        --lr_pulse 5e-4 --val_frames 2048 --plot_every 40 --rnn_context_len "$CONTEXT")
+  ARGS=(--epochs_pulse 6 --epochs_gan 5 --batch_size 64 --steps_per_epoch 30
+        --steps_per_epoch_gan 25 --lr_pulse 5e-4 --val_frames 768 --plot_every 30
+        --rnn_context_len "$CONTEXT")
 fi
 for d in traindata testdata; do
   if ! ls "$d"/data.nc1 >/dev/null 2>&1; then

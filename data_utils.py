@@ -393,6 +393,17 @@ def iterate_files(files, inputs_only: bool = False):
         yield read_netcdf(path, inputs_only=inputs_only)
 
 
+def iterate_utterances(files, context_len: int | None = None):
+    """Yield ``(tag, inputs, targets)`` per utterance, one file in memory at a time.
+
+    inputs is [n, 22], or [n, L, 22] with causal context when ``context_len`` is given;
+    targets [n, 400] (de-normalised).
+    """
+    for data in iterate_files(files):
+        for tag, x, y in data.utterances():
+            yield tag, (x if context_len is None else expand_context(x, [x.shape[0]], context_len)), y
+
+
 def load_inputs_only(path, context_len: int = 1) -> dict:
     """Inputs of every utterance of a file for generation: ``{tag: float32 [n_frames, L, 22]}``."""
     data = read_netcdf(path, inputs_only=True)
@@ -494,6 +505,17 @@ def _make_pulse_sequence_class():
             self.epoch += 1
             self._build_index()
 
+        def __getstate__(self):  # picklable for worker processes: no lock, empty cache
+            state = self.__dict__.copy()
+            state["_lock"], state["_cache"] = None, OrderedDict()
+            return state
+
+        def __setstate__(self, state):
+            self.__dict__.update(state)
+            self._lock = threading.Lock()
+
+    PulseSequence.__qualname__ = "PulseSequence"  # importable as data_utils.PulseSequence (pickle)
+    PulseSequence.__module__ = __name__
     return PulseSequence
 
 

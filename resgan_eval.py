@@ -107,6 +107,22 @@ def read_pls(path):
     return a.reshape(-1, 400)
 
 
+def find_recording(wav_dir, tag):
+    """``<wav_dir>/<tag>.wav`` (or .flac, searched recursively; tags made of a
+    relative path with "_" for "/" are found too); None if absent."""
+    wav_dir = Path(wav_dir)
+    for ext in (".wav", ".flac"):
+        if (wav_dir / f"{tag}{ext}").is_file():
+            return wav_dir / f"{tag}{ext}"
+    if not wav_dir.is_dir():
+        return None
+    for path in wav_dir.rglob("*"):
+        if path.suffix.lower() in (".wav", ".flac") and (
+                path.stem == tag or str(path.relative_to(wav_dir).with_suffix("")).replace("/", "_") == tag):
+            return path
+    return None
+
+
 def band_lsd(ref, est):
     """Mean LSD (dB) over 0-4 kHz and 4-8 kHz of pulses ``[n, 400]``."""
     r = np.abs(np.fft.rfft(np.asarray(ref, np.float64), n=N_FFT, axis=-1))
@@ -163,8 +179,8 @@ def evaluate(args, max_frames=20000):
     for tag, data, rows, inputs in utts:
         if done >= args.eval_utts or wav_dir is None:
             break
-        wav = wav_dir / f"{tag}.wav"
-        if not wav.is_file():
+        wav = find_recording(wav_dir, tag)
+        if wav is None:
             continue
         ref, _ = load_audio(wav, sr=16000)
         speech = synthesize_utterance(inputs, data, pulse[rows], gan[rows], args.seed)

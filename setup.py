@@ -4,7 +4,11 @@ CPU machines get tensorflow-cpu.  On a GPU machine install
 `tensorflow[and-cuda]` instead (first `pip uninstall tensorflow-cpu`: the two
 packages overwrite each other and must never be installed together).
 """
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+HERE = Path(__file__).resolve().parent
 
 setup(
     name="neural-audio-synthesis",
@@ -12,7 +16,8 @@ setup(
     description="Keras 3 reproductions of ResGAN, AudioRNN, speech synthesis for "
                 "separation and a CNN vocoder, on one shared DSP core",
     python_requires=">=3.10",
-    py_modules=["get_mfcc", "data_utils", "models", "train", "synthesize"],
+    # the ResGAN pipeline lives at the root as flat modules (get_mfcc, data_utils, ...)
+    py_modules=sorted(p.stem for p in HERE.glob("*.py") if p.stem != "setup"),
     packages=find_packages(include=["dsp", "dsp.*", "corpus", "corpus.*", "audiornn",
                                     "audiornn.*", "separation", "separation.*",
                                     "cnnvocoder", "cnnvocoder.*"]),

@@ -98,8 +98,10 @@ def synthesize_test_set(args):
 
 def _figure(args, tag, speech):
     signals = {}
-    original = Path(args.wav_dir) / f"{tag}.wav"
-    if original.is_file():
+    from resgan_eval import find_recording
+
+    original = find_recording(args.wav_dir, tag)
+    if original is not None:
         signals["original"] = load_audio(original, sr=SR)[0]
     signals.update({f"excitation: {k}": v for k, v in speech.items()})
     resgan_figures.plot_speech(Path(args.figures_dir) / "resgan_synthesis.png", signals,

@@ -19,11 +19,14 @@ Generation, two ways with the same weights:
     two differ only in context: the sliding window restarts its GRUs from zero
     T samples back, the stateful path remembers everything before.
 """
+import weakref
+
 import keras
 import numpy as np
 from keras import layers, ops
 
 N_CODES = 256
+_SLIDING_PREDICT = weakref.WeakKeyDictionary()
 LAYER_NAMES = ("dense_in", "bn_in", "gru_1", "bn_1", "gru_2", "bn_2", "dense_out")
 
 
@@ -208,7 +211,10 @@ def generate_sliding(model, seed_codes, n_samples, temperature=0.0, seed=0, prog
     import tensorflow as tf
     from tqdm import tqdm
 
-    predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    if model not in _SLIDING_PREDICT:  # trace once per model, not once per call
+        _SLIDING_PREDICT[model] = tf.function(lambda x: model(x, training=False),
+                                              reduce_retracing=True)
+    predict = _SLIDING_PREDICT[model]
     window = np.atleast_2d(np.asarray(seed_codes, dtype=np.int32))
     out = np.empty((window.shape[0], n_samples), np.uint8)
     for i in tqdm(range(n_samples), desc="sliding generation", disable=not progress):

@@ -66,7 +66,8 @@ def run_cnn(model, spec):
 
 
 def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config=None,
-           n_iter=32, momentum=0.99, tol_db=100.0, length=None, seed=0, **stft_overrides):
+           n_iter=32, momentum=0.99, tol_db=100.0, refine_iter=0, length=None, seed=0,
+           **stft_overrides):
     """Waveform from a spectrogram by the chosen method.
 
     Args:
@@ -79,6 +80,7 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
             stored configuration or ``cnnvocoder.config.DEFAULT_CONFIG``.
         n_iter, momentum: Griffin-Lim iterations (32) and momentum (0.99).
         tol_db: PGHI silence threshold below the peak (dB, default 100).
+        refine_iter: fast Griffin-Lim iterations after PGHI (default 0).
         length: output length in samples (default frames * hop for "cnn",
             (frames - 1) * hop otherwise).
         seed: random initial / silence phase.
@@ -139,7 +141,7 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
         return griffin_lim(mag, n_iter=n_iter, hop_length=hop, win_length=cfg["win_length"],
                            n_fft=cfg["n_fft"], momentum=momentum, length=length, seed=seed)
     return pghi(mag, hop_length=hop, n_fft=cfg["n_fft"], win_length=cfg["win_length"],
-                length=length, tol_db=tol_db, seed=seed)
+                length=length, tol_db=tol_db, seed=seed, refine_iter=refine_iter)
 
 
 def _fit_length(y, length):

@@ -25,7 +25,7 @@ new island.  The loop runs in numba (compiled once, cached).
 import numpy as np
 
 import dsp  # noqa: F401  (sets NUMBA_CACHE_DIR before numba compiles)
-from dsp.spectral import istft
+from dsp.spectral import istft, stft
 
 try:
     import numba
@@ -141,7 +141,46 @@ def phase_gradients(magnitude, hop_length, n_fft, win_length=None, lam=None, flo
     return tgrad, fgrad
 
 
-def pghi_phase(magnitude, hop_length, n_fft=None, win_length=None, lam=None, tol_db=60.0,
+def declip(magnitude, win_length, n_fft, lam=None, max_excess=0.5):
+    """Re-grow the flat tops of a clipped magnitude along frequency.
+
+    Spectrograms with a ceiling (the normalised dB mapping clips at 1, i.e.
+    |X| = 10 for the repo's levels) have plateaus on loud harmonics where the
+    magnitude gradients say nothing and the level is too low.  Near a
+    sinusoid, the log-magnitude of a Gaussian window is the parabola
+    ``c - pi lam (m - m0)^2 / N^2`` in the bin index m; each run of bins at
+    the global maximum [l, r] is replaced by that parabola centred on the run
+    and crossing the ceiling half a bin outside it.  Without clipping, only
+    the single peak bin is at the maximum and nothing changes.
+
+    Returns:
+        (magnitude, n_clipped): a declipped copy and the number of clipped bins.
+    """
+    lam = HANN_LAMBDA * win_length ** 2 if lam is None else float(lam)
+    curv = np.pi * lam / float(n_fft) ** 2  # nepers per bin^2
+    peak = magnitude.max()
+    sat = magnitude >= peak * (1 - 1e-6)
+    n_clipped = int(sat.sum())
+    if n_clipped <= 1:
+        return magnitude, n_clipped
+    out = magnitude.copy()
+    # run boundaries along frequency, all frames at once
+    padded = np.pad(sat, [(0, 0), (1, 1)])
+    d = np.diff(padded.astype(np.int8), axis=1)
+    starts_t, starts_f = np.nonzero(d == 1)
+    ends_t, ends_f = np.nonzero(d == -1)  # exclusive end; same order as starts
+    for t, l, r in zip(starts_t, starts_f, ends_f):
+        w = r - l
+        if w < 2:
+            continue
+        m = np.arange(l, r)
+        m0 = 0.5 * (l + r - 1)
+        excess = np.minimum(curv * ((0.5 * (w + 1)) ** 2 - (m - m0) ** 2), max_excess)
+        out[t, l:r] = peak * np.exp(excess)
+    return out, n_clipped
+
+
+def pghi_phase(magnitude, hop_length, n_fft=None, win_length=None, lam=None, tol_db=100.0,
                seed=0):
     """Phase [frames, bins] for ``magnitude`` by phase-gradient heap integration.
 
@@ -150,7 +189,7 @@ def pghi_phase(magnitude, hop_length, n_fft=None, win_length=None, lam=None, tol
         hop_length: hop in samples; n_fft: FFT size (default 2*(bins-1));
         win_length: Hann window length (default n_fft); lam: Gaussian
             parameter (default from the Hann window).
-        tol_db: float, default 60. Coefficients more than tol_db below the
+        tol_db: float, default 100. Coefficients more than tol_db below the
             maximum are silence and get a random phase.
         seed: seed of that random phase.
     """
@@ -167,15 +206,40 @@ def pghi_phase(magnitude, hop_length, n_fft=None, win_length=None, lam=None, tol
     return _heap_integrate(log_s, tgrad, fgrad, done, phase)
 
 
+def fgla_refine(magnitude, phase, n_iter, hop_length, n_fft, win_length=None,
+                momentum=0.99):
+    """Fast Griffin-Lim iterations started from a given phase; returns the phase."""
+    n_frames = magnitude.shape[0]
+    length = (n_frames - 1) * hop_length
+    angles = np.exp(1j * phase)
+    tprev = np.zeros_like(angles)
+    for _ in range(n_iter):
+        y = istft(magnitude * angles, hop_length, win_length, n_fft, length=length)
+        rebuilt = stft(y, n_fft, hop_length, win_length, n_frames=n_frames)
+        angles = rebuilt - (momentum / (1.0 + momentum)) * tprev
+        angles /= np.abs(angles) + 1e-16
+        tprev = rebuilt
+    return np.angle(angles)
+
+
 def pghi(magnitude, hop_length=256, n_fft=None, win_length=None, length=None, lam=None,
-         tol_db=60.0, seed=0):
+         tol_db=100.0, seed=0, refine_iter=0, declip_plateaus=True):
     """Waveform from a [frames, bins] magnitude by PGHI phase + inverse STFT.
 
+    Args:
+        refine_iter: int, default 0 (pure PGHI). Fast Griffin-Lim iterations
+            started from the PGHI phase (PGHI as an initialiser).
+        declip_plateaus: bool, default True. Re-grow clipped harmonic tops
+            (see :func:`declip`) before integrating and synthesising.
     Returns:
         float32 waveform; ``length`` samples if given, else (frames-1)*hop.
     """
     magnitude = np.asarray(magnitude, dtype=np.float64)
     n_fft = 2 * (magnitude.shape[-1] - 1) if n_fft is None else int(n_fft)
+    if declip_plateaus and magnitude.size:
+        magnitude, _ = declip(magnitude, n_fft if win_length is None else win_length, n_fft, lam)
     phase = pghi_phase(magnitude, hop_length, n_fft, win_length, lam, tol_db, seed)
+    if refine_iter:
+        phase = fgla_refine(magnitude, phase, refine_iter, hop_length, n_fft, win_length)
     y = istft(magnitude * np.exp(1j * phase), hop_length, win_length, n_fft, length=length)
     return y.astype(np.float32)

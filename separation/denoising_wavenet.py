@@ -6,11 +6,12 @@ output; skip sum -> ReLU -> Conv(head_channels[0], 3) -> ReLU ->
 Conv(head_channels[1], 3) -> Conv(1, 1) = speech estimate. Energy-conserving
 output: noise estimate = input - speech. Loss L1(speech) + L1(noise).
 
-The dilated convolutions use 'valid' padding: an input of
-`target_field + receptive_field - 1` samples gives `target_field` outputs aligned
-with the centre of the input. The two 3-tap head convolutions use 'same'
-padding, so the receptive field quoted (6139 for the paper's 3 stacks of
-dilations 1..512) is that of the dilated stack, as in the paper.
+All convolutions use 'valid' padding, so the model is exactly shift-invariant
+and sliding inference equals one pass over the whole signal: an input of
+`target_field + model_field - 1` samples gives `target_field` outputs aligned
+with the centre of the input. `receptive_field` (6139 for the paper's 3 stacks
+of dilations 1..512) is that of the dilated stack, as the paper quotes it; the
+two 3-tap head convolutions add 4 samples (`model_field` = 6143).
 """
 import dataclasses
 import json
@@ -71,8 +72,13 @@ class B2Config:
         return 1 + (self.kernel_size - 1) * sum(self.dilations)
 
     @property
+    def model_field(self):
+        """Receptive field of the whole model (dilated stack + two 3-tap head convs)."""
+        return self.receptive_field + 4
+
+    @property
     def input_length(self):
-        return self.target_field + self.receptive_field - 1
+        return self.target_field + self.model_field - 1
 
     def to_dict(self):
         d = dataclasses.asdict(self)
@@ -153,7 +159,7 @@ class CentreCrop(layers.Layer):
 
 def build_denoising_wavenet(cfg=None, input_length=None):
     """Build B2. Input `[batch, time]` (or `[batch, time, 1]`) mixture waveform;
-    outputs {"speech": [batch, time - rf + 1], "noise": same} where noise = centre-cropped input - speech.
+    outputs {"speech": [batch, time - model_field + 1], "noise": same} where noise = centre-cropped input - speech.
 
     Args:
         cfg: B2Config (default `B2Config.default()`).
@@ -171,8 +177,8 @@ def build_denoising_wavenet(cfg=None, input_length=None):
     skips = [CentreCrop(name=f"crop_skip_{i}")(s, h) for i, s in enumerate(skips)]
     out = layers.Add(name="skip_sum")(skips) if len(skips) > 1 else skips[0]
     out = layers.Activation("relu")(out)
-    out = layers.Conv1D(cfg.head_channels[0], 3, padding="same", activation="relu", name="head_1")(out)
-    out = layers.Conv1D(cfg.head_channels[1], 3, padding="same", name="head_2")(out)
+    out = layers.Conv1D(cfg.head_channels[0], 3, padding="valid", activation="relu", name="head_1")(out)
+    out = layers.Conv1D(cfg.head_channels[1], 3, padding="valid", name="head_2")(out)
     out = layers.Conv1D(1, 1, name="head_out")(out)
     speech = layers.Reshape((-1,), name="speech")(out)
     centre = CentreCrop(name="crop_input")(x, out)
@@ -184,7 +190,7 @@ def build_denoising_wavenet(cfg=None, input_length=None):
 def compile_b2(model, learning_rate=1e-3):
     """L1 on speech + L1 on noise (mean absolute error each)."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss={"speech": "mae", "noise": "mae"})
+                  loss={"speech": "mae", "noise": "mae"}, jit_compile=False)
     return model
 
 
@@ -198,7 +204,7 @@ def denoise(model, cfg, x, batch_size=8):
         `[n]` float32 speech estimate.
     """
     x = np.asarray(x, np.float32)
-    n, tf_, rf = len(x), cfg.target_field, cfg.receptive_field
+    n, tf_, rf = len(x), cfg.target_field, cfg.model_field
     half = (rf - 1) // 2
     n_win = -(-n // tf_)
     padded = np.pad(x, (half, n_win * tf_ - n + (rf - 1 - half)))

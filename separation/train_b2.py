@@ -56,9 +56,9 @@ def load_pairs(data_dir, split, max_items=None):
 
 def _window(pair, cfg, start):
     m, s = pair
-    half = (cfg.receptive_field - 1) // 2
-    mp = np.pad(m, (half + cfg.target_field, cfg.receptive_field + cfg.target_field))
-    sp = np.pad(s, (cfg.target_field, cfg.target_field + cfg.receptive_field))
+    half = (cfg.model_field - 1) // 2
+    mp = np.pad(m, (half + cfg.target_field, cfg.model_field + cfg.target_field))
+    sp = np.pad(s, (cfg.target_field, cfg.target_field + cfg.model_field))
     x = mp[start + cfg.target_field - 0: start + cfg.target_field + cfg.input_length]
     y = sp[start + cfg.target_field: start + 2 * cfg.target_field]
     c = mp[start + cfg.target_field + half: start + cfg.target_field + half + cfg.target_field]

@@ -47,6 +47,10 @@ def build_parser():
     p.add_argument("--n_layers", type=int, default=None)
     p.add_argument("--n_stacks", type=int, default=None)
     p.add_argument("--residual_channels", type=int, default=None)
+    p.add_argument("--speaker_regex", default=None,
+                   help="global conditioning: regex on file stems whose group 1 names the speaker (e.g. '^syn_(spk\\d+)_')")
+    p.add_argument("--n_speakers", type=int, default=0,
+                   help="global conditioning table size (>= the speakers found by --speaker_regex); 0 = none")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--steps_per_epoch", type=int, default=100)
     p.add_argument("--batch_size", type=int, default=4)
@@ -66,6 +70,8 @@ def make_config(args):
     from separation.wavenet import WaveNetConfig
     overrides = {k: getattr(args, k) for k in ("output", "upsample", "n_layers", "n_stacks", "residual_channels")
                  if getattr(args, k) is not None}
+    if args.n_speakers:
+        overrides["n_speakers"] = args.n_speakers
     if "residual_channels" in overrides:
         overrides.setdefault("gate_channels", 2 * overrides["residual_channels"])
         overrides.setdefault("skip_channels", overrides["residual_channels"])
@@ -84,8 +90,25 @@ def list_speech_files(data_dir):
     return list_wavs(data_dir)
 
 
-def load_utterances(files, cfg, min_frames, progress=True):
-    """Load, resample and analyse files -> list of ``(wav [frames*hop] float32, mel [frames, n_mels])``."""
+def speaker_ids(files, pattern):
+    """Speaker id per file from a regex on the file stem (group 1, else the whole match) -> (ids, names)."""
+    import re
+    rx = re.compile(pattern)
+    names = []
+    for path in files:
+        m = rx.search(Path(path).stem)
+        if m is None:
+            raise InputError(f"{path}: file name does not match --speaker_regex {pattern!r}")
+        names.append(m.group(1) if rx.groups else m.group(0))
+    table = sorted(set(names))
+    return [table.index(n) for n in names], table
+
+
+def load_utterances(files, cfg, min_frames, progress=True, speakers=None):
+    """Load, resample and analyse files -> list of ``(wav [frames*hop] float32, mel [frames, n_mels], speaker)``.
+
+    ``speaker`` is ``speakers[i]`` (an int id) or None; files shorter than ``min_frames`` are skipped (notice).
+    """
     from dsp.audio import load_audio
     from dsp.spectral import log_mel_spectrogram
     utts, short = [], []
@@ -93,7 +116,7 @@ def load_utterances(files, cfg, min_frames, progress=True):
     if progress:
         from tqdm import tqdm
         iterator = tqdm(files, desc="mel features", unit="file", leave=False)
-    for path in iterator:
+    for i, path in enumerate(iterator):
         x, _ = load_audio(path, sr=cfg.sample_rate)
         peak = np.abs(x).max()
         if peak > 1.0:
@@ -105,7 +128,7 @@ def load_utterances(files, cfg, min_frames, progress=True):
         mel = log_mel_spectrogram(x, cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop, n_mels=cfg.n_mels,
                                   fmin=cfg.mel_fmin, fmax=cfg.mel_fmax, ref_level_db=cfg.ref_level_db,
                                   min_level_db=cfg.min_level_db)[:frames].astype(np.float32)
-        utts.append((x[:frames * cfg.hop].astype(np.float32), mel))
+        utts.append((x[:frames * cfg.hop].astype(np.float32), mel, None if speakers is None else int(speakers[i])))
     if short:
         notice(f"skipped {len(short)} file(s) shorter than {min_frames} frames, e.g. {short[0]}")
     if not utts:
@@ -120,14 +143,14 @@ def _window_dataset_class():
     class WindowDataset(keras.utils.PyDataset):
         """Random (mel, waveform) windows; batch ``i`` of epoch ``e`` is a deterministic function of (seed, e, i).
 
-        Yields ``({"audio": [B, W*hop, 1], "mel": [B, W, n_mels]}, target [B, W*hop])``.
+        Yields ``({"audio": [B, W*hop, 1], "mel": [B, W, n_mels]} (+ "speaker": [B, 1]), target [B, W*hop])``.
         """
 
         def __init__(self, utts, cfg, batch_size, window_frames, steps, seed=0, **kwargs):
             super().__init__(**kwargs)
             self.utts, self.cfg = utts, cfg
             self.batch_size, self.window_frames, self.steps, self.seed = batch_size, window_frames, steps, seed
-            lengths = np.array([len(m) - window_frames + 1 for _, m in utts], np.float64)
+            lengths = np.array([len(u[1]) - window_frames + 1 for u in utts], np.float64)
             self.weights = lengths / lengths.sum()
             self.epoch = 0
 
@@ -137,15 +160,19 @@ def _window_dataset_class():
         def __getitem__(self, idx):
             rng = np.random.default_rng([self.seed, self.epoch, idx])
             hop, w = self.cfg.hop, self.window_frames
-            mels, wavs, prevs = [], [], []
+            mels, wavs, prevs, spks = [], [], [], []
             for u in rng.choice(len(self.utts), size=self.batch_size, p=self.weights):
-                wav, mel = self.utts[u]
+                wav, mel, spk = self.utts[u]
+                spks.append(spk)
                 f0 = int(rng.integers(0, len(mel) - w + 1))
                 mels.append(mel[f0:f0 + w])
                 wavs.append(wav[f0 * hop:(f0 + w) * hop])
                 prevs.append(wav[f0 * hop - 1] if f0 else 0.0)
             audio_in, target = make_training_pair(np.stack(wavs), self.cfg, previous=np.array(prevs, np.float32))
-            return {"audio": audio_in, "mel": np.stack(mels)}, target
+            x = {"audio": audio_in, "mel": np.stack(mels)}
+            if self.cfg.n_speakers > 0:
+                x["speaker"] = np.array(spks, np.int32)[:, None]
+            return x, target
 
         def on_epoch_end(self):
             self.epoch += 1
@@ -155,11 +182,11 @@ def _window_dataset_class():
 
 def pick_reference(utt, n_frames, hop):
     """The loudest ``n_frames`` of an utterance (by mean log-mel), as ``(wav, mel)`` for the sample callback."""
-    wav, mel = utt
+    wav, mel = utt[0], utt[1]
     n = min(n_frames, len(mel))
     energy = np.convolve(mel.mean(axis=1), np.ones(n), mode="valid")
     f0 = int(np.argmax(energy))
-    return wav[f0 * hop:(f0 + n) * hop], mel[f0:f0 + n]
+    return wav[f0 * hop:(f0 + n) * hop], mel[f0:f0 + n], utt[2] if len(utt) > 2 else None
 
 
 # ------------------------------------------------------------------------------ callbacks
@@ -213,8 +240,8 @@ def _callbacks(cfg, args, out_dir, reference, initial_epoch):
             n = epoch + 1
             if n != self.last_epoch and not self.model.stop_training and (not self.every or n % self.every):
                 return
-            wav, mel = reference
-            fake = vocode(self.model, cfg, mel, seed=args.seed, progress=True)
+            wav, mel, speaker = reference
+            fake = vocode(self.model, cfg, mel, seed=args.seed, progress=True, speaker=speaker)
             stem = out_dir / "samples" / f"epoch_{n:04d}"
             write_wav(stem.with_suffix(".wav"), fake, cfg.sample_rate)
             plot_sample(wav, fake, cfg, stem.with_suffix(".png"),
@@ -290,10 +317,21 @@ def main(argv=None):
                   flush=True)
             make_corpus(data_dir, minutes=args.synth_minutes, sr=cfg.sample_rate, seed=args.seed, progress=True)
         files = list_speech_files(data_dir)[:args.max_files]
-    utts = load_utterances(files, cfg, min_frames=args.window_frames + 1)
+    speakers = None
+    if args.speaker_regex and cfg.n_speakers == 0:
+        raise InputError("--speaker_regex needs a globally conditioned model: give --n_speakers N")
+    if cfg.n_speakers > 0:
+        if not args.speaker_regex:
+            raise InputError("this vocoder is globally conditioned (n_speakers > 0): give --speaker_regex")
+        speakers, names = speaker_ids(files, args.speaker_regex)
+        if len(names) > cfg.n_speakers:
+            raise InputError(f"{len(names)} speakers in {data_dir} but the model has {cfg.n_speakers}")
+        (out_dir / "speakers.json").write_text(json.dumps(names, indent=2))
+        print(f"global conditioning on {len(names)} speakers: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}")
+    utts = load_utterances(files, cfg, min_frames=args.window_frames + 1, speakers=speakers)
     reference = pick_reference(utts[0], args.sample_frames, cfg.hop)
     (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-    total_s = sum(len(w) for w, _ in utts) / cfg.sample_rate
+    total_s = sum(len(u[0]) for u in utts) / cfg.sample_rate
     print(f"{len(utts)} utterances ({total_s / 60:.1f} min) from {data_dir}; model {model.count_params():,} params, "
           f"receptive field {receptive_field(cfg)} samples ({1000 * receptive_field(cfg) / cfg.sample_rate:.0f} ms), "
           f"output {cfg.output}, upsample {cfg.upsample}", flush=True)
@@ -301,10 +339,10 @@ def main(argv=None):
     dataset = _window_dataset_class()(utts, cfg, args.batch_size, args.window_frames, args.steps_per_epoch,
                                       seed=args.seed)
     dataset.epoch = initial_epoch
-    model.fit(dataset, epochs=args.epochs, initial_epoch=initial_epoch, verbose=2 if not sys.stdout.isatty() else 1,
-              callbacks=_callbacks(cfg, args, out_dir, reference, initial_epoch))
-    history = model.history.history if model.history is not None else {}
-    done = initial_epoch + len(history.get("loss", []))
+    history = model.fit(dataset, epochs=args.epochs, initial_epoch=initial_epoch,
+                        verbose=2 if not sys.stdout.isatty() else 1,
+                        callbacks=_callbacks(cfg, args, out_dir, reference, initial_epoch))
+    done = initial_epoch + len(history.history.get("loss", []))
     final = save_vocoder(model, cfg, final_path, extra={"epoch": done})
     print(f"saved {final} (+ {final.with_suffix('.json').name}); log {out_dir / 'log.csv'}; samples in {out_dir / 'samples'}")
     return 0

@@ -235,3 +235,19 @@ def test_timesteps_longer_than_audio(trained, tmp_path):
         ["-d", str(data), "-t", "-ts", "5000", "-m", str(tmp_path / "m.keras")])
     with pytest.raises(InputError, match="timesteps 5000 is longer"):
         AudioRNN.train(args)
+
+
+def test_linear_prediction_baseline_beats_unigram_on_a_tone():
+    from audiornn.baseline import LinearPredictionBaseline, score, unigram
+
+    tone = 0.5 * np.sin(2 * np.pi * 310 * np.arange(16000) / 8000)
+    codes = encode_codes(tone)  # no pre-emphasis: a pure AR(2) signal
+    train_idx, val_idx = split_train_val([0], [len(codes)], T, val_fraction=0.25)
+    fit = train_idx.starts(np.arange(len(train_idx)))
+    val = val_idx.starts(np.arange(len(val_idx)))
+    lp = LinearPredictionBaseline(order=4).fit(codes, fit, T)
+    probs, y = lp.probabilities(codes, val, T)
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    acc, bits = score(probs, y)
+    uni_acc, uni_bits = score(np.broadcast_to(unigram(codes[:12000]), probs.shape), y)
+    assert acc > 0.8 and bits < 1.5 and uni_bits > 5.0 and uni_acc < 0.1

@@ -238,6 +238,10 @@ def test_iterate_files_inputs_only_and_norm_stats(two_files):
     assert [v.shape for v in gen.values()] == [(5, 2, 22), (7, 2, 22), (4, 2, 22)]
     np.testing.assert_array_equal(gen["f0_1"][:, 1], datas[0].inputs[5:12])
     assert np.all(gen["f0_1"][0, 0] == 0)
+    utts = list(du.iterate_utterances(two_files, context_len=2))
+    assert [u[0] for u in utts] == ["f0_0", "f0_1", "f0_2", "f1_0", "f1_1"]
+    np.testing.assert_array_equal(utts[1][1], gen["f0_1"])
+    np.testing.assert_array_equal(utts[4][2], datas[1].targets[9:])
     stats = du.norm_stats(two_files[1])
     np.testing.assert_array_equal(stats["output_means"], datas[1].output_means)
     assert du.read_netcdf(two_files[0], inputs_only=True).targets is None
@@ -270,3 +274,13 @@ def test_import_packaged_splits_and_validates(two_files, tmp_path):
     with pytest.raises(InputError, match="data.nc3"):
         du.import_packaged(src, tmp_path / "tr2", tmp_path / "te2")
     assert not (tmp_path / "tr2").exists()
+
+
+def test_pulse_sequence_pickles_for_worker_processes(two_files):
+    import pickle
+
+    seq = du.PulseSequence(two_files, batch_size=5, context_len=2, shuffle=False)
+    first = seq[0]
+    clone = pickle.loads(pickle.dumps(seq))
+    np.testing.assert_array_equal(clone[0][0], first[0])
+    np.testing.assert_array_equal(clone[0][1], first[1])

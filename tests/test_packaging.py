@@ -56,7 +56,8 @@ def test_gci_hit_rate_and_f0_on_synthetic_corpus(synthetic):
 def test_voicing_agrees_with_truth(synthetic):
     _, utts = synthetic
     agree = np.mean(np.concatenate([u.voiced == truth["voiced"] for _, _, truth, u in utts]))
-    assert agree > 0.93, agree
+    print(f"voicing agreement with the truth: {agree:.3f}")
+    assert agree > 0.95, agree
 
 
 def test_pulses_centred_unit_energy_finite(synthetic):

@@ -100,6 +100,7 @@ CONFIGS = [
     dict(kernel_size=3, output="mol", n_mixtures=3),
     dict(upsample="repeat", n_speakers=2),
     dict(kernel_size=3, n_layers=4, n_stacks=1, output="mol", n_mixtures=2, n_speakers=3, upsample="repeat"),
+    dict(kernel_size=3, n_layers=24, n_stacks=4, output="mol", n_mixtures=10),   # the paper's structure, narrow
 ]
 
 
@@ -192,3 +193,25 @@ def test_training_pair_alignment():
 
 # The short training run on a tone-plus-harmonics signal conditioned on its mel is
 # tests/test_wavenet_train.py::test_training_on_tones_lowers_loss_and_resumes (through the training script).
+
+
+def test_vocode_cli_writes_frames_times_hop(tmp_path, capsys):
+    from dsp.audio import write_wav
+    from separation import wavenet_vocode
+    cfg = tiny_cfg(hop=256, upsample_scales=[16, 16])
+    model = build_wavenet(cfg)
+    ckpt = save_vocoder(model, cfg, tmp_path / "voc.keras")
+    np.save(tmp_path / "a.npy", np.full((3, 80), 0.5, "float32"))
+    t = np.arange(1000) / 22050
+    write_wav(tmp_path / "b.wav", 0.5 * np.sin(2 * np.pi * 200 * t), 22050)
+    assert wavenet_vocode.main(["--vocoder", str(ckpt), "--input", str(tmp_path / "a.npy"), str(tmp_path / "b.wav"),
+                                "--out_dir", str(tmp_path / "out")]) == 0
+    import soundfile as sf
+    assert len(sf.read(tmp_path / "out" / "a.wav")[0]) == 3 * 256
+    assert len(sf.read(tmp_path / "out" / "b.wav")[0]) == (1000 // 256) * 256
+    np.save(tmp_path / "bad.npy", np.zeros((3, 40), "float32"))
+    with pytest.raises(SystemExit):
+        wavenet_vocode.main(["--vocoder", str(ckpt), "--input", str(tmp_path / "bad.npy"), "--out_dir",
+                             str(tmp_path / "out2")])
+    err = capsys.readouterr().err
+    assert "bad.npy" in err and "[frames, 80]" in err and not (tmp_path / "out2").exists()

@@ -17,7 +17,8 @@ def test_window_dataset_alignment(tiny_corpus):
     files = train_vocoder.list_speech_files(tiny_corpus)
     assert len(files) == 4
     utts = train_vocoder.load_utterances(files[:2], cfg, min_frames=3, progress=False)
-    for wav, mel in utts:
+    for wav, mel, speaker in utts:
+        assert speaker is None
         assert len(wav) == len(mel) * cfg.hop and mel.shape[1] == 80
         assert 0 <= mel.min() and mel.max() <= 1
     ds = train_vocoder._window_dataset_class()(utts, cfg, batch_size=3, window_frames=2, steps=4, seed=1)
@@ -27,10 +28,9 @@ def test_window_dataset_alignment(tiny_corpus):
     np.testing.assert_array_equal(ds[0][1], y)
     assert not np.array_equal(ds[1][1], y)
     # each window is a real slice: its mel and its waveform come from the same frames
-    wav, mel = utts[0]
     from dsp.mulaw import mu_law_encode
     for b in range(3):
-        for wav, mel in utts:
+        for wav, mel, _ in utts:
             hits = [f for f in range(len(mel) - 1) if np.array_equal(mel[f:f + 2], x["mel"][b])]
             if hits:
                 f = hits[0]
@@ -38,6 +38,21 @@ def test_window_dataset_alignment(tiny_corpus):
                 break
         else:
             pytest.fail("window mel not found in any utterance")
+
+
+def test_speaker_ids_and_globally_conditioned_windows(tiny_corpus):
+    files = train_vocoder.list_speech_files(tiny_corpus)
+    ids, names = train_vocoder.speaker_ids(files, r"^syn_(spk\d+)_")
+    assert names == ["spk1", "spk2", "spk3", "spk4"] and sorted(ids) == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="speaker_regex"):
+        train_vocoder.speaker_ids(files, r"^LJ")
+    cfg = WaveNetConfig.default(n_layers=4, n_stacks=2, n_speakers=4)
+    rng = np.random.default_rng(0)
+    utts = [(rng.uniform(-0.5, 0.5, 4 * 256).astype("float32"), np.full((4, 80), k / 4, "float32"), k)
+            for k in (3, 1)]
+    x, _ = train_vocoder._window_dataset_class()(utts, cfg, batch_size=6, window_frames=2, steps=1)[0]
+    assert x["speaker"].shape == (6, 1)
+    np.testing.assert_array_equal(x["speaker"][:, 0], np.round(x["mel"][:, 0, 0] * 4).astype(int))
 
 
 def _write_tones(folder, sr=22050):
@@ -92,7 +107,7 @@ def test_real_ljspeech_windows(realdata):
     cfg = WaveNetConfig.default()
     files = train_vocoder.list_speech_files(realdata / "ljspeech_sample")
     assert len(files) == 32
-    (wav, mel), = train_vocoder.load_utterances(files[:1], cfg, min_frames=10, progress=False)
+    (wav, mel, _), = train_vocoder.load_utterances(files[:1], cfg, min_frames=10, progress=False)
     assert len(wav) == len(mel) * 256 and len(mel) > 100         # seconds of 22.05 kHz speech
     # speech: frame energy varies a lot between pauses and voiced parts
     energy = mel.mean(axis=1)
