@@ -47,5 +47,5 @@ for d in traindata testdata; do
   fi
 done
 echo "[01] ResGAN training, $PRESET preset: ${ARGS[*]} ${EXTRA[*]:-}"
-"$PYTHON" train.py --mode train "${ARGS[@]}" "${EXTRA[@]}"
+"$PYTHON" train.py --mode train "${ARGS[@]}" ${EXTRA[@]+"${EXTRA[@]}"}
 echo "[01] done: models in models/, figures in figures/"

@@ -21,4 +21,4 @@ while [ $# -gt 0 ]; do
   shift
 done
 echo "[02] generating test-set pulses"
-"$PYTHON" train.py --mode generate --rnn_context_len "$CONTEXT" "${EXTRA[@]}"
+"$PYTHON" train.py --mode generate --rnn_context_len "$CONTEXT" ${EXTRA[@]+"${EXTRA[@]}"}

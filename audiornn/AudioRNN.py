@@ -109,7 +109,10 @@ def train(args):
     print(f"data: {len(cache.lengths)} files, {cache.seconds / 60:.1f} min; "
           f"{len(train_idx)} training windows, {len(val_idx)} validation windows "
           f"(T={args.timesteps})")
-    train_seq = TrainWindows(cache.codes, train_idx, args.batchsize, args.steps_per_epoch,
+    # With --accumulate K, each update sees K micro-batches of B / K windows.
+    k = args.accumulate
+    train_seq = TrainWindows(cache.codes, train_idx, args.batchsize // k,
+                             args.steps_per_epoch * k if args.steps_per_epoch else None,
                              seed=args.seed)
     val_seq = EvalWindows(cache.codes, val_idx, args.batchsize, max_windows=args.val_windows)
 
@@ -124,7 +127,8 @@ def train(args):
                              "pass --fresh to start over or another -m")
         print(f"resuming from {paths['latest']} after epoch {state['epochs_done']}")
     else:
-        model = compile_model(build_model(args.timesteps, args.neurons), args.learning_rate)
+        model = compile_model(build_model(args.timesteps, args.neurons), args.learning_rate,
+                              args.accumulate)
         for key in ("log", "state", "latest"):
             paths[key].unlink(missing_ok=True)
     config = {k: v for k, v in vars(args).items() if k not in ("train", "generate")}
@@ -224,6 +228,8 @@ def build_parser():
     a("--mu", type=int, default=255, choices=MU_VARIANTS, help="mu-law variant (256 = the original's)")
     a("--preemphasis", type=float, default=PREEMPHASIS, help="pre-emphasis coefficient (default 0.95)")
     a("--learning_rate", type=float, default=1e-3, help="RMSprop learning rate (default 1e-3)")
+    a("--accumulate", type=int, default=1,
+      help="feed each batch as this many micro-batches, accumulating gradients (less memory)")
     a("--cache", default=None, help="code cache (.npz); default <model>.codes.npz")
     a("--fresh", action="store_true", help="ignore existing checkpoints and start over")
     return p
@@ -235,6 +241,9 @@ def check_args(args):
     for name in ("epochs", "batchsize", "timesteps", "neurons", "num_streams", "samplerate"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.accumulate < 1 or args.batchsize % args.accumulate:
+        raise InputError(f"--accumulate must be >= 1 and divide -b {args.batchsize}, "
+                         f"got {args.accumulate}")
     if args.steps_per_epoch is not None and args.steps_per_epoch < 1:
         raise InputError(f"--steps_per_epoch must be >= 1, got {args.steps_per_epoch}")
     if not 0.0 < args.val_fraction < 1.0:

@@ -93,7 +93,10 @@ def plot_training(log, results, path):
                                 ("--", ":")):
         ax_a.axhline(r["accuracy"], color="gray", ls=style, label=f"{name} (validation)")
     ax_a.set(xlabel="epoch", ylabel="next-code accuracy", title="AudioRNN accuracy")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (ax_l, ax_a):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     _save(fig, path)
@@ -107,13 +110,15 @@ def plot_generated(generated, real, sr, path):
     from dsp.spectral import amplitude_to_db, stft
 
     fig, axes = plt.subplots(2, 2, figsize=(12, 6), sharex="col")
-    for col, (name, x) in enumerate((("real excerpt (validation data)", real),
+    specs = [amplitude_to_db(np.abs(stft(x, n_fft=256, hop_length=64))) for x in (real, generated)]
+    top = max(S.max() for S in specs)  # one dB scale for both panels
+    for col, (name, x) in enumerate((("real excerpt (corpus)", real),
                                      ("generated", generated))):
         t = np.arange(len(x)) / sr
         axes[0, col].plot(t, x, lw=0.5)
         axes[0, col].set(title=name, ylabel="amplitude", ylim=(-1.05, 1.05))
-        S = amplitude_to_db(np.abs(stft(x, n_fft=256, hop_length=64)))
-        axes[1, col].imshow(S.T, origin="lower", aspect="auto", cmap="magma", vmin=S.max() - 80,
+        axes[1, col].imshow(specs[col].T, origin="lower", aspect="auto", cmap="magma",
+                            vmin=top - 80, vmax=top,
                             extent=(0, len(x) / sr, 0, sr / 2))
         axes[1, col].set(xlabel="time (s)", ylabel="frequency (Hz)")
     _save(fig, path)

@@ -2,10 +2,13 @@
 
 * Linear prediction: the next (pre-emphasised, mu-law decoded) sample is
   predicted from the previous `order` samples by least squares on training
-  windows; the residual is modelled as Laplacian (scale = mean |residual| on
-  the training fit) and integrated over each code's interval, which gives a
-  full distribution over the 256 codes: accuracy is its argmax, cross-entropy
-  is -log2 p(true code).
+  windows.  The error is modelled in the companded (mu-law) domain, where
+  the codes are equal-width intervals and a fixed error scale means a fixed
+  *relative* error (a single scale in the linear domain would be far too
+  wide in quiet passages and too narrow in loud ones): a Laplacian centred
+  on the companded prediction (scale = mean |companded residual| on the
+  training fit), integrated over each code's interval, gives a distribution
+  over the 256 codes.  Accuracy is its argmax, cross-entropy -log2 p(true code).
 * Unigram: the training histogram of codes (add-one smoothed), ignoring context.
 
 Both are evaluated on exactly the validation windows the network is scored on.
@@ -15,10 +18,15 @@ import numpy as np
 from audiornn.AudioRNNData import decode_codes
 
 
-def code_edges(mu=255):
-    """Interval edges [257] in the signal domain: code c covers [e[c], e[c+1])."""
-    values = decode_codes(np.arange(256), mu=mu).astype(np.float64)
-    mid = 0.5 * (values[1:] + values[:-1])
+def compand(x, mu=255):
+    """mu-law companding f(x) in [-1, 1]; code c = rint((f + 1) / 2 * 255) for both variants."""
+    x = np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0)
+    return np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
+
+
+def code_edges():
+    """Interval edges [257] in the companded domain: code c covers [e[c], e[c+1])."""
+    mid = (np.arange(1, 256) - 0.5) / 255.0 * 2.0 - 1.0
     return np.concatenate([[-np.inf], mid, [np.inf]])
 
 
@@ -43,19 +51,20 @@ class LinearPredictionBaseline:
 
     def __init__(self, order=16, mu=255):
         self.order, self.mu = int(order), int(mu)
-        self.edges = code_edges(mu)
+        self.edges = code_edges()
 
     def fit(self, codes, starts, timesteps):
         X, y = _contexts(codes, np.asarray(starts), timesteps, self.order, self.mu)
         target = decode_codes(y, mu=self.mu).astype(np.float64)
         self.coef, *_ = np.linalg.lstsq(X, target, rcond=None)
-        self.scale = max(float(np.mean(np.abs(target - X @ self.coef))), 1e-6)
+        residual = compand(target, self.mu) - compand(X @ self.coef, self.mu)
+        self.scale = max(float(np.mean(np.abs(residual))), 1e-6)
         return self
 
     def probabilities(self, codes, starts, timesteps):
         """p(code) [n, 256] for the windows at `starts`, and the true codes [n]."""
         X, y = _contexts(codes, np.asarray(starts), timesteps, self.order, self.mu)
-        mean = X @ self.coef
+        mean = compand(X @ self.coef, self.mu)
         cdf = _laplace_cdf(self.edges[None, :] - mean[:, None], self.scale)
         p = np.maximum(np.diff(cdf, axis=1), 1e-12)
         return p / p.sum(axis=1, keepdims=True), y

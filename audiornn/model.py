@@ -56,9 +56,19 @@ def build_model(timesteps=1000, neurons=256):
     return keras.Model(x, y, name="audiornn")
 
 
-def compile_model(model, learning_rate=1e-3):
-    """RMSprop + sparse categorical cross-entropy + accuracy (no XLA: it slows GRUs on CPU)."""
-    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate),
+def compile_model(model, learning_rate=1e-3, accumulate=1):
+    """RMSprop + sparse categorical cross-entropy + accuracy (no XLA: it slows GRUs on CPU).
+
+    Args:
+        accumulate: int; > 1 averages the gradients of that many successive
+            (micro-)batches before each update, so a batch of B can be fed as
+            `accumulate` micro-batches of B / accumulate, dividing the memory
+            held for back-propagation through the T steps (batch norm then
+            normalises over each micro-batch).
+    """
+    optimizer = keras.optimizers.RMSprop(
+        learning_rate, gradient_accumulation_steps=accumulate if accumulate > 1 else None)
+    model.compile(optimizer=optimizer,
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=False)
     return model

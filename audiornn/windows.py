@@ -125,12 +125,15 @@ class TrainWindows(keras.utils.PyDataset):
         self.epoch = int(epoch)
 
     def _affine(self, pass_number):
+        """(a, b) of the permutation used on pass `pass_number` (a coprime with N)."""
         if pass_number not in self._perm:
             rng = np.random.default_rng([self.seed, pass_number])
-            a = int(rng.integers(1, max(self.n, 2)))
-            while math.gcd(a, self.n) != 1:
-                a = int(rng.integers(1, max(self.n, 2)))
-            self._perm = {pass_number: (a % self.n or 1, int(rng.integers(0, self.n)))}
+            a = 1
+            if self.n > 2:
+                a = int(rng.integers(2, self.n))
+                while math.gcd(a, self.n) != 1:
+                    a = int(rng.integers(2, self.n))
+            self._perm = {pass_number: (a, int(rng.integers(0, self.n)))}
         return self._perm[pass_number]
 
     def window_numbers(self, step):

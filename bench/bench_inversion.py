@@ -36,6 +36,7 @@ from cnnvocoder.features import compute_features, spec_to_magnitude  # noqa: E40
 from cnnvocoder.inversion import invert, load_vocoder  # noqa: E402
 from dsp.audio import InputError, cli_main, load_audio  # noqa: E402
 from dsp.metrics import log_spectral_distance, spectral_convergence  # noqa: E402
+from dsp.spectral import stft  # noqa: E402
 
 METHODS = {  # name -> (invert method, kwargs)
     "cnn": ("cnn", {}),
@@ -57,6 +58,10 @@ def heldout_wavs(wav_dir, max_files, tmp):
     from corpus.synth import make_corpus
 
     return make_corpus(Path(tmp) / "heldout", n_utterances=max_files, sr=22050, seed=1)
+
+
+def raw_magnitude(x, config):
+    return np.abs(stft(x, config["n_fft"], config["hop_length"], config["win_length"]))
 
 
 def plot(path, spec, outputs, config, title):
@@ -87,6 +92,9 @@ def parse_args(argv=None):
     p.add_argument("--max_files", type=int, default=4)
     p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset")
     p.add_argument("--figure", default="figures/cnnvocoder_inversion.png")
+    p.add_argument("--input", choices=("clipped", "magnitude"), default="clipped",
+                   help="invert the normalised (clipped at |X| = 10) spectrogram of the repo "
+                        "levels, or the raw STFT magnitude (no ceiling)")
     p.add_argument("--json_out", default=None, help="also write the results (with metadata)")
     return p.parse_args(argv)
 
@@ -119,7 +127,7 @@ def main(argv=None):
             spec, mel = compute_features(x, config)
             clips.append((Path(f).stem, x, spec, mel))
     total_s = sum(len(c[1]) for c in clips) / config["sr"]
-    print(f"{len(clips)} clips, {total_s:.1f} s of audio at {config['sr']} Hz; "
+    print(f"{len(clips)} clips, {total_s:.1f} s of audio at {config['sr']} Hz, input {args.input}; "
           f"CNN {'trained: ' + args.model_path if trained else 'UNTRAINED (speed only)'}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
@@ -128,14 +136,22 @@ def main(argv=None):
         method, kw = METHODS[name]
         feats = (lambda c: c[3] if key == "mel" else c[2]) if method == "cnn" else (lambda c: c[2])
         # warm-up (graph tracing / numba compilation) on a short excerpt
-        invert(feats(clips[0])[:20], method, model=model, config=config, **kw)
+        spec_type = "normalized_db"
+        if args.input == "magnitude" and method != "cnn":
+            feats, spec_type = (lambda c: raw_magnitude(c[1], config)), "magnitude"
+        invert(feats(clips[0])[:20], method, model=model, config=config, spec_type=spec_type, **kw)
         sc, lsd, seconds = [], [], 0.0
         for i, c in enumerate(clips):
+            inp = feats(c)
             t0 = time.perf_counter()
-            y = invert(feats(c), method, model=model, config=config, length=len(c[1]), **kw)
+            y = invert(inp, method, model=model, config=config, length=len(c[1]),
+                       spec_type=spec_type, **kw)
             seconds += time.perf_counter() - t0
             re_spec, _ = compute_features(y, config)
-            ref, est = spec_to_magnitude(c[2], config), spec_to_magnitude(re_spec, config)
+            if args.input == "magnitude":
+                ref, est = raw_magnitude(c[1], config), raw_magnitude(y, config)
+            else:
+                ref, est = spec_to_magnitude(c[2], config), spec_to_magnitude(re_spec, config)
             sc.append(spectral_convergence(ref, est))
             lsd.append(log_spectral_distance(ref, est))
             if i == 0:
@@ -160,7 +176,7 @@ def main(argv=None):
              + ("" if trained else " (CNN untrained)"))
         print(f"figure: {args.figure}")
     if args.json_out:
-        meta = {"files": [c[0] for c in clips], "audio_seconds": total_s, "trained": trained,
+        meta = {"input": args.input, "files": [c[0] for c in clips], "audio_seconds": total_s, "trained": trained,
                 "model_path": args.model_path, "load_average": os.getloadavg()[0],
                 "cpu_count": os.cpu_count()}
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)

@@ -141,7 +141,7 @@ def phase_gradients(magnitude, hop_length, n_fft, win_length=None, lam=None, flo
     return tgrad, fgrad
 
 
-def declip(magnitude, win_length, n_fft, lam=None, max_excess=0.5):
+def declip(magnitude, win_length, n_fft, lam=None, max_excess=1.0):
     """Re-grow the flat tops of a clipped magnitude along frequency.
 
     Spectrograms with a ceiling (the normalised dB mapping clips at 1, i.e.
@@ -150,8 +150,10 @@ def declip(magnitude, win_length, n_fft, lam=None, max_excess=0.5):
     sinusoid, the log-magnitude of a Gaussian window is the parabola
     ``c - pi lam (m - m0)^2 / N^2`` in the bin index m; each run of bins at
     the global maximum [l, r] is replaced by that parabola centred on the run
-    and crossing the ceiling half a bin outside it.  Without clipping, only
-    the single peak bin is at the maximum and nothing changes.
+    and crossing the ceiling half a bin outside it, its height capped at
+    ``max_excess`` nepers (1.0 = 8.7 dB; wide plateaus are not single
+    harmonics, and larger caps measured worse on speech).  Without clipping,
+    only the single peak bin is at the maximum and nothing changes.
 
     Returns:
         (magnitude, n_clipped): a declipped copy and the number of clipped bins.

@@ -8,8 +8,8 @@
 : "${SEP_OUT:=output/separation}"            # separated wavs, one folder per method
 : "${SEP_FIGS:=figures/separation}"          # table CSV, bar chart, spectrograms
 : "${SEP_PRESET:=default}"                   # default (CPU) or paper network sizes
-: "${SEP_EPOCHS:=15}"
-: "${SEP_STEPS:=30}"
+: "${SEP_EPOCHS:=40}"
+: "${SEP_STEPS:=10}"                      # short epochs: the time budget is checked per epoch
 : "${SEP_MAX_MINUTES:=4}"                    # wall-clock budget per trained model
 : "${SEP_SEED:=0}"
 : "${SEP_METHODS:=ibm_gt b1_gt b1 b2 proposed_gt proposed}"

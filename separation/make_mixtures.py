@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dsp.audio import InputError, cli_main, load_audio, write_wav
+from dsp.audio import InputError, atomic_output, cli_main, load_audio
 from separation import mixing
 from separation.features import SR
 
@@ -74,6 +74,15 @@ def list_noises(noise_dirs, categories, min_seconds):
             for p in list_wavs(d):
                 out.append((p, p.stem))
     return out
+
+
+def write_float_wav(path, x, sr=SR):
+    """Atomic 32-bit float wav, not clipped: the scaled speech (or noise) of a mixture may
+    exceed 1 where the other component cancels it, and mix == clean + noise must hold."""
+    import soundfile as sf
+
+    with atomic_output(path) as tmp:
+        sf.write(str(tmp), np.asarray(x, np.float32), sr, subtype="FLOAT", format="WAV")
 
 
 def active_seconds(x, sr, threshold_db=-50.0, frame_s=0.05):
@@ -132,7 +141,7 @@ def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_s
             m, s, n = mixing.mix(x, noise, snr)
             mid = f"{tag}__{Path(npath).stem}__{j}"
             for sub, sig in (("clean", s), ("noise", n), ("mix", m)):
-                write_wav(out_dir / name / sub / f"{mid}.wav", sig, SR, subtype="FLOAT")
+                write_float_wav(out_dir / name / sub / f"{mid}.wav", sig)
             rows.append({"id": mid, "speech": str(path), "noise": str(npath), "snr_db": snr})
         mixing.write_list(out_dir / f"{name}.csv", rows)
     mixing.save_json(out_dir / "split.json", split)

@@ -65,7 +65,7 @@ class Separator:
     """
 
     def __init__(self, method, models_dir="models/separation", vocoder=None, encoder=None,
-                 vocoder_model=None, b2_model=None, gl_iters=GRIFFIN_LIM_ITERS, vocoder_batch=8,
+                 vocoder_model=None, b2_model=None, gl_iters=GRIFFIN_LIM_ITERS, vocoder_batch=16,
                  progress=True):
         if method not in METHODS:
             raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
@@ -181,7 +181,7 @@ def build_parser():
     p.add_argument("--reference_dir", help="folder of clean wavs matched by name (gt methods)")
     p.add_argument("--models_dir", default="models/separation")
     p.add_argument("--vocoder", default=None, help="vocoder checkpoint (default <models_dir>/vocoder.keras)")
-    p.add_argument("--vocoder_batch", type=int, default=8, help="utterances vocoded at once")
+    p.add_argument("--vocoder_batch", type=int, default=16, help="utterances vocoded at once")
     p.add_argument("--limit", type=int, default=None, help="batch mode: first N files only")
     return p
 

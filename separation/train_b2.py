@@ -117,6 +117,10 @@ def train(data_dir, models_dir, preset="default", epochs=20, steps_per_epoch=40,
     val = validation_windows(val_pairs, cfg)
     model = compile_b2(build_denoising_wavenet(cfg), lr)
     models_dir = Path(models_dir)
+    ckpt = models_dir / "b2.keras"
+    if resume and ckpt.is_file() and not (models_dir / "logs" / "b2" / "backup").is_dir():
+        model.load_weights(ckpt)  # the previous run finished: continue from its best checkpoint
+        print(f"resuming from the weights of {ckpt}")
     callbacks = standard_callbacks(models_dir / "b2.keras", models_dir / "logs" / "b2", lr,
                                    extra={"config": cfg.to_dict(), "data_dir": str(data_dir), "seed": seed},
                                    max_minutes=max_minutes, resume=resume)

@@ -56,6 +56,10 @@ def train(kind, data_dir, models_dir, preset="default", epochs=20, steps_per_epo
     model = compile_encoder(build_encoder(kind, cfg), lr)
     models_dir = Path(models_dir)
     ckpt = models_dir / f"encoder_{kind}.keras"
+    if resume and ckpt.is_file() and not (models_dir / "logs" / f"encoder_{kind}" / "backup").is_dir():
+        # the previous run finished (its backup is gone): continue from the best checkpoint
+        model.load_weights(ckpt)
+        print(f"resuming from the weights of {ckpt}")
     callbacks = standard_callbacks(
         ckpt, models_dir / "logs" / f"encoder_{kind}", lr,
         extra={"kind": kind, "config": dataclasses.asdict(cfg), "data_dir": str(data_dir), "seed": seed},

@@ -2,8 +2,6 @@
 import numpy as np
 import pytest
 
-import keras
-
 from separation.wavenet import (WaveNetConfig, build_wavenet, dilations, load_vocoder, make_training_pair,
                                 receptive_field, save_vocoder)
 from separation.wavenet_fast import FastWaveNetGenerator, naive_generate, vocode
