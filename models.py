@@ -119,14 +119,14 @@ class SqueezeChannel(layers.Layer):
         return tuple(input_shape)[:-1]
 
 
-def _conv_bn_lrelu(x, filters, kernel, name, strides=1, padding="same"):
+def _conv_bn_lrelu(x, filters, kernel, name, strides=1, padding="same", bn_momentum=0.99):
     x = layers.Conv1D(filters, kernel, strides=strides, padding=padding, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
     return layers.LeakyReLU(negative_slope=0.1, name=f"{name}_lrelu")(x)
 
 
 def build_pulse_model(context_len=1, n_features=N_FEATURES, gru_units=50, filters=100,
-                      kernel=15, n_conv=4, name="pulse_model"):
+                      kernel=15, n_conv=4, bn_momentum=0.99, name="pulse_model"):
     """Least-squares pulse model.
 
     ``[batch, context_len, n_features]`` -> GRU(50, relu) -> Dense(400) -> BN
@@ -140,18 +140,18 @@ def build_pulse_model(context_len=1, n_features=N_FEATURES, gru_units=50, filter
     inputs = keras.Input((context_len, n_features), name="features")
     x = layers.GRU(gru_units, activation="relu", name="gru")(inputs)
     x = layers.Dense(PULSE_LENGTH, name="dense")(x)
-    x = layers.BatchNormalization(name="dense_bn")(x)
+    x = layers.BatchNormalization(momentum=bn_momentum, name="dense_bn")(x)
     x = layers.ReLU(name="dense_relu")(x)
     x = ExpandChannel(name="to_channels")(x)
     for i in range(n_conv):
-        x = _conv_bn_lrelu(x, filters, kernel, name=f"block{i}")
+        x = _conv_bn_lrelu(x, filters, kernel, name=f"block{i}", bn_momentum=bn_momentum)
     x = layers.Conv1D(1, kernel, padding="same", name="out_conv")(x)
     wave = SqueezeChannel(name="wave")(x)
     spec = SpectralView(name="spec")(wave)
     return keras.Model(inputs, {"wave": wave, "spec": spec}, name=name)
 
 
-def build_generator(filters=100, kernel=15, name="generator"):
+def build_generator(filters=100, kernel=15, bn_momentum=0.99, name="generator"):
     """GAN noise model (generator).
 
     Inputs ``pulse [batch, 400]`` and ``z [batch, 400]`` (N(0, 1) noise).
@@ -167,10 +167,10 @@ def build_generator(filters=100, kernel=15, name="generator"):
     p = ExpandChannel(name="pulse_channel")(pulse)
     zc = ExpandChannel(name="z_channel")(z)
     x = layers.Concatenate(name="concat0")([p, zc])
-    x = _conv_bn_lrelu(x, filters, kernel, name="g0")
+    x = _conv_bn_lrelu(x, filters, kernel, name="g0", bn_momentum=bn_momentum)
     for i in (1, 2):
         x = layers.Concatenate(name=f"concat{i}")([p, x])
-        x = _conv_bn_lrelu(x, filters, kernel, name=f"g{i}")
+        x = _conv_bn_lrelu(x, filters, kernel, name=f"g{i}", bn_momentum=bn_momentum)
     x = layers.Concatenate(name="concat3")([p, x])
     x = layers.Conv1D(1, kernel, padding="same", activation="tanh", name="residual_conv")(x)
     residual = SqueezeChannel(name="residual")(x)
@@ -179,7 +179,7 @@ def build_generator(filters=100, kernel=15, name="generator"):
     return keras.Model([pulse, z], {"wave": wave, "spec": spec, "residual": residual}, name=name)
 
 
-def build_discriminator(name="discriminator"):
+def build_discriminator(bn_momentum=0.99, name="discriminator"):
     """Least-squares discriminator with a "peek" feature output.
 
     Inputs ``wave [batch, 400]`` and ``spec [batch, 400]`` stacked as 2
@@ -189,15 +189,23 @@ def build_discriminator(name="discriminator"):
 
     Outputs ``{"score": [batch, 1], "peek": [batch, 12, 256]}``; no sigmoid
     (least-squares GAN). About 455k parameters.
+
+    ``bn_momentum`` (all builders, default 0.99 = Keras' default) sets the
+    BatchNorm moving-average momentum; short runs use a smaller one so that
+    the inference-mode statistics catch up with the training batches.
     """
     wave = keras.Input((PULSE_LENGTH,), name="wave")
     spec = keras.Input((PULSE_LENGTH,), name="spec")
     x = layers.Concatenate(name="stack")(
         [ExpandChannel(name="wave_channel")(wave), ExpandChannel(name="spec_channel")(spec)])
-    x = _conv_bn_lrelu(x, 64, 7, "d0", strides=3, padding="valid")
-    x = _conv_bn_lrelu(x, 128, 7, "d1", strides=3, padding="valid")
-    peek = _conv_bn_lrelu(x, 256, 7, "d2", strides=3, padding="valid")
-    x = _conv_bn_lrelu(peek, 128, 5, "d3", strides=2, padding="valid")
+    x = _conv_bn_lrelu(x, 64, 7, "d0", strides=3, padding="valid",
+                       bn_momentum=bn_momentum)
+    x = _conv_bn_lrelu(x, 128, 7, "d1", strides=3, padding="valid",
+                       bn_momentum=bn_momentum)
+    peek = _conv_bn_lrelu(x, 256, 7, "d2", strides=3, padding="valid",
+                       bn_momentum=bn_momentum)
+    x = _conv_bn_lrelu(peek, 128, 5, "d3", strides=2, padding="valid",
+                       bn_momentum=bn_momentum)
     x = layers.Conv1D(1, 3, strides=2, padding="valid", name="score_conv")(x)
     score = layers.Flatten(name="score")(x)
     return keras.Model([wave, spec], {"score": score, "peek": peek}, name=name)

@@ -224,7 +224,8 @@ def _config(args):
 
 
 def build_pulse_trainer(args):
-    model = models.build_pulse_model(context_len=args.rnn_context_len)
+    model = models.build_pulse_model(context_len=args.rnn_context_len,
+                                     bn_momentum=getattr(args, "bn_momentum", 0.99))
     model.compile(optimizer=keras.optimizers.Adam(args.lr_pulse),
                   loss={"wave": "mse", "spec": models.SpectralMSE()},
                   loss_weights={"wave": 1.0, "spec": args.spectral_weight})
@@ -278,7 +279,9 @@ def load_pulse_model(model_dir):
 
 
 def build_gan(args, pulse_model):
-    gan = ResGAN(pulse_model, models.build_generator(), models.build_discriminator(),
+    momentum = getattr(args, "bn_momentum", 0.99)
+    gan = ResGAN(pulse_model, models.build_generator(bn_momentum=momentum),
+                 models.build_discriminator(bn_momentum=momentum),
                  peek_weight=args.peek_weight, seed=args.seed)
     gan.compile(g_optimizer=keras.optimizers.Adam(args.lr_g),
                 d_optimizer=keras.optimizers.SGD(args.lr_d))

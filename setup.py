@@ -34,6 +34,8 @@ setup(
         "tqdm>=4.60",
         "pesq>=0.0.4",
         "pystoi>=0.3",
+        "tensorboard>=2.16",
+        "threadpoolctl>=3",
     ],
     extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
 )

@@ -48,6 +48,8 @@ def build_parser():
     p.add_argument("--lr_d", type=float, default=1e-5, help="SGD, discriminator")
     p.add_argument("--spectral_weight", type=float, default=0.0,
                    help="weight of the pulse model's spectral-view MSE")
+    p.add_argument("--bn_momentum", type=float, default=0.99,
+                   help="BatchNorm moving-average momentum (smaller for short runs)")
     p.add_argument("--peek_weight", type=float, default=1.0, help="feature-matching weight")
     p.add_argument("--plot_every", type=int, default=200, help="figure every N batches")
     p.add_argument("--eval_utts", type=int, default=5, help="utterances synthesised for MCD")

@@ -125,6 +125,10 @@ def train(args):
             raise InputError(f"{paths['latest']}: checkpoint has (timesteps, neurons) = "
                              f"{model_dims(model)}, not ({args.timesteps}, {args.neurons}); "
                              "pass --fresh to start over or another -m")
+        saved_k = model.optimizer.gradient_accumulation_steps or 1
+        if saved_k != args.accumulate:
+            raise InputError(f"{paths['latest']}: checkpoint was trained with --accumulate "
+                             f"{saved_k}, not {args.accumulate}; pass the same value or --fresh")
         print(f"resuming from {paths['latest']} after epoch {state['epochs_done']}")
     else:
         model = compile_model(build_model(args.timesteps, args.neurons), args.learning_rate,

@@ -4,7 +4,10 @@
 #   audiornn/run.sh                          # all stages, small defaults (<= 15 min on 2 CPU cores)
 #   audiornn/run.sh --stage 2 --stop_stage 3 # only generate and evaluate
 #   audiornn/run.sh --datadir /data/LJSpeech-1.1/wavs --timesteps 1000 --neurons 256 \
-#                   --batchsize 128 --epochs 50 --steps_per_epoch 2000   # the original sizes
+#                   --batchsize 128 --accumulate 8 --epochs 50 --steps_per_epoch 2000   # the original sizes
+# Options: --stage --stop_stage --datadir --minutes --samplerate --timesteps --neurons --batchsize
+#          --accumulate --epochs --steps_per_epoch --val_windows --genlength --num_streams
+#          --temperature --modelfile --audiofile --seed
 #
 # Stages: 0 data (synthesise the corpus unless --datadir is given, encode it to
 # uint8 mu-law codes), 1 train (resumes if interrupted), 2 generate, 3 eval.
@@ -19,6 +22,7 @@ samplerate=8000
 timesteps=128
 neurons=128
 batchsize=32
+accumulate=1            # micro-batches per batch (less memory at large T x batch)
 epochs=5
 steps_per_epoch=150
 val_windows=1024
@@ -32,7 +36,7 @@ seed=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --stage|--stop_stage|--datadir|--minutes|--samplerate|--timesteps|--neurons|--batchsize|\
-    --epochs|--steps_per_epoch|--val_windows|--genlength|--num_streams|--temperature|\
+    --accumulate|--epochs|--steps_per_epoch|--val_windows|--genlength|--num_streams|--temperature|\
     --modelfile|--audiofile|--seed)
       [[ $# -ge 2 ]] || { echo "error: $1 needs a value" >&2; exit 1; }
       printf -v "${1#--}" '%s' "$2"; shift 2 ;;
@@ -62,7 +66,7 @@ fi
 if [[ $stage -le 1 && $stop_stage -ge 1 ]]; then
   echo "=== stage 1: train ==="
   python audiornn/AudioRNN.py -t -d "$datadir" -sr "$samplerate" -ts "$timesteps" \
-    -n "$neurons" -b "$batchsize" -e "$epochs" --steps_per_epoch "$steps_per_epoch" \
+    -n "$neurons" -b "$batchsize" --accumulate "$accumulate" -e "$epochs" --steps_per_epoch "$steps_per_epoch" \
     --val_windows "$val_windows" -m "$modelfile" --cache "$cache" --seed "$seed"
 fi
 

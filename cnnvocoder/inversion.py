@@ -61,6 +61,7 @@ def run_cnn(model, spec):
     """Waveform [frames*256] from a checked normalised spectrogram, BN in inference mode."""
     from keras import ops
 
+    # an eager call: predict() would retrace its graph for every new length
     y = model(ops.convert_to_tensor(spec[None].astype(np.float32)), training=False)
     return np.asarray(ops.convert_to_numpy(y))[0].astype(np.float32)
 
