@@ -233,4 +233,4 @@ def test_oracle_mask_improves_real_mixtures(realdata):
     m, s, _ = mixing.mix_paper(speech[: 2 * SR], noise)
     est = ideal_binary_mask(m, s)
     assert si_sdr(s, est) > si_sdr(s, m) + 3
-    assert stoi(s, est, SR) > stoi(s, m)
+    assert stoi(s, est, SR) > stoi(s, m, SR)
