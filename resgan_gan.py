@@ -9,18 +9,22 @@ Each step (one batch ``x [B, L, 22]``, ``y [B, 400]`` of real pulses):
    (weight ``peek_weight``, 1.0 by default), the real pulse being the one of
    the same frame;
 3. the discriminator D is trained on one real and one fake batch
-   (least squares: real -> 1, fake -> 0), each batch normalised on its own.
+   (least squares: real -> 1, fake -> 0), passed through D together.
 
-Discriminator BatchNorm while G trains through it: D runs in *training mode*
-(batch statistics), exactly as D sees each batch during its own update, so G
-is judged with the same normalisation D was trained with; this is what the
-original Keras 2 code did (a frozen BatchNorm there still used batch
-statistics). Keras 3 would instead switch a ``trainable=False`` BatchNorm to
-inference mode (moving statistics, which lag far behind an SGD-1e-5
-discriminator), which is why this is a custom ``train_step`` and not a
-frozen-D combined model. D's moving statistics are restored after the G
-pass, so only D's own step updates them. The pulse model always runs in
-inference mode and is never updated.
+Discriminator BatchNorm (the choice Keras 3 forces us to make explicitly):
+D always runs in training mode (batch statistics) inside the step, and
+every D pass normalises the real and the fake batch *together* (one
+concatenated batch). Normalising them separately -- what two
+``train_on_batch`` calls on a frozen-D Keras 2 model did -- divides each
+batch by its own statistics, which removes the overall level of a batch:
+D and its peek features then cannot see that the fakes are 20 dB too loud,
+and in short runs the generator's residual drifts into tanh saturation
+(measured). Inference mode (moving statistics) would keep the level but
+lags far behind an SGD-1e-5 discriminator. Keras 3 would also switch a
+``trainable=False`` BatchNorm to inference mode, hence the custom
+``train_step``. D's moving statistics are restored after G's pass, so only
+D's own step updates them. The pulse model always runs in inference mode
+and is never updated.
 
 The step uses ``tf.GradientTape`` (TensorFlow is this toolkit's backend);
 all layers are ``keras.ops``.
@@ -106,6 +110,13 @@ class ResGAN(keras.Model):
     def _discriminate(self, wave, training=True):
         return self.discriminator([wave, self.spectral(wave)], training=training)
 
+    def _discriminate_pair(self, real, fake):
+        """D on [real; fake] as one batch (shared BatchNorm statistics);
+        returns (real outputs, fake outputs)."""
+        n = ops.shape(real)[0]
+        out = self._discriminate(ops.concatenate([real, fake], axis=0))
+        return ({k: v[:n] for k, v in out.items()}, {k: v[n:] for k, v in out.items()})
+
     def train_step(self, data):
         x, y = data[0], data[1]
         real = ops.cast(y, "float32") * self.window
@@ -116,8 +127,7 @@ class ResGAN(keras.Model):
         z = keras.random.normal(ops.shape(pulse), seed=self.seed_generator)
         with tf.GradientTape() as tape:
             fake = self.generator([pulse, z], training=True)["wave"]
-            d_fake = self._discriminate(fake)
-            d_real = self._discriminate(real)
+            d_real, d_fake = self._discriminate_pair(real, fake)
             g_adv = lsgan_loss(d_fake["score"], 1.0)
             peek = ops.mean(ops.square(d_fake["peek"] - ops.stop_gradient(d_real["peek"])))
             g_loss = g_adv + self.peek_weight * peek
@@ -130,8 +140,8 @@ class ResGAN(keras.Model):
         z = keras.random.normal(ops.shape(pulse), seed=self.seed_generator)
         fake = ops.stop_gradient(self.generator([pulse, z], training=True)["wave"])
         with tf.GradientTape() as tape:
-            s_real = self._discriminate(real)["score"]
-            s_fake = self._discriminate(fake)["score"]
+            d_real, d_fake = self._discriminate_pair(real, fake)
+            s_real, s_fake = d_real["score"], d_fake["score"]
             d_real_loss = lsgan_loss(s_real, 1.0)
             d_fake_loss = lsgan_loss(s_fake, 0.0)
             d_loss = d_real_loss + d_fake_loss

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole CNN-vocoder pipeline: data -> train -> synthesise -> compare.
-# ~15 min on a 2-core CPU with the defaults; see cnnvocoder/README.md.
+# Aimed at <= 15 min on an idle 2-core CPU with the defaults (not yet timed on an
+# idle machine); see cnnvocoder/README.md.
 set -euo pipefail
 here="$(dirname "$0")"
 bash "$here/01_preprocess.sh"
