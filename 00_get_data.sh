@@ -176,7 +176,7 @@ elif [ "$PACK_SRC" = "$DATA_DIR/resgan" ]; then
   echo "$PACK_SRC" > traindata/.source
 else
   "$PYTHON" data_utils.py package --wav_dir "$PACK_SRC" --out_dir traindata --test_dir testdata \
-    --figures_dir "$FIGURES_DIR" --seed "$SEED"
+    --figures_dir "$FIGURES_DIR" --seed "$SEED" --files_per_nc 16
   echo "$PACK_SRC" > traindata/.source
 fi
 # --- end packaging ---

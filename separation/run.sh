@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
       ;;
     --from) from="$2"; shift 2 ;;
     --to) to="$2"; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 1 ;;
   esac
 done

@@ -1,6 +1,7 @@
 """ResGAN training: GAN step semantics, learning, resume, generate, evaluate."""
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +9,6 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import data_utils  # noqa: E402
-import models  # noqa: E402
 import resgan_eval  # noqa: E402
 import resgan_train  # noqa: E402
 import train  # noqa: E402
@@ -66,7 +66,7 @@ def test_pulse_model_loss_decreases_on_fixed_batch():
     x = rng.standard_normal((16, 1, 22)).astype(np.float32)
     t = np.arange(400) - 200
     y = np.exp(-(t / (10 * np.exp(0.3 * x[:, 0, 1:2]))) ** 2).astype(np.float32)
-    model = resgan_train.build_pulse_trainer(_args(__import__("pathlib").Path("."), lr_pulse=1e-3))
+    model = resgan_train.build_pulse_trainer(_args(Path("."), lr_pulse=1e-3))
     targets = {"wave": y, "spec": y}
     first = model.train_on_batch(x, targets, return_dict=True)["wave_loss"]
     for _ in range(6):
