@@ -192,16 +192,11 @@ def read_cmu_arctic(root, allow_missing: bool = False) -> list[tuple[str, Path, 
     return items
 
 
-def _active_seconds(path: Path, threshold_db: float = -50.0, frame_s: float = 0.05) -> float:
-    """Seconds of 50 ms frames whose RMS is within ``threshold_db`` of the clip's loudest frame."""
+def active_seconds(x, sr: int, threshold_db: float = -50.0, frame_s: float = 0.05) -> float:
+    """Seconds of a signal whose 50 ms RMS is within threshold_db of its loudest frame."""
     import numpy as np
-    import soundfile as sf
 
-    try:
-        x, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:
-        raise InputError(f"{path}: cannot decode audio ({exc})") from None
-    x = x.mean(axis=1)
+    x = np.asarray(x, dtype=np.float64)
     hop = max(1, int(frame_s * sr))
     n = len(x) // hop
     if n == 0:
@@ -210,6 +205,16 @@ def _active_seconds(path: Path, threshold_db: float = -50.0, frame_s: float = 0.
     if rms.max() <= 0:
         return 0.0
     return float(np.sum(rms >= rms.max() * 10 ** (threshold_db / 20)) * hop / sr)
+
+
+def _active_seconds(path: Path, threshold_db: float = -50.0, frame_s: float = 0.05) -> float:
+    import soundfile as sf
+
+    try:
+        x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:
+        raise InputError(f"{path}: cannot decode audio ({exc})") from None
+    return active_seconds(x.mean(axis=1), sr, threshold_db, frame_s)
 
 
 def read_esc50(root, categories=None, min_seconds: float | None = None,

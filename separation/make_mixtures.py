@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from corpus.readers import active_seconds
 from dsp.audio import InputError, atomic_output, cli_main, load_audio
 from separation import mixing
 from separation.features import SR
@@ -83,17 +84,6 @@ def write_float_wav(path, x, sr=SR):
 
     with atomic_output(path) as tmp:
         sf.write(str(tmp), np.asarray(x, np.float32), sr, subtype="FLOAT", format="WAV")
-
-
-def active_seconds(x, sr, threshold_db=-50.0, frame_s=0.05):
-    hop = max(1, int(frame_s * sr))
-    n = len(x) // hop
-    if n == 0:
-        return 0.0
-    rms = np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1))
-    if rms.max() <= 0:
-        return 0.0
-    return float(np.sum(rms >= rms.max() * 10 ** (threshold_db / 20)) * hop / sr)
 
 
 def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_seconds=4.5,
