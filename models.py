@@ -172,7 +172,12 @@ def build_generator(filters=100, kernel=15, bn_momentum=0.99, name="generator"):
         x = layers.Concatenate(name=f"concat{i}")([p, x])
         x = _conv_bn_lrelu(x, filters, kernel, name=f"g{i}", bn_momentum=bn_momentum)
     x = layers.Concatenate(name="concat3")([p, x])
-    x = layers.Conv1D(1, kernel, padding="same", activation="tanh", name="residual_conv")(x)
+    # the residual starts near zero (G starts as the identity on the pulse):
+    # with default initialisation the tanh output saturates at +-1, ~20 dB
+    # louder than a unit-energy pulse, and short training cannot undo it
+    x = layers.Conv1D(1, kernel, padding="same", activation="tanh", name="residual_conv",
+                      kernel_initializer=keras.initializers.RandomNormal(stddev=1e-3),
+                      )(x)
     residual = SqueezeChannel(name="residual")(x)
     wave = layers.Add(name="wave")([pulse, residual])
     spec = SpectralView(name="spec")(wave)
