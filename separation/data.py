@@ -52,7 +52,28 @@ def _crop(a, start, frames):
     return seg
 
 
-class CropDataset(keras.utils.PyDataset):
+class SeededBatches(keras.utils.PyDataset):
+    """Base for datasets of random batches that repeat exactly across runs.
+
+    Batch i of epoch e draws from rng([seed, e, i]), so a resumed or repeated
+    run sees the same data whatever the worker order.
+    """
+
+    def __init__(self, steps, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.steps, self.seed, self.epoch = steps, seed, 0
+
+    def __len__(self):
+        return self.steps
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+    def batch_rng(self, idx):
+        return np.random.default_rng([self.seed, self.epoch, idx])
+
+
+class CropDataset(SeededBatches):
     """Random `frames`-long crops of (mixture features, target), one batch at a time.
 
     Args:
@@ -64,18 +85,11 @@ class CropDataset(keras.utils.PyDataset):
     """
 
     def __init__(self, items, frames=64, batch_size=16, steps=50, seed=0, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(steps, seed, **kwargs)
         self.items, self.frames, self.batch_size = items, frames, batch_size
-        self.steps, self.seed, self.epoch = steps, seed, 0
-
-    def __len__(self):
-        return self.steps
-
-    def on_epoch_end(self):
-        self.epoch += 1
 
     def __getitem__(self, idx):
-        rng = np.random.default_rng([self.seed, self.epoch, idx])
+        rng = self.batch_rng(idx)
         lin, mel, tgt = [], [], []
         for k in rng.integers(len(self.items), size=self.batch_size):
             it = self.items[k]

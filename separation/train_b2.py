@@ -66,23 +66,17 @@ def _window(pair, cfg, start):
 
 
 def make_dataset_class():
-    import keras
+    from separation.data import SeededBatches
 
-    class WindowDataset(keras.utils.PyDataset):
+    class WindowDataset(SeededBatches):
         """Random training windows; batch i of epoch e uses rng([seed, e, i])."""
 
         def __init__(self, pairs, cfg, batch_size, steps, seed=0, **kw):
-            super().__init__(**kw)
-            self.pairs, self.cfg, self.bs, self.steps, self.seed, self.epoch = pairs, cfg, batch_size, steps, seed, 0
-
-        def __len__(self):
-            return self.steps
-
-        def on_epoch_end(self):
-            self.epoch += 1
+            super().__init__(steps, seed, **kw)
+            self.pairs, self.cfg, self.bs = pairs, cfg, batch_size
 
         def __getitem__(self, idx):
-            rng = np.random.default_rng([self.seed, self.epoch, idx])
+            rng = self.batch_rng(idx)
             xs, ys, ns = [], [], []
             for k in rng.integers(len(self.pairs), size=self.bs):
                 n = len(self.pairs[k][0])
