@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from dsp.filters import pre_emphasis
+from dsp.filters import de_emphasis, pre_emphasis
 from dsp.lpc import lsf_to_poly
 
 _POLY_STEP = 16  # samples per interpolated filter (1 ms, 5 per hop): smooth and cheap
@@ -65,7 +65,7 @@ def glottal_derivative(residual: np.ndarray, preemphasis: float = 0.97) -> np.nd
     r = np.asarray(residual, dtype=np.float64)
     if not preemphasis:
         return r
-    d = scipy.signal.lfilter([1.0], [1.0, -preemphasis], r)
+    d = de_emphasis(r, preemphasis)
     return d - scipy.signal.lfilter([1.0 - 0.995], [1.0, -0.995], d)  # remove slow drift
 
 

@@ -16,12 +16,12 @@ Both are evaluated on exactly the validation windows the network is scored on.
 import numpy as np
 
 from audiornn.AudioRNNData import decode_codes
+from dsp.mulaw import mu_law_compress
 
 
 def compand(x, mu=255):
     """mu-law companding f(x) in [-1, 1]; code c = rint((f + 1) / 2 * 255) for both variants."""
-    x = np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0)
-    return np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
+    return mu_law_compress(x, mu)
 
 
 def code_edges():

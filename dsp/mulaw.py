@@ -2,6 +2,12 @@
 import numpy as np
 
 
+def mu_law_compress(x, mu=255):
+    """Continuous mu-law companding f(x) = sign(x) ln(1 + mu|x|) / ln(1 + mu), in [-1, 1]."""
+    x = np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0)
+    return np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
+
+
 def mu_law_encode(x, mu=255):
     """Compress x in [-1, 1] to integer codes 0..mu (clipped outside).
 
@@ -15,9 +21,7 @@ def mu_law_encode(x, mu=255):
     Returns:
         int64 array [...] of codes in [0, mu].
     """
-    x = np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0)
-    f = np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
-    return np.rint((f + 1.0) / 2.0 * mu).astype(np.int64)
+    return np.rint((mu_law_compress(x, mu) + 1.0) / 2.0 * mu).astype(np.int64)
 
 
 def mu_law_decode(codes, mu=255):
