@@ -1,4 +1,4 @@
-"""ResGAN training data: the CURRENNT NetCDF format, and feeding it to Keras.
+"""ResGAN training data: the CURRENNT NetCDF format (read, write, validate, import).
 
 A data file (``data.nc1`` ... ``data.ncK``) holds a set of utterances, one row
 per 5 ms acoustic frame, in the layout of the CURRENNT toolkit:
@@ -24,7 +24,9 @@ pitch-synchronous residual pulses centred at sample 200 (see resgan_packaging.py
 
 On load, targets are de-normalised (the convolutional models need waveforms)
 while inputs stay normalised. Files are written as NETCDF3_CLASSIC so that
-scipy.io.netcdf_file, netCDF4 and CURRENNT can all read them.
+scipy.io.netcdf_file, netCDF4 and CURRENNT can all read them. Feeding the rows
+to Keras (causal context, ``PulseSequence``) is in ``resgan_dataset.py``; those
+names are importable from here too.
 
 Usage::
 
@@ -38,8 +40,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -346,190 +346,20 @@ def list_data_files(data_dir, max_files=None) -> list:
     return files[:max_files] if max_files else files
 
 
-def _frame_starts(seq_lengths) -> np.ndarray:
-    """Per row, the first row of its utterance, int64 [N]."""
-    lengths = np.asarray(seq_lengths, dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    return np.repeat(starts, lengths)
-
-
-def context_rows(inputs, frame_starts, rows, context_len) -> np.ndarray:
-    """Causal context for selected rows: [len(rows), L, D], zeros before an utterance start."""
-    rows = np.asarray(rows, dtype=np.int64)
-    idx = rows[:, None] + np.arange(-(context_len - 1), 1)[None, :]
-    valid = idx >= frame_starts[rows][:, None]
-    out = inputs[np.maximum(idx, 0)]
-    out[~valid] = 0.0
-    return out
-
-
-def expand_context(inputs, seq_lengths, context_len: int) -> np.ndarray:
-    """Causal context expansion for the recurrent layer.
-
-    Args:
-        inputs: [N, D] frames of several utterances, concatenated.
-        seq_lengths: [S] frames per utterance (sums to N).
-        context_len: L >= 1.
-
-    Returns:
-        [N, L, D]: row t holds frames t-L+1 ... t (oldest first), zero where that
-        frame lies before the start of t's utterance (never crosses utterances).
-
-    Example:
-        >>> expand_context(np.arange(3.)[:, None], [2, 1], 2)[:, :, 0]
-        array([[0., 0.], [0., 1.], [0., 2.]])
-    """
-    inputs = np.asarray(inputs)
-    if context_len < 1:
-        raise ValueError(f"context_len must be >= 1, got {context_len}")
-    if int(np.sum(seq_lengths)) != inputs.shape[0]:
-        raise ValueError(f"seq_lengths sum to {int(np.sum(seq_lengths))}, inputs has {inputs.shape[0]} rows")
-    return context_rows(inputs, _frame_starts(seq_lengths), np.arange(inputs.shape[0]), context_len)
-
-
-def iterate_files(files, inputs_only: bool = False):
-    """Yield one NcData per file, holding only one file in memory at a time."""
-    for path in files:
-        yield read_netcdf(path, inputs_only=inputs_only)
-
-
-def iterate_utterances(files, context_len: int | None = None):
-    """Yield ``(tag, inputs, targets)`` per utterance, one file in memory at a time.
-
-    inputs is [n, 22], or [n, L, 22] with causal context when ``context_len`` is given;
-    targets [n, 400] (de-normalised).
-    """
-    for data in iterate_files(files):
-        for tag, x, y in data.utterances():
-            yield tag, (x if context_len is None else expand_context(x, [x.shape[0]], context_len)), y
-
-
-def load_inputs_only(path, context_len: int = 1) -> dict:
-    """Inputs of every utterance of a file for generation: ``{tag: float32 [n_frames, L, 22]}``."""
-    data = read_netcdf(path, inputs_only=True)
-    return {tag: expand_context(x, [x.shape[0]], context_len)
-            for tag, x, _ in data.utterances()}
-
-
-def _make_pulse_sequence_class():
-    import keras
-
-    class PulseSequence(keras.utils.PyDataset):
-        """Batches of (context features, pulse) pairs from CURRENNT data files.
-
-        Each batch comes from a single file; files are loaded on demand and kept in
-        a small LRU cache bounded by ``cache_bytes`` (always at least one file), so
-        a corpus larger than memory trains. Context is expanded per batch, per
-        utterance (never across utterance boundaries), so nothing is copied L times.
-
-        Args:
-            files: list of data file paths (see ``list_data_files``).
-            batch_size: int, default 128.
-            context_len: int L, default 1.
-            shuffle: bool, default True; shuffles the file order and the rows of
-                each file, anew every epoch (deterministic for ``seed``).
-            seed: int, default 0.
-            cache_bytes: int, default 1 GiB; memory for loaded files.
-            **kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size``.
-
-        Yields:
-            ``(x float32 [B, L, 22], y float32 [B, 400])``; y is de-normalised.
-
-        Example:
-            >>> seq = PulseSequence(list_data_files("traindata"), batch_size=64, context_len=4)
-            >>> model.fit(seq, epochs=10)
-        """
-
-        def __init__(self, files, batch_size=128, context_len=1, shuffle=True, seed=0,
-                     cache_bytes=1 << 30, **kwargs):
-            super().__init__(**kwargs)
-            self.files = [Path(f) for f in files]
-            if not self.files:
-                raise InputError("PulseSequence: no data files given")
-            self.batch_size = int(batch_size)
-            self.context_len = int(context_len)
-            self.shuffle = bool(shuffle)
-            self.seed = int(seed)
-            self.cache_bytes = int(cache_bytes)
-            self.file_rows = [num_rows(f) for f in self.files]
-            self._cache = OrderedDict()  # file index -> (NcData, frame_starts)
-            self._lock = threading.Lock()
-            self.epoch = 0
-            self._build_index()
-
-        def _build_index(self):
-            order = np.arange(len(self.files))
-            if self.shuffle:
-                order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
-            self._index = [(int(i), b) for i in order
-                           for b in range(-(-self.file_rows[i] // self.batch_size))]
-            self._perm = {}
-
-        def __len__(self):
-            return len(self._index)
-
-        def _load(self, i):
-            with self._lock:
-                if i in self._cache:
-                    self._cache.move_to_end(i)
-                    return self._cache[i]
-            data = read_netcdf(self.files[i])
-            entry = (data, _frame_starts(data.seq_lengths))
-            with self._lock:
-                self._cache[i] = entry
-                size = lambda e: e[0].inputs.nbytes + e[0].targets.nbytes  # noqa: E731
-                while len(self._cache) > 1 and sum(size(e) for e in self._cache.values()) > self.cache_bytes:
-                    self._cache.popitem(last=False)
-            return entry
-
-        def _rows(self, i, b):
-            n = self.file_rows[i]
-            if self.shuffle:
-                with self._lock:
-                    if i not in self._perm:
-                        self._perm[i] = np.random.default_rng([self.seed, self.epoch, i]).permutation(n)
-                    perm = self._perm[i]
-                return np.sort(perm[b * self.batch_size:(b + 1) * self.batch_size])
-            return np.arange(b * self.batch_size, min(n, (b + 1) * self.batch_size))
-
-        def __getitem__(self, idx):
-            if idx < 0 or idx >= len(self._index):
-                raise IndexError(f"batch {idx} out of range ({len(self._index)} batches)")
-            i, b = self._index[idx]
-            data, starts = self._load(i)
-            rows = self._rows(i, b)
-            x = context_rows(data.inputs, starts, rows, self.context_len)
-            return x.astype(np.float32, copy=False), data.targets[rows]
-
-        def on_epoch_end(self):
-            self.epoch += 1
-            self._build_index()
-
-        def __getstate__(self):  # picklable for worker processes: no lock, empty cache
-            state = self.__dict__.copy()
-            state["_lock"], state["_cache"] = None, OrderedDict()
-            return state
-
-        def __setstate__(self, state):
-            self.__dict__.update(state)
-            self._lock = threading.Lock()
-
-    PulseSequence.__qualname__ = "PulseSequence"  # importable as data_utils.PulseSequence (pickle)
-    PulseSequence.__module__ = __name__
-    return PulseSequence
-
-
-_lazy = {}
+# Feeding (context expansion, PulseSequence) lives in resgan_dataset.py, which
+# imports keras; resolve those names on first use so that reading and packaging
+# data does not pay the keras import (and no circular import at load time).
+_FEEDING = ("context_rows", "expand_context", "iterate_files", "iterate_utterances",
+            "load_inputs_only", "PulseSequence", "_frame_starts")
 
 
 def __getattr__(name):
-    # PulseSequence subclasses keras.utils.PyDataset; build it on first use so that
-    # reading/packaging data does not pay the keras import.
-    if name == "PulseSequence":
-        if name not in _lazy:
-            _lazy[name] = _make_pulse_sequence_class()
-        return _lazy[name]
+    if name in _FEEDING:
+        import resgan_dataset
+
+        return getattr(resgan_dataset, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 
 # --------------------------------------------------------------------------- CLI
