@@ -9,7 +9,11 @@ distance in dB, on the floored magnitudes), and the speed is measured in
 times real time (audio seconds / wall seconds, after one warm-up call, on
 this machine's cores).  Prints a table, writes a figure (input and output
 spectrograms side by side) and ends with one JSON line:
-``{"cnn": {"spectral_convergence": .., "lsd_db": .., "x_realtime": ..}, "gl32": .., "gl100": .., "pghi": ..}``.
+``{"cnn": {"spectral_convergence": .., "lsd_db": .., "x_realtime": ..}, "gl32": .., "gl100": .., "pghi": ..}``
+plus two extra rows: ``cnn_keras`` (the keras model as built, called
+eagerly: the speed baseline of the CNN, timed in the same run, so that its
+ratio to ``cnn`` carries over to an idle machine) and ``pghi_fgla8`` (PGHI
+phase refined by 8 fast Griffin-Lim iterations; not "PGHI alone").
 
 Without ``--model_path`` the CNN is an untrained network of the repo
 configuration: its speed is meaningful, its quality is not.
@@ -33,13 +37,16 @@ import numpy as np  # noqa: E402
 
 from cnnvocoder.config import make_config  # noqa: E402
 from cnnvocoder.features import compute_features, spec_to_magnitude  # noqa: E402
-from cnnvocoder.inversion import invert, load_vocoder  # noqa: E402
+from cnnvocoder.inversion import fast_vocoder, invert, load_vocoder  # noqa: E402
 from dsp.audio import InputError, cli_main, load_audio  # noqa: E402
 from dsp.metrics import log_spectral_distance, spectral_convergence  # noqa: E402
 from dsp.spectral import stft  # noqa: E402
 
 METHODS = {  # name -> (invert method, kwargs)
     "cnn": ("cnn", {}),
+    # speed baseline measured in the same run: the keras model called as built
+    # (BatchNorm layers, resize-then-convolve); same output up to rounding
+    "cnn_keras": ("cnn", {"fast": False}),
     "gl32": ("griffinlim", {"n_iter": 32}),
     "gl100": ("griffinlim", {"n_iter": 100}),
     "pghi": ("pghi", {}),
@@ -68,7 +75,8 @@ def plot(path, spec, outputs, config, title):
     import matplotlib.pyplot as plt
 
     panels = [("input", spec)] + list(outputs.items())
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6), sharey=True)
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.9 * len(panels) + 1.2, 3.6), sharey=True,
+                             constrained_layout=True)
     hop_s = config["hop_length"] / config["sr"]
     extent = [0, spec.shape[0] * hop_s, 0, config["sr"] / 2000]
     for ax, (name, s) in zip(axes, panels):
@@ -116,7 +124,8 @@ def main(argv=None):
 
         config = make_config()
         keras.utils.set_random_seed(0)
-        model = build_model(config) if "cnn" in methods else None
+        model = build_model(config) if any(m.startswith("cnn") for m in methods) else None
+    fast = fast_vocoder(model) if model is not None else None
     key = "mel" if config["input"] == "mel" else "spec"
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,12 +148,13 @@ def main(argv=None):
         spec_type = "normalized_db"
         if args.input == "magnitude" and method != "cnn":
             feats, spec_type = (lambda c: raw_magnitude(c[1], config)), "magnitude"
-        invert(feats(clips[0])[:20], method, model=model, config=config, spec_type=spec_type, **kw)
+        net = model if kw.get("fast") is False else fast
+        invert(feats(clips[0])[:20], method, model=net, config=config, spec_type=spec_type, **kw)
         sc, lsd, seconds = [], [], 0.0
         for i, c in enumerate(clips):
             inp = feats(c)
             t0 = time.perf_counter()
-            y = invert(inp, method, model=model, config=config, length=len(c[1]),
+            y = invert(inp, method, model=net, config=config, length=len(c[1]),
                        spec_type=spec_type, **kw)
             seconds += time.perf_counter() - t0
             re_spec, _ = compute_features(y, config)
@@ -154,7 +164,7 @@ def main(argv=None):
                 ref, est = spec_to_magnitude(c[2], config), spec_to_magnitude(re_spec, config)
             sc.append(spectral_convergence(ref, est))
             lsd.append(log_spectral_distance(ref, est))
-            if i == 0:
+            if i == 0 and name != "cnn_keras":
                 first_outputs[name] = re_spec
         results[name] = {"spectral_convergence": round(float(np.mean(sc)), 4),
                          "lsd_db": round(float(np.mean(lsd)), 3),
@@ -166,6 +176,11 @@ def main(argv=None):
     for name, r in results.items():
         print(f"| {name} | {r['spectral_convergence']:.4f} | {r['lsd_db']:.2f} | "
               f"{r['x_realtime']:.1f} |")
+    if "cnn" in results and "cnn_keras" in results:
+        c, k = results["cnn"], results["cnn_keras"]
+        print(f"CNN: FastVocoder {c['x_realtime']:.1f}x vs the keras model as built "
+              f"{k['x_realtime']:.1f}x real time in this run (speed-up "
+              f"{c['x_realtime'] / k['x_realtime']:.2f})")
     if "pghi" in results and "gl32" in results:
         p, g = results["pghi"], results["gl32"]
         print(f"PGHI vs GL-32: SC {p['spectral_convergence']:.4f} vs {g['spectral_convergence']:.4f}"

@@ -11,7 +11,7 @@ python bench/bench_inversion.py --wav_dir "$DATA/heldout/wav" --model_path "$MOD
   --figure figures/cnnvocoder_inversion.png --json_out figures/cnnvocoder_inversion.json
 if [ -n "${AUDIOSYNTH_REALDATA:-}" ]; then
   python bench/bench_inversion.py --wav_dir "$AUDIOSYNTH_REALDATA/ljspeech_sample/wavs" \
-    --max_files 4 --model_path "$MODELS/model.keras" \
+    --max_files 16 --model_path "$MODELS/model.keras" \
     --figure figures/cnnvocoder_inversion_ljspeech.png \
     --json_out figures/cnnvocoder_inversion_ljspeech.json
 fi

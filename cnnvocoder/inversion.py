@@ -57,25 +57,58 @@ def load_vocoder(model_path):
     return model, config
 
 
-def run_cnn(model, spec):
-    """Waveform [frames*256] from a checked normalised spectrogram, BN in inference mode."""
+def fast_vocoder(model):
+    """The compiled inference form (:class:`cnnvocoder.inference.FastVocoder`)
+    of a keras model, or ``model`` itself when it already is one.  Build it
+    once and pass it to :func:`invert` for repeated calls (the first call of a
+    new object traces the graph); it holds a copy of the weights."""
+    from cnnvocoder.inference import FastVocoder
+
+    return model if isinstance(model, FastVocoder) else FastVocoder(model)
+
+
+def _model_bins(model):
+    from cnnvocoder.inference import FastVocoder
+
+    return model.n_bins if isinstance(model, FastVocoder) else int(model.input_shape[-1])
+
+
+def run_cnn_keras(model, spec):
+    """The plain keras call ``model(spec[None], training=False)`` (reference
+    and speed baseline of the FastVocoder)."""
     from keras import ops
 
-    # an eager call: predict() would retrace its graph for every new length
     y = model(ops.convert_to_tensor(spec[None].astype(np.float32)), training=False)
     return np.asarray(ops.convert_to_numpy(y))[0].astype(np.float32)
 
 
+def run_cnn(model, spec):
+    """Waveform [frames*256] from a checked normalised spectrogram, BN in inference mode.
+
+    ``model``: a FastVocoder (BN folded, one compiled pass) or a keras.Model,
+    converted on the fly (use :func:`fast_vocoder` once for repeated calls).
+    """
+    from cnnvocoder.inference import FastVocoder
+
+    if not isinstance(model, FastVocoder):
+        try:
+            model = FastVocoder(model)
+        except (ValueError, KeyError):
+            return run_cnn_keras(model, spec)  # a layout FastVocoder does not know
+    return model(spec)
+
+
 def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config=None,
            n_iter=32, momentum=0.99, tol_db=100.0, refine_iter=0, length=None, seed=0,
-           **stft_overrides):
+           fast=True, **stft_overrides):
     """Waveform from a spectrogram by the chosen method.
 
     Args:
         spec: [frames, bins] array (see ``spec_type``).
         method: "cnn", "griffinlim" or "pghi".
         spec_type: "normalized_db" (default), "db" or "magnitude".
-        model: keras.Model or path of a ``.keras`` checkpoint (method "cnn").
+        model: FastVocoder (see :func:`fast_vocoder`), keras.Model or path
+            of a ``.keras`` checkpoint (method "cnn").
         config: dict of analysis settings (n_fft, win_length, hop_length,
             ref_level_db, min_level_db, input); defaults to the model's
             stored configuration or ``cnnvocoder.config.DEFAULT_CONFIG``.
@@ -85,6 +118,9 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
         length: output length in samples (default frames * hop for "cnn",
             (frames - 1) * hop otherwise).
         seed: random initial / silence phase.
+        fast: bool, default True. Method "cnn": run the FastVocoder form
+            (BatchNorm folded, upsampling as matrix product + interpolation,
+            one compiled pass); False runs the keras model as built.
         **stft_overrides: n_fft, win_length, hop_length, ref_level_db,
             min_level_db overriding the configuration.
     Returns:
@@ -113,8 +149,8 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
     if method != "cnn" and cfg["input"] == "mel":
         cfg["input"] = "linear"  # GL / PGHI always work on the linear spectrogram
     n_bins = n_input_bins(cfg)
-    if method == "cnn" and int(model.input_shape[-1]) != n_bins:
-        raise InputError(f"model expects {model.input_shape[-1]} bins but the configuration "
+    if method == "cnn" and _model_bins(model) != n_bins:
+        raise InputError(f"model expects {_model_bins(model)} bins but the configuration "
                          f"says {n_bins}")
 
     spec = check_spectrogram(spec, n_bins, kind=spec_type)
@@ -126,7 +162,12 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
             spec = normalize_db(amplitude_to_db(spec), ref, floor).astype(np.float32)
         elif spec_type == "db":
             spec = normalize_db(spec, ref, floor).astype(np.float32)
-        y = run_cnn(model, spec)
+        if fast:
+            y = run_cnn(model, spec)
+        else:
+            if not hasattr(model, "input_shape"):
+                raise InputError("fast=False needs a keras.Model, not a FastVocoder")
+            y = run_cnn_keras(model, spec)
         return _fit_length(y, length)
 
     if spec_type == "normalized_db":

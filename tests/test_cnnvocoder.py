@@ -188,3 +188,76 @@ def test_invert_rejects_unknown_method_and_missing_model():
         invert(spec, "wavenet")
     with pytest.raises(InputError, match="needs a model"):
         invert(spec, "cnn")
+
+
+def _randomise_batchnorm(model, seed=0):
+    """Non-trivial BN statistics, so that folding them is actually tested."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.gamma.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
+            layer.beta.assign(rng.normal(0, 0.2, n).astype("float32"))
+            layer.moving_mean.assign(rng.normal(0, 0.3, n).astype("float32"))
+            layer.moving_variance.assign(rng.uniform(0.3, 2.0, n).astype("float32"))
+
+
+@pytest.mark.parametrize("kw", [{}, dict(n_heads=2, scaled_softsign=True),
+                                dict(input="mel", prenet_channels=[3, 3, 2])])
+def test_fast_vocoder_matches_keras_model(kw):
+    """BN folding, the matrix-product-then-interpolate upsampling and the
+    chunking with halos give the keras model's output (inference mode)."""
+    from cnnvocoder.inference import FastVocoder
+
+    model = tiny_model(**kw)
+    _randomise_batchnorm(model)
+    bins = int(model.input_shape[-1])
+    x = np.random.default_rng(1).random((23, bins)).astype("float32")
+    ref = np.asarray(model(x[None], training=False))[0]
+    # short chunks with halos (the first case also goes through invert())
+    y = FastVocoder(model, prenet_chunk=4, head_chunk=5)(x)
+    assert y.shape == ref.shape == (23 * 256,)
+    np.testing.assert_allclose(y, ref, atol=2e-5)
+    if not kw:
+        y = invert(x, "cnn", model=model)  # whole utterance in one call
+        np.testing.assert_allclose(y, ref, atol=2e-5)
+
+
+def test_declip_restores_a_clipped_sinusoid_peak():
+    from cnnvocoder.pghi import declip
+
+    t = np.arange(SR // 2) / SR
+    x = 0.1 * np.sin(2 * np.pi * 1001.3 * t)  # peak |X| ~ 25.6: 8 dB over a ceiling of 10
+    mag = _stft_mag(x)[4:-4]
+    ceiling = 10.0
+    clipped = np.minimum(mag, ceiling)
+    out, n = declip(clipped, 1024, 2048)
+    assert n > 3 * mag.shape[0]  # several clipped bins per frame
+    true_db = 20 * np.log10(mag.max(axis=1))
+    got_db = 20 * np.log10(out.max(axis=1))
+    assert np.all(np.abs(got_db - true_db) < 0.5)  # 8 dB above the ceiling, recovered
+    np.testing.assert_array_equal(out.argmax(axis=1), mag.argmax(axis=1))
+    unclipped = clipped < ceiling
+    np.testing.assert_array_equal(out[unclipped], clipped[unclipped])
+    # 14 dB over: fitted, but capped at max_excess_db
+    got_db = 20 * np.log10(declip(np.minimum(2 * mag, ceiling), 1024, 2048)[0].max(axis=1))
+    np.testing.assert_allclose(got_db, 20 * np.log10(ceiling) + 10.0, atol=1e-6)
+    # 20 dB over: the neighbours lie outside one main lobe -> the fallback cap
+    got_db = 20 * np.log10(declip(np.minimum(4 * mag, ceiling), 1024, 2048)[0].max(axis=1))
+    np.testing.assert_allclose(got_db, 20 * np.log10(ceiling) + 5.0, atol=1e-6)
+    same, _ = declip(mag, 1024, 2048)  # unclipped: each frame's single top bin is refitted
+    np.testing.assert_allclose(same, mag, rtol=1e-3)
+
+
+def test_pghi_on_clipped_tone_is_helped_by_declipping():
+    t = np.arange(SR) / SR
+    ph = 2 * np.pi * np.cumsum(150 * (1 + 0.03 * np.sin(2 * np.pi * 2 * t))) / SR
+    x = _fade(sum(0.25 / k * np.sin(k * ph) for k in range(1, 20)))
+    clipped = np.minimum(_stft_mag(x), 10.0)
+
+    def sc(**kw):
+        y = pghi(clipped, 256, 2048, 1024, length=len(x), **kw)
+        return spectral_convergence(clipped, np.minimum(_stft_mag(y), 10.0))
+
+    with_declip, without = sc(), sc(declip_plateaus=False)
+    assert with_declip < 0.7 * without
