@@ -2,7 +2,9 @@
 
 Evaluation (one JSON line) on the test set:
 
-* ``mse_pulse``: waveform MSE of the pulse model against the real pulses;
+* ``mse_pulse``: waveform MSE of the pulse model against the real pulses,
+  next to two input-independent baselines: ``mse_zero`` (predicting
+  silence) and ``mse_mean_pulse`` (predicting the training set's mean pulse);
 * ``lsd_{lf,hf}_{pulse,gan}``: mean log-spectral distance (dB) between the
   generated and the real pulse of each frame, both multiplied by the edge
   window, 800-point spectra, over 0-4 kHz (lf) and 4-8 kHz (hf);
@@ -141,6 +143,20 @@ def synthesize_utterance(inputs_norm, data, pulse, gan, seed=0):
             for name, p in excitations.items()}
 
 
+def training_mean_pulse(data_dir):
+    """Mean target pulse ``[400]`` over the training files in ``data_dir``
+    (None if there are none): the best input-independent predictor."""
+    try:
+        files = data_utils.list_data_files(data_dir)
+    except InputError:
+        return None
+    total, count = np.zeros(400), 0
+    for data in data_utils.iterate_files(files):
+        total += data.targets.sum(axis=0, dtype=np.float64)
+        count += len(data.targets)
+    return (total / count).astype(np.float32) if count else None
+
+
 def evaluate(args, max_frames=20000):
     """Compute the metrics on the test set; returns a dict (see module doc)."""
     import keras
@@ -167,8 +183,12 @@ def evaluate(args, max_frames=20000):
     window = models.edge_window()
     raw_pulse = pulse / np.where(window > 0, window, 1.0)
     real = y * window
+    mean_pulse = training_mean_pulse(args.data_dir)
     result = {"frames": int(len(x)),
-              "mse_pulse": float(np.mean((raw_pulse - y) ** 2))}
+              "mse_pulse": float(np.mean((raw_pulse - y) ** 2)),
+              "mse_zero": float(np.mean(y ** 2)),
+              "mse_mean_pulse": (float(np.mean((mean_pulse - y) ** 2))
+                                 if mean_pulse is not None else None)}
     (result["lsd_lf_pulse"], result["lsd_hf_pulse"]) = band_lsd(real, pulse)
     (result["lsd_lf_gan"], result["lsd_hf_gan"]) = band_lsd(real, gan)
     result["lsd_hf_gan_init"] = band_lsd(real, gan_init)[1]
@@ -191,7 +211,7 @@ def evaluate(args, max_frames=20000):
     for name, values in mcd.items():
         result[f"mcd_{name}"] = float(np.mean(values)) if values else None
     result["mcd_utterances"] = done
-    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
+    return {k: (float(f"{v:.5g}") if isinstance(v, float) else v) for k, v in result.items()}
 
 
 def print_json(result):

@@ -60,45 +60,70 @@ def read_json(path):
 # --------------------------------------------------------------------------- data
 
 class EpochSlice(keras.utils.PyDataset):
-    """At most ``steps`` random batches per epoch of a batch dataset.
+    """At most ``steps`` random batches per epoch of a batch dataset, each
+    batch the concatenation of ``mix`` base batches.
+
+    ``data_utils.PulseSequence`` draws each batch from one data file, and a
+    packaged file holds a few utterances of one or two speakers; BatchNorm
+    then normalises by one speaker's statistics at a time while its moving
+    averages (used at inference) average over speakers. Mixing ``mix``
+    smaller base batches from randomly chosen files gives each training
+    batch the corpus-wide statistics inference sees.
 
     Args:
-        base: a PyDataset yielding ``(x, y)`` (e.g. ``data_utils.PulseSequence``).
+        base: a PyDataset yielding ``(x, y)`` (e.g. ``data_utils.PulseSequence``
+            with ``batch_size = batch // mix``).
         steps: int or None (all batches), batches per epoch.
         seed: int; the batch order is a fresh permutation every epoch.
         pulse_targets: bool; yield ``(x, {"wave": y, "spec": y})`` for the
             two-output pulse model.
         epoch: int, epoch to start from (keeps shuffles distinct on resume).
+        mix: int >= 1, base batches per batch (default 1).
     """
 
-    def __init__(self, base, steps=None, seed=0, pulse_targets=False, epoch=0, **kwargs):
+    def __init__(self, base, steps=None, seed=0, pulse_targets=False, epoch=0, mix=1, **kwargs):
         super().__init__(**kwargs)
         self.base = base
         self.steps = steps
         self.seed = seed
         self.pulse_targets = pulse_targets
         self.epoch = epoch
+        self.mix = max(1, int(mix))
         for _ in range(epoch):
             base.on_epoch_end()
         self._reorder()
 
     def _reorder(self):
         n = len(self.base)
-        self._order = np.random.default_rng([self.seed, self.epoch]).permutation(n)
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(n)
+        n_batches = max(1, n // self.mix)
         if self.steps:
-            self._order = self._order[: self.steps]
+            n_batches = min(n_batches, self.steps)
+        self._groups = [order[(k * self.mix) % n: (k * self.mix) % n + self.mix]
+                        for k in range(n_batches)]
 
     def __len__(self):
-        return len(self._order)
+        return len(self._groups)
 
     def __getitem__(self, i):
-        x, y = self.base[int(self._order[i])]
+        parts = [self.base[int(j)] for j in self._groups[i]]
+        x = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+        y = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
         return (x, {"wave": y, "spec": y}) if self.pulse_targets else (x, y)
 
     def on_epoch_end(self):
         self.base.on_epoch_end()
         self.epoch += 1
         self._reorder()
+
+
+def mixed_batches(files, args, seed, steps, epoch=0, pulse_targets=False):
+    """:class:`EpochSlice` of ``--batch_size`` batches mixing ``--mix_files``
+    base batches (one data file each) of ``--batch_size // --mix_files`` rows."""
+    mix = max(1, min(getattr(args, "mix_files", 1), args.batch_size))
+    seq = data_utils.PulseSequence(files, batch_size=args.batch_size // mix,
+                                   context_len=args.rnn_context_len, seed=seed)
+    return EpochSlice(seq, steps, seed, pulse_targets=pulse_targets, epoch=epoch, mix=mix)
 
 
 def split_train_val(args):
@@ -225,7 +250,8 @@ def _config(args):
 
 def build_pulse_trainer(args):
     model = models.build_pulse_model(context_len=args.rnn_context_len,
-                                     bn_momentum=getattr(args, "bn_momentum", 0.99))
+                                     bn_momentum=getattr(args, "bn_momentum", 0.99),
+                                     output_gain=getattr(args, "output_gain", models.PULSE_RMS))
     model.compile(optimizer=keras.optimizers.Adam(args.lr_pulse),
                   loss={"wave": "mse", "spec": models.SpectralMSE()},
                   loss_weights={"wave": 1.0, "spec": args.spectral_weight})
@@ -251,9 +277,8 @@ def train_pulse_model(args):
     initial_epoch = state["epoch"] if state else 0
     print(f"stage 1: pulse model ({model.count_params()} parameters), "
           f"{len(train_files)} training file(s), held-out {val_file}")
-    seq = data_utils.PulseSequence(train_files, batch_size=args.batch_size,
-                                   context_len=args.rnn_context_len, seed=args.seed)
-    data = EpochSlice(seq, args.steps_per_epoch, args.seed, pulse_targets=True, epoch=initial_epoch)
+    data = mixed_batches(train_files, args, args.seed, args.steps_per_epoch, initial_epoch,
+                         pulse_targets=True)
     vx, vy, vvoiced = load_frames(val_file, args.rnn_context_len, args.val_frames, args.seed)
     fig_idx = figure_frames(vvoiced)
     log = model_dir / "pulse_log.csv"
@@ -307,10 +332,8 @@ def train_noise_model(args):
     train_files, val_file = split_train_val(args)
     print(f"stage 2: generator ({gan.generator.count_params()} parameters), discriminator "
           f"({gan.discriminator.count_params()}), {len(train_files)} training file(s)")
-    seq = data_utils.PulseSequence(train_files, batch_size=args.batch_size,
-                                   context_len=args.rnn_context_len, seed=args.seed + 1)
-    data = EpochSlice(seq, args.steps_per_epoch_gan or args.steps_per_epoch, args.seed + 1,
-                      epoch=initial_epoch)
+    data = mixed_batches(train_files, args, args.seed + 1,
+                         args.steps_per_epoch_gan or args.steps_per_epoch, initial_epoch)
     vx, vy, vvoiced = load_frames(val_file, args.rnn_context_len, 64, args.seed)
     fig_idx = figure_frames(vvoiced)
     log = model_dir / "gan_log.csv"

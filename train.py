@@ -50,6 +50,12 @@ def build_parser():
                    help="weight of the pulse model's spectral-view MSE")
     p.add_argument("--bn_momentum", type=float, default=0.99,
                    help="BatchNorm moving-average momentum (smaller for short runs)")
+    p.add_argument("--mix_files", type=int, default=4,
+                   help="each batch mixes this many sub-batches drawn from random data files "
+                        "(BatchNorm sees corpus-wide, not one speaker's, statistics)")
+    p.add_argument("--output_gain", type=float, default=1 / 20,
+                   help="fixed gain on the pulse model's output (1/20 = RMS of the unit-energy "
+                        "target pulses; 1: none)")
     p.add_argument("--peek_weight", type=float, default=1.0, help="feature-matching weight")
     p.add_argument("--plot_every", type=int, default=200, help="figure every N batches")
     p.add_argument("--eval_utts", type=int, default=5, help="utterances synthesised for MCD")
@@ -65,7 +71,9 @@ def check_args(args):
                  "plot_every"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
-    for name in ("max_files", "steps_per_epoch", "steps_per_epoch_gan"):
+    if args.output_gain <= 0:
+        raise ValueError(f"--output_gain must be > 0, got {args.output_gain}")
+    for name in ("max_files", "steps_per_epoch", "steps_per_epoch_gan", "mix_files"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name} must be >= 1, got {value}")

@@ -70,8 +70,29 @@ def test_edge_window():
     np.testing.assert_allclose(w, w[::-1])
 
 
+def test_pulse_model_starts_as_zero_predictor_with_fixed_output_gain():
+    keras.utils.set_random_seed(4)
+    x = np.random.default_rng(4).standard_normal((6, 1, 22)).astype(np.float32)
+    scaled = models.build_pulse_model(context_len=1)
+    plain = models.build_pulse_model(context_len=1, output_gain=1.0)
+    assert scaled.count_params() == plain.count_params() == 488101  # a weight-free gain
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(scaled(x)["wave"]), 0.0)
+    # same weights, non-zero final convolution: outputs differ exactly by the gain
+    kernel = np.random.default_rng(5).normal(0, 0.01, (15, 100, 1)).astype(np.float32)
+    plain.set_weights(scaled.get_weights())
+    for m in (scaled, plain):
+        m.get_layer("out_conv").kernel.assign(kernel)
+    a = keras.ops.convert_to_numpy(scaled(x, training=False)["wave"])
+    b = keras.ops.convert_to_numpy(plain(x, training=False)["wave"])
+    assert np.std(b) > 1e-4
+    np.testing.assert_allclose(a, models.PULSE_RMS * b, rtol=1e-5, atol=1e-8)
+    assert models.PULSE_RMS == pytest.approx(1 / 20)
+
+
 def test_keras_save_load_round_trip(nets, tmp_path):
     rng = np.random.default_rng(3)
+    out_conv = nets["pulse"].get_layer("out_conv")  # zero at init: make the check non-trivial
+    out_conv.kernel.assign(rng.normal(0, 0.05, out_conv.kernel.shape).astype(np.float32))
     x = rng.standard_normal((4, 3, 22)).astype(np.float32)
     p = (0.1 * rng.standard_normal((4, 400))).astype(np.float32)
     cases = {"pulse": (x,), "generator": ([p, p],), "discriminator": ([p, p],)}

@@ -148,3 +148,7 @@ def test_two_stages_resume_generate_evaluate(workdir, monkeypatch, capsys):
     for key in ("mse_pulse", "lsd_lf_pulse", "lsd_hf_pulse", "lsd_lf_gan", "lsd_hf_gan"):
         assert np.isfinite(result[key]) and result[key] >= 0
     assert result["frames"] == 48 and result["mcd_gan"] is None  # no recordings given
+    # input-independent baselines: silence and the training set's mean pulse
+    test_y = data_utils.read_netcdf(root / "testdata" / "data.nc1").targets
+    assert result["mse_zero"] == pytest.approx(float(np.mean(test_y ** 2)), rel=1e-3)
+    assert result["mse_mean_pulse"] < 0.5 * result["mse_zero"]  # same bumps in train and test
