@@ -30,29 +30,45 @@ def spectral_convergence(ref_mag, est_mag):
     return float(np.linalg.norm(ref - np.abs(est_mag)) / max(np.linalg.norm(ref), 1e-12))
 
 
-def mel_cepstral_distortion(ref_wav, est_wav, sr, n_mfcc=13, n_fft=1024, hop_length=None):
-    """Mel-cepstral distortion in dB (c1..c_{n-1}, frames aligned by index).
+def mel_cepstrum(x, sr, n_mfcc=13, n_mels=40, n_fft=1024, hop_length=None):
+    """Mel cepstrum of a signal, [frames, n_mfcc], in the cepstral convention.
 
-    MCD = (10 / ln 10) sqrt(2 sum_k (c_k - c'_k)^2), averaged over frames
-    where the reference is above -60 dB of its peak energy.
+    The coefficients satisfy ``ln|X_mel(n)| = c_0 + 2 sum_{k>=1} c_k cos(pi k (n + 1/2) / N)``
+    over the N = ``n_mels`` bands (natural log of the mel *amplitude*), exactly when
+    ``n_mfcc == n_mels``: the scale the classical MCD formula assumes. (An orthonormal
+    DCT of the log power would be 2 sqrt(2N) times larger: about 18x for 40 bands.)
+    Frames of 25 ms every ``hop_length`` samples (default 5 ms), Slaney mel filters 0..sr/2,
+    band powers floored 100 dB below the signal's peak.
     """
     from dsp.spectral import mel_filterbank, stft
 
+    x = np.asarray(x, dtype=np.float64).ravel()
+    hop = hop_length or max(1, int(0.005 * sr))
+    fb = mel_filterbank(sr, n_fft, n_mels, 0.0, sr / 2.0)
+    mag = np.abs(stft(x, n_fft, hop, win_length=min(n_fft, int(0.025 * sr))))
+    power = mag ** 2 @ fb.T
+    # floor 100 dB below the signal's own peak, so that a gain shifts c0 only
+    log_amp = 0.5 * np.log(np.maximum(power, 1e-10 * max(float(power.max(initial=0.0)), 1e-30)))
+    return scipy.fft.dct(log_amp, type=2, norm=None, axis=-1)[:, :n_mfcc] / (2.0 * n_mels)
+
+
+def mel_cepstral_distortion(ref_wav, est_wav, sr, n_mfcc=13, n_fft=1024, hop_length=None):
+    """Mel-cepstral distortion in dB over c1..c_{n_mfcc-1} (c0, the level, excluded).
+
+    MCD = (10 / ln 10) sqrt(2 sum_k (c_k - c'_k)^2) with the cepstra of :func:`mel_cepstrum`,
+    frames aligned by index, averaged over frames where the reference is above -60 dB
+    of its peak energy.
+    """
+    from dsp.spectral import stft
+
     ref, est = _pair(ref_wav, est_wav)
     hop = hop_length or max(1, int(0.005 * sr))
-    fb = mel_filterbank(sr, n_fft, 40, 0.0, sr / 2.0)
-
-    def cepstrum(x):
-        mag = np.abs(stft(x, n_fft, hop, win_length=min(n_fft, int(0.025 * sr))))
-        logmel = np.log(np.maximum(mag ** 2 @ fb.T, 1e-10))
-        return scipy.fft.dct(logmel, type=2, norm="ortho", axis=-1)[:, :n_mfcc], mag
-
-    c_ref, mag = cepstrum(ref)
-    c_est, _ = cepstrum(est)
+    c_ref = mel_cepstrum(ref, sr, n_mfcc, n_fft=n_fft, hop_length=hop)
+    c_est = mel_cepstrum(est, sr, n_mfcc, n_fft=n_fft, hop_length=hop)
+    mag = np.abs(stft(ref, n_fft, hop, win_length=min(n_fft, int(0.025 * sr))))
     energy = 10 * np.log10(np.maximum(np.sum(mag ** 2, axis=-1), 1e-12))
     keep = energy > energy.max() - 60.0
     diff = (c_ref - c_est)[keep, 1:]
-    # natural-log cepstra: 10/ln10 * sqrt(2 sum d^2) is the usual dB form
     return float(np.mean(10.0 / np.log(10.0) * np.sqrt(2.0 * np.sum(diff ** 2, axis=-1))))
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dsp.metrics import (log_spectral_distance, mel_cepstral_distortion, pesq_nb, sdr,
+from dsp.metrics import (log_spectral_distance, mel_cepstral_distortion, mel_cepstrum, pesq_nb, sdr,
                          si_sdr, spectral_convergence, stoi)
 
 
@@ -48,6 +48,40 @@ def test_mcd_grows_with_distortion(speechlike):
     small = mel_cepstral_distortion(s, s + 0.003 * n, sr)
     large = mel_cepstral_distortion(s, s + 0.05 * n, sr)
     assert 0 < small < large
+
+
+def test_mel_cepstrum_uses_the_cepstral_convention(speechlike):
+    """Full-length cepstrum rebuilds ln|X_mel| as c0 + 2 sum c_k cos(pi k (n + 1/2) / N)."""
+    from dsp.spectral import mel_filterbank, stft
+
+    sr, s, _ = speechlike
+    c = mel_cepstrum(s, sr, n_mfcc=40, n_mels=40)
+    n = np.arange(40)
+    basis = np.cos(np.pi * np.arange(40)[:, None] * (n + 0.5)[None, :] / 40)
+    basis[1:] *= 2.0
+    hop = int(0.005 * sr)
+    mag = np.abs(stft(s, 1024, hop, win_length=int(0.025 * sr)))
+    power = mag ** 2 @ mel_filterbank(sr, 1024, 40, 0.0, sr / 2).T
+    log_amp = 0.5 * np.log(np.maximum(power, 1e-10 * power.max()))
+    np.testing.assert_allclose(c @ basis, log_amp, atol=1e-9)
+
+
+def test_mcd_of_a_gain_is_zero_and_of_a_known_filter_matches_its_cepstrum(speechlike):
+    import librosa
+    import scipy.fft
+    from scipy.signal import lfilter
+
+    sr, s, noise = speechlike
+    assert mel_cepstral_distortion(s, 0.3 * s, sr) == pytest.approx(0.0, abs=1e-6)
+    # white noise through 1 - a z^-1: the log-amplitude difference is ln|1 - a e^{-jw}| at every
+    # mel band centre; its cepstrum (same convention) gives the MCD in closed form
+    centres = librosa.mel_frequencies(42, fmin=0.0, fmax=sr / 2)[1:-1]
+    for a in (0.3, 0.9):
+        log_amp = np.log(np.abs(1 - a * np.exp(-2j * np.pi * centres / sr)))
+        c = scipy.fft.dct(log_amp, type=2, norm=None) / 80.0
+        expected = 10 / np.log(10) * np.sqrt(2 * np.sum(c[1:13] ** 2))
+        got = mel_cepstral_distortion(noise, lfilter([1.0, -a], [1.0], noise), sr)
+        assert got == pytest.approx(expected, rel=0.01)
 
 
 def test_pesq_and_stoi_wrappers_agree_with_the_packages(speechlike):
