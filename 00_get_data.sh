@@ -3,6 +3,7 @@
 #
 #   ./00_get_data.sh [--synthetic] [--offline] [--data_dir data] [--minutes 3] [--sr 16000]
 #                    [--seed 0] [--noise_seconds 5] [--figures_dir figures]
+#                    [--train_dir traindata] [--test_dir testdata]
 #
 # Online (default): downloads
 #   * the original ResGAN packaged data (data.zip, NetCDF) from $RESGAN_DATA_URL
@@ -17,6 +18,8 @@
 # generated into <data_dir>/synthetic (16 kHz, 3 minutes, about 10 s of CPU),
 # with a figure of its first utterance in <figures_dir>/synthetic_corpus.png.
 # Synthetic noises (ESC-50 layout, 5 s clips) always go to <data_dir>/noise.
+# Last, the speech is packaged into ResGAN's NetCDF data in <train_dir> and
+# <test_dir> (the original data.zip is used as is when it was downloaded).
 # Re-running skips whatever is already there (idempotent).
 #
 # Environment: PYTHON (default python), RESGAN_DATA_URL, RESGAN_DATA_SHA256,
@@ -33,6 +36,8 @@ SR=16000
 SEED=0
 NOISE_SECONDS=5
 FIGURES_DIR=figures
+TRAIN_DIR=traindata
+TEST_DIR=testdata
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
@@ -52,6 +57,10 @@ while [ $# -gt 0 ]; do
     --noise_seconds=*) NOISE_SECONDS=${1#*=} ;;
     --figures_dir) FIGURES_DIR=${2:?--figures_dir needs a value}; shift ;;
     --figures_dir=*) FIGURES_DIR=${1#*=} ;;
+    --train_dir) TRAIN_DIR=${2:?--train_dir needs a value}; shift ;;
+    --train_dir=*) TRAIN_DIR=${1#*=} ;;
+    --test_dir) TEST_DIR=${2:?--test_dir needs a value}; shift ;;
+    --test_dir=*) TEST_DIR=${1#*=} ;;
     -h|--help) usage; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -161,7 +170,7 @@ else
 fi
 
 # --- packaging (ResGAN) ---
-echo "[00] ResGAN training data -> traindata/ testdata/"
+echo "[00] ResGAN training data -> $TRAIN_DIR/ $TEST_DIR/"
 if [ "$SYNTHETIC" = 0 ] && [ -f "$DATA_DIR/resgan/.complete" ]; then
   PACK_SRC="$DATA_DIR/resgan"                      # the original data.zip, used as is
 elif [ "$SYNTHETIC" = 0 ] && [ -f "$DATA_DIR/cmu_us_slt_arctic/.complete" ]; then
@@ -169,15 +178,15 @@ elif [ "$SYNTHETIC" = 0 ] && [ -f "$DATA_DIR/cmu_us_slt_arctic/.complete" ]; the
 else
   PACK_SRC="$DATA_DIR/synthetic/wav"
 fi
-if [ -f traindata/data.nc1 ] && [ "$(cat traindata/.source 2> /dev/null)" = "$PACK_SRC" ]; then
-  echo "  traindata/ already packaged from $PACK_SRC"
+if [ -f "$TRAIN_DIR/data.nc1" ] && [ "$(cat "$TRAIN_DIR/.source" 2> /dev/null)" = "$PACK_SRC" ]; then
+  echo "  $TRAIN_DIR/ already packaged from $PACK_SRC"
 elif [ "$PACK_SRC" = "$DATA_DIR/resgan" ]; then
-  "$PYTHON" data_utils.py import --src "$PACK_SRC" --out_dir traindata --test_dir testdata
-  echo "$PACK_SRC" > traindata/.source
+  "$PYTHON" data_utils.py import --src "$PACK_SRC" --out_dir "$TRAIN_DIR" --test_dir "$TEST_DIR"
+  echo "$PACK_SRC" > "$TRAIN_DIR/.source"
 else
-  "$PYTHON" data_utils.py package --wav_dir "$PACK_SRC" --out_dir traindata --test_dir testdata \
+  "$PYTHON" data_utils.py package --wav_dir "$PACK_SRC" --out_dir "$TRAIN_DIR" --test_dir "$TEST_DIR" \
     --figures_dir "$FIGURES_DIR" --seed "$SEED" --files_per_nc 16
-  echo "$PACK_SRC" > traindata/.source
+  echo "$PACK_SRC" > "$TRAIN_DIR/.source"
 fi
 # --- end packaging ---
 

@@ -75,7 +75,8 @@ def test_get_data_script_offline_synthetic_and_idempotent(tmp_path):
     """One run of 00_get_data.sh --offline (generates), a second run skips; CLIs fail clearly."""
     data = tmp_path / "data"
     args = ["bash", "00_get_data.sh", "--offline", "--data_dir", str(data), "--minutes", "0.05",
-            "--noise_seconds", "0.3", "--figures_dir", str(tmp_path / "fig")]
+            "--noise_seconds", "0.3", "--figures_dir", str(tmp_path / "fig"),
+            "--train_dir", str(tmp_path / "traindata"), "--test_dir", str(tmp_path / "testdata")]
     first = _run(args)
     assert first.returncode == 0, first.stderr
     assert "falling back to the embedded synthetic corpus" in first.stdout
@@ -83,6 +84,7 @@ def test_get_data_script_offline_synthetic_and_idempotent(tmp_path):
     assert len(items) >= 2 and (data / "synthetic" / "truth" / f"{items[0][0]}.npz").is_file()
     assert len(read_esc50(data / "noise")) == 2 * len(NOISE_CATEGORIES)
     assert (tmp_path / "fig" / "synthetic_corpus.png").stat().st_size > 10000
+    assert (tmp_path / "traindata" / "data.nc1").is_file()  # packaged where told, not in the repo
     stamp = (data / "synthetic" / "metadata.csv").stat().st_mtime_ns
     second = _run(args)
     assert second.returncode == 0, second.stderr
