@@ -24,20 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python}
-PRESET=quick
-CONTEXT=1
-EXTRA=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --paper) PRESET=paper ;;
-    --quick) PRESET=quick ;;
-    --context) CONTEXT=${2:?--context needs a value}; shift ;;
-    --context=*) CONTEXT=${1#*=} ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) EXTRA+=("$1") ;;
-  esac
-  shift
-done
+ALLOW_PRESET=1 source ./_stage_args.sh "$@"
 
 if [ "$PRESET" = paper ]; then
   ARGS=(--epochs_pulse 20 --epochs_gan 15 --batch_size 128 --rnn_context_len "$CONTEXT"

@@ -9,16 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python}
-CONTEXT=1
-EXTRA=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --context) CONTEXT=${2:?--context needs a value}; shift ;;
-    --context=*) CONTEXT=${1#*=} ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) EXTRA+=("$1") ;;
-  esac
-  shift
-done
+source ./_stage_args.sh "$@"
 echo "[02] generating test-set pulses"
 "$PYTHON" train.py --mode generate --rnn_context_len "$CONTEXT" ${EXTRA[@]+"${EXTRA[@]}"}
