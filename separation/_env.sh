@@ -10,7 +10,7 @@
 : "${SEP_PRESET:=default}"                   # default (CPU) or paper network sizes
 : "${SEP_EPOCHS:=40}"
 : "${SEP_STEPS:=10}"                      # short epochs: the time budget is checked per epoch
-: "${SEP_MAX_MINUTES:=4}"                    # wall-clock budget per trained model
+: "${SEP_MAX_MINUTES:=3}"                    # wall-clock budget per trained model (checked after every batch)
 : "${SEP_SEED:=0}"
 : "${SEP_METHODS:=ibm_gt b1_gt b1 b2 proposed_gt proposed}"
 export SEP_SRC SEP_SPEECH SEP_NOISE SEP_NOISE_ARGS SEP_DATA SEP_MODELS SEP_OUT SEP_FIGS SEP_PRESET \

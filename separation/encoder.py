@@ -33,6 +33,9 @@ class EncoderConfig:
         depth: int, hourglass levels (3).
         dropout: float, dropout and recurrent dropout of the LSTMs (0.25).
         l2: float, L2 regularisation (1e-7).
+        bn_momentum: float, BatchNormalization momentum (Keras' 0.99; the CPU default uses 0.9:
+            after a few hundred steps the moving statistics of 0.99 still carry their
+            initial values, and the inference-mode network is far worse than in training).
     """
 
     frames: int = 64
@@ -43,6 +46,7 @@ class EncoderConfig:
     depth: int = 3
     dropout: float = 0.25
     l2: float = 1e-7
+    bn_momentum: float = 0.99
 
     @classmethod
     def paper(cls):
@@ -50,7 +54,7 @@ class EncoderConfig:
 
     @classmethod
     def default(cls):
-        return cls(lstm_linear=64, lstm_mel=32, res_mid=16, res_out=32)
+        return cls(lstm_linear=64, lstm_mel=32, res_mid=16, res_out=32, bn_momentum=0.9)
 
     @classmethod
     def preset(cls, name):
@@ -116,9 +120,9 @@ def build_encoder(kind="proposed", cfg=None):
     h_mel = layers.Reshape((T, out_bins, mel_ch), name="reshape_mel")(h_mel)
     skip_img = layers.Reshape((T, out_bins, 1), name="mixture_image")(skip_src)
     h = layers.Concatenate(axis=-1, name="stack")([h_lin, h_mel, skip_img])
-    h = Hourglass(cfg.depth, cfg.res_out, cfg.res_mid, cfg.l2, name="hourglass")(h)
+    h = Hourglass(cfg.depth, cfg.res_out, cfg.res_mid, cfg.l2, cfg.bn_momentum, name="hourglass")(h)
     h = layers.Concatenate(axis=-1, name="stack_mixture")([h, skip_img])
-    h = ResidualBlock(cfg.res_out, cfg.res_mid, cfg.l2, name="post_residual")(h)
+    h = ResidualBlock(cfg.res_out, cfg.res_mid, cfg.l2, cfg.bn_momentum, name="post_residual")(h)
     h = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out_conv")(h)
     out = layers.Reshape((T, out_bins), name=f"{kind}_estimate")(h)
     return keras.Model({"linear": lin, "mel": mel}, out, name=f"encoder_{kind}")

@@ -22,16 +22,20 @@ class ResidualBlock(layers.Layer):
         out_channels: int, output channels (64 in the paper).
         mid_channels: int, channels of the two 3x3 convolutions (32 in the paper).
         l2: float, L2 kernel regulariser weight (1e-7 in the paper).
+        bn_momentum: float, momentum of the BatchNormalization moving statistics
+            (Keras' 0.99 by default; short CPU runs use 0.9 so that the inference-mode
+            statistics catch up within tens of steps).
 
     Example:
     >>> y = ResidualBlock(64, 32)(keras.ops.zeros((2, 64, 80, 9)))  # (2, 64, 80, 64)
     """
 
-    def __init__(self, out_channels=64, mid_channels=32, l2=1e-7, **kwargs):
+    def __init__(self, out_channels=64, mid_channels=32, l2=1e-7, bn_momentum=0.99, **kwargs):
         super().__init__(**kwargs)
         self.out_channels = int(out_channels)
         self.mid_channels = int(mid_channels)
         self.l2 = float(l2)
+        self.bn_momentum = float(bn_momentum)
 
     def _conv(self, filters, size, name):
         reg = keras.regularizers.L2(self.l2) if self.l2 > 0 else None
@@ -40,11 +44,11 @@ class ResidualBlock(layers.Layer):
     def build(self, input_shape):
         input_shape = tuple(input_shape)
         in_ch = input_shape[-1]
-        self.bn1 = layers.BatchNormalization(name="bn1")
+        self.bn1 = layers.BatchNormalization(momentum=self.bn_momentum, name="bn1")
         self.conv1 = self._conv(self.mid_channels, 3, "conv1")
-        self.bn2 = layers.BatchNormalization(name="bn2")
+        self.bn2 = layers.BatchNormalization(momentum=self.bn_momentum, name="bn2")
         self.conv2 = self._conv(self.mid_channels, 3, "conv2")
-        self.bn3 = layers.BatchNormalization(name="bn3")
+        self.bn3 = layers.BatchNormalization(momentum=self.bn_momentum, name="bn3")
         self.conv3 = self._conv(self.out_channels, 1, "conv3")
         self.bn1.build(input_shape)
         self.conv1.build(input_shape)
@@ -72,7 +76,8 @@ class ResidualBlock(layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(out_channels=self.out_channels, mid_channels=self.mid_channels, l2=self.l2)
+        config.update(out_channels=self.out_channels, mid_channels=self.mid_channels, l2=self.l2,
+                      bn_momentum=self.bn_momentum)
         return config
 
 
@@ -93,12 +98,13 @@ class Hourglass(layers.Layer):
         out_channels: int, channels of every residual block (64).
         mid_channels: int, inner channels of the residual blocks (32).
         l2: float, L2 regulariser weight.
+        bn_momentum: float, BatchNormalization momentum of every residual block.
 
     Example:
     >>> y = Hourglass(3)(keras.ops.zeros((1, 64, 80, 9)))  # (1, 64, 80, 64)
     """
 
-    def __init__(self, depth=3, out_channels=64, mid_channels=32, l2=1e-7, **kwargs):
+    def __init__(self, depth=3, out_channels=64, mid_channels=32, l2=1e-7, bn_momentum=0.99, **kwargs):
         super().__init__(**kwargs)
         if depth < 1:
             raise ValueError(f"Hourglass depth must be >= 1, got {depth}")
@@ -106,9 +112,10 @@ class Hourglass(layers.Layer):
         self.out_channels = int(out_channels)
         self.mid_channels = int(mid_channels)
         self.l2 = float(l2)
+        self.bn_momentum = float(bn_momentum)
 
     def _res(self, name):
-        return ResidualBlock(self.out_channels, self.mid_channels, self.l2, name=name)
+        return ResidualBlock(self.out_channels, self.mid_channels, self.l2, self.bn_momentum, name=name)
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
@@ -126,7 +133,8 @@ class Hourglass(layers.Layer):
         self.low1 = self._res("low1")
         self.low1.build(low_shape)
         if self.depth > 1:
-            self.low2 = Hourglass(self.depth - 1, self.out_channels, self.mid_channels, self.l2, name="inner")
+            self.low2 = Hourglass(self.depth - 1, self.out_channels, self.mid_channels, self.l2,
+                                  self.bn_momentum, name="inner")
         else:
             self.low2 = self._res("low2")
         self.low2.build(feat_shape)
@@ -153,7 +161,7 @@ class Hourglass(layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(depth=self.depth, out_channels=self.out_channels,
-                      mid_channels=self.mid_channels, l2=self.l2)
+                      mid_channels=self.mid_channels, l2=self.l2, bn_momentum=self.bn_momentum)
         return config
 
 

@@ -87,7 +87,7 @@ def make_dataset_class():
     return WindowDataset
 
 
-def validation_windows(pairs, cfg, per_utt=4):
+def validation_windows(pairs, cfg, per_utt=16):
     xs, ys, ns = [], [], []
     for p in pairs:
         n = len(p[0])

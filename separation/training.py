@@ -37,7 +37,9 @@ class BestCheckpoint(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stop training after the epoch during which `minutes` of wall time ran out."""
+    """Stop training once `minutes` of wall time ran out, checked after every batch: the
+    epoch is cut short, then validated and checkpointed as usual (on a loaded machine one
+    epoch can take longer than the whole budget)."""
 
     def __init__(self, minutes):
         super().__init__()
@@ -47,9 +49,16 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.t0 = time.time()
 
+    def _out_of_time(self):
+        return self.seconds is not None and time.time() - self.t0 > self.seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._out_of_time():
+            self.model.stop_training = True
+
     def on_epoch_end(self, epoch, logs=None):
-        if self.seconds is not None and time.time() - self.t0 > self.seconds:
-            print(f"time budget of {self.seconds / 60:.1f} min reached after epoch {epoch + 1}")
+        if self._out_of_time():
+            print(f"time budget of {self.seconds / 60:.1f} min reached in epoch {epoch + 1}")
             self.model.stop_training = True
 
 
