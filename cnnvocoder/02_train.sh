@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stage 2: train the CNN vocoder (repo configuration). The default is a short
-# CPU run (6 epochs x 20 steps of 4 segments, ~10 min on an idle 2-core CPU); on a GPU raise EPOCHS/STEPS.
+# CPU run (6 epochs x 20 steps of 4 segments, ~3 min on 2 CPU cores); on a GPU
+# raise EPOCHS/STEPS.
 # Re-running resumes from models/cnnvocoder/last.keras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
