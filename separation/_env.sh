@@ -9,7 +9,7 @@
 : "${SEP_FIGS:=figures/separation}"          # table CSV, bar chart, spectrograms
 : "${SEP_PRESET:=default}"                   # default (CPU) or paper network sizes
 : "${SEP_EPOCHS:=40}"
-: "${SEP_STEPS:=10}"                      # short epochs: the time budget is checked per epoch
+: "${SEP_STEPS:=10}"                        # steps per epoch (validation, checkpoint, x0.98 LR decay)
 : "${SEP_MAX_MINUTES:=3}"                    # wall-clock budget per trained model (checked after every batch)
 : "${SEP_SEED:=0}"
 : "${SEP_METHODS:=ibm_gt b1_gt b1 b2 proposed_gt proposed}"
