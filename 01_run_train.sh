@@ -13,6 +13,8 @@
 # Quick configuration: the paper's networks and optimisers, but a bounded number
 # of random batches of 32 per epoch (8 x 36 pulse-model steps, 5 x 32 GAN steps),
 # a 10x larger pulse-model learning rate (1e-3) so that 288 steps visibly learn,
+# a 100x larger discriminator learning rate (SGD 1e-3: at 1e-5 its loss stays at
+# ~1.1 over 160 steps, i.e. D does not learn and G only feature-matches a random D),
 # BatchNorm momentum 0.9 (instead of 0.99) so that the inference-mode statistics
 # catch up within a few dozen steps, and early stopping on 512 held-out frames.
 # Small batches: the budget is in frames (the pulse model costs ~1.5 GFLOP per
@@ -31,7 +33,7 @@ if [ "$PRESET" = paper ]; then
         --plot_every 500)
 else
   ARGS=(--epochs_pulse 8 --epochs_gan 5 --batch_size 32 --steps_per_epoch 36
-        --steps_per_epoch_gan 32 --lr_pulse 1e-3 --bn_momentum 0.9 --val_frames 512 --plot_every 36
+        --steps_per_epoch_gan 32 --lr_pulse 1e-3 --lr_d 1e-3 --bn_momentum 0.9 --val_frames 512 --plot_every 36
         --rnn_context_len "$CONTEXT")
 fi
 for d in traindata testdata; do

@@ -152,3 +152,39 @@ def test_two_stages_resume_generate_evaluate(workdir, monkeypatch, capsys):
     test_y = data_utils.read_netcdf(root / "testdata" / "data.nc1").targets
     assert result["mse_zero"] == pytest.approx(float(np.mean(test_y ** 2)), rel=1e-3)
     assert result["mse_mean_pulse"] < 0.5 * result["mse_zero"]  # same bumps in train and test
+
+
+def test_discriminator_batchnorm_uses_the_real_batch_as_reference():
+    """After one GAN step D's first BatchNorm holds exactly the statistics of
+    the real (edge-windowed) batch's first convolution (momentum 0), and a
+    constant offset of the fakes moves D's normalised features linearly
+    instead of being normalised away."""
+    import models
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 1, 22)).astype(np.float32)
+    y = (0.05 * rng.standard_normal((8, 400)) * np.hanning(400)).astype(np.float32)
+    gan = ResGAN(models.build_pulse_model(), models.build_generator(), models.build_discriminator())
+    # D's learning rate 0: its convolutions stay as they were when the statistics were taken
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-4), d_optimizer=keras.optimizers.SGD(0.0))
+    gan.train_on_batch(x, y)
+    d = gan.discriminator
+    real = keras.ops.convert_to_tensor(y * models.edge_window())
+    first = keras.Model(d.inputs, d.get_layer("d0_conv").output)
+    h = keras.ops.convert_to_numpy(first([real, models.SpectralView()(real)]))
+    bn = d.get_layer("d0_bn")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), h.mean(axis=(0, 1)),
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_variance), h.var(axis=(0, 1)),
+                               rtol=1e-3, atol=1e-6)
+    # fakes = real + offset: their normalised first-layer features shift in
+    # proportion to the offset (joint normalisation would saturate them)
+    norm = keras.Model(d.inputs, d.get_layer("d0_bn").output)
+    shift = []
+    for c in (0.1, 1.0):
+        base = keras.ops.convert_to_numpy(norm([real, models.SpectralView()(real)], training=False))
+        moved = keras.ops.convert_to_numpy(
+            norm([real + c, models.SpectralView()(real + c)], training=False))
+        shift.append(np.abs(moved - base).mean())
+    assert shift[1] > 5 * shift[0]
