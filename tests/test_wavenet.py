@@ -56,12 +56,20 @@ def test_receptive_field_and_causality_empirical(kernel_size):
     out = np.asarray(model(late))
     np.testing.assert_array_equal(out[:, :t + 1], base[:, :t + 1])
     assert np.abs(out[:, t + 1:] - base[:, t + 1:]).max() > 1e-4
-    # output t sees input t - rf + 1 but not input t - rf
-    for lag, sees in ((rf - 1, True), (rf, False)):
-        moved = {**inputs, "audio": inputs["audio"].copy()}
-        moved["audio"][:, t - lag] += 1.0
-        diff = np.abs(np.asarray(model(moved))[:, t] - base[:, t]).max()
-        assert (diff > 0) == sees, (lag, diff)   # the edge path is weak but non-zero; outside it is exact
+    # output t sees input t - rf + 1 but not input t - rf. Measured by the gradient: the
+    # edge path (every layer's farthest tap) is so weak that a perturbation of the input
+    # can vanish in float32 rounding of the output, but its gradient cannot.
+    import tensorflow as tf
+
+    audio = tf.convert_to_tensor(inputs["audio"])
+    others = {k: tf.convert_to_tensor(v) for k, v in inputs.items() if k != "audio"}
+    probe = np.random.default_rng(1).normal(size=base.shape[-1]).astype("float32")
+    with tf.GradientTape() as tape:
+        tape.watch(audio)
+        target = tf.reduce_sum(model({**others, "audio": audio})[:, t] * probe)
+    grad = tape.gradient(target, audio).numpy()[0, :, 0]
+    assert grad[t - rf + 1] != 0
+    assert np.all(grad[:t - rf + 1] == 0) and np.all(grad[t + 1:] == 0)
 
 
 @pytest.mark.parametrize("upsample", ["transposed", "repeat"])
