@@ -4,10 +4,11 @@
 #   bash separation/run.sh --realdata DIR          LJSpeech sample + real noise clips under DIR
 #                                                  (DIR = ../shared/realdata in CI)
 #   bash separation/run.sh --from 5 --to 6         re-run some stages only
+#   bash separation/run.sh [--realdata DIR] --show print the effective SEP_* settings and exit
 # Settings: see separation/_env.sh (export SEP_PRESET=paper, SEP_EPOCHS=..., etc. to override).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-from=1; to=6
+from=1; to=6; show=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --realdata)
@@ -28,11 +29,13 @@ while [ $# -gt 0 ]; do
       ;;
     --from) from="$2"; shift 2 ;;
     --to) to="$2"; shift 2 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --show) show=1; shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 1 ;;
   esac
 done
 source separation/_env.sh
+if [ "$show" = 1 ]; then env | grep '^SEP_' | sort; exit 0; fi
 t0=$(date +%s)
 stage() {  # stage N script [args]
   local n=$1; shift

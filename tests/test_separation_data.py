@@ -234,3 +234,39 @@ def test_oracle_mask_improves_real_mixtures(realdata):
     est = ideal_binary_mask(m, s)
     assert si_sdr(s, est) > si_sdr(s, m) + 3
     assert stoi(s, est, SR) > stoi(s, m, SR)
+
+
+# ---------------------------------------------------------------- run.sh settings
+def _run_sh(args, tmp_path, **env_extra):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEP_")}
+    env.update(env_extra)
+    r = subprocess.run(["bash", str(repo / "separation" / "run.sh"), *args], capture_output=True,
+                       text=True, env=env, timeout=60)
+    settings = dict(ln.split("=", 1) for ln in r.stdout.splitlines() if ln.startswith("SEP_"))
+    return r, settings
+
+
+def test_run_sh_defaults_synthetic_and_realdata(tmp_path):
+    """The synthetic chain is clock-bounded (3 min per model, 10-step epochs); --realdata trains
+    500 steps per model (20 x 25) with a 10-min cap; exported settings win over both."""
+    r, s = _run_sh(["--show"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (s["SEP_EPOCHS"], s["SEP_STEPS"], s["SEP_MAX_MINUTES"]) == ("40", "10", "3")
+    assert s["SEP_SPEECH"] == "" and s["SEP_DATA"] == "data/separation"
+    rd = tmp_path / "realdata"
+    (rd / "ljspeech_sample").mkdir(parents=True)
+    (rd / "ljspeech_sample" / "metadata.csv").write_text("")
+    r, s = _run_sh(["--realdata", str(rd), "--show"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (s["SEP_EPOCHS"], s["SEP_STEPS"], s["SEP_MAX_MINUTES"]) == ("20", "25", "10")
+    assert s["SEP_SPEECH"] == f"{rd}/ljspeech_sample" and s["SEP_DATA"] == "data/separation_real"
+    _, s = _run_sh(["--realdata", str(rd), "--show"], tmp_path, SEP_MAX_MINUTES="2", SEP_EPOCHS="7")
+    assert (s["SEP_EPOCHS"], s["SEP_STEPS"], s["SEP_MAX_MINUTES"]) == ("7", "25", "2")
+    r, _ = _run_sh(["--realdata", str(tmp_path / "missing"), "--show"], tmp_path)
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error")]
+    assert r.returncode != 0 and len(errors) == 1 and "missing" in errors[0]
