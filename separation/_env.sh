@@ -10,9 +10,11 @@
 : "${SEP_PRESET:=default}"                   # default (CPU) or paper network sizes
 : "${SEP_EPOCHS:=40}"
 : "${SEP_STEPS:=10}"                        # steps per epoch (validation, checkpoint, x0.98 LR decay)
+: "${SEP_B1_EPOCHS:=$SEP_EPOCHS}"            # epochs of baseline B1 (its linear-spectrum target learns slowest)
+: "${SEP_B2_EPOCHS:=$SEP_EPOCHS}"            # epochs of baseline B2
 : "${SEP_MAX_MINUTES:=3}"                    # wall-clock budget per trained model (checked after every batch)
 : "${SEP_SEED:=0}"
 : "${SEP_METHODS:=ibm_gt b1_gt b1 b2 proposed_gt proposed}"
 export SEP_SRC SEP_SPEECH SEP_NOISE SEP_NOISE_ARGS SEP_DATA SEP_MODELS SEP_OUT SEP_FIGS SEP_PRESET \
-       SEP_EPOCHS SEP_STEPS SEP_MAX_MINUTES SEP_SEED SEP_METHODS
+       SEP_EPOCHS SEP_B1_EPOCHS SEP_B2_EPOCHS SEP_STEPS SEP_MAX_MINUTES SEP_SEED SEP_METHODS
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}

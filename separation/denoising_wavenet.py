@@ -101,12 +101,15 @@ class NonCausalGatedBlock(layers.Layer):
 
     Input `[batch, time, residual_channels]`; outputs (residual
     `[batch, time - (k-1)*dilation, residual_channels]`, skip of the same length
-    with `skip_channels`).
+    with `skip_channels`). With `residual_output=False` (the last layer, whose
+    residual path feeds nothing) there is no 1x1 residual convolution and the
+    first output is the centre-cropped input.
     """
 
     def __init__(self, residual_channels=128, gate_channels=256, skip_channels=128,
-                 kernel_size=3, dilation=1, **kwargs):
+                 kernel_size=3, dilation=1, residual_output=True, **kwargs):
         super().__init__(**kwargs)
+        self.residual_output = bool(residual_output)
         self.residual_channels = int(residual_channels)
         self.gate_channels = int(gate_channels)
         self.skip_channels = int(skip_channels)
@@ -119,8 +122,9 @@ class NonCausalGatedBlock(layers.Layer):
                                   padding="valid", name="dilated")
         self.conv.build(input_shape)
         gated = input_shape[:-1] + (self.gate_channels // 2,)
-        self.res = layers.Conv1D(self.residual_channels, 1, name="residual")
-        self.res.build(gated)
+        if self.residual_output:
+            self.res = layers.Conv1D(self.residual_channels, 1, name="residual")
+            self.res.build(gated)
         self.skip = layers.Conv1D(self.skip_channels, 1, name="skip")
         self.skip.build(gated)
         super().build(input_shape)
@@ -131,7 +135,7 @@ class NonCausalGatedBlock(layers.Layer):
         g = ops.tanh(h[..., :half]) * ops.sigmoid(h[..., half:])
         trim = (self.kernel_size - 1) * self.dilation // 2
         centre = x[:, trim:ops.shape(x)[1] - trim, :] if trim else x
-        return centre + self.res(g), self.skip(g)
+        return (centre + self.res(g) if self.residual_output else centre), self.skip(g)
 
     def compute_output_shape(self, input_shape):
         t = input_shape[1]
@@ -141,7 +145,8 @@ class NonCausalGatedBlock(layers.Layer):
     def get_config(self):
         c = super().get_config()
         c.update(residual_channels=self.residual_channels, gate_channels=self.gate_channels,
-                 skip_channels=self.skip_channels, kernel_size=self.kernel_size, dilation=self.dilation)
+                 skip_channels=self.skip_channels, kernel_size=self.kernel_size, dilation=self.dilation,
+                 residual_output=self.residual_output)
         return c
 
 
@@ -170,9 +175,10 @@ def build_denoising_wavenet(cfg=None, input_length=None):
     x = layers.Reshape((-1, 1), name="add_channel")(inp)
     h = layers.Conv1D(cfg.residual_channels, 1, name="input_conv")(x)
     skips = []
+    last = len(cfg.dilations) - 1
     for i, d in enumerate(cfg.dilations):
         h, s = NonCausalGatedBlock(cfg.residual_channels, cfg.gate_channels, cfg.skip_channels,
-                                   cfg.kernel_size, d, name=f"block_{i}")(h)
+                                   cfg.kernel_size, d, residual_output=i < last, name=f"block_{i}")(h)
         skips.append(s)
     skips = [CentreCrop(name=f"crop_skip_{i}")(s, h) for i, s in enumerate(skips)]
     out = layers.Add(name="skip_sum")(skips) if len(skips) > 1 else skips[0]
@@ -187,9 +193,12 @@ def build_denoising_wavenet(cfg=None, input_length=None):
     return keras.Model(inp, {"speech": speech, "noise": noise}, name="denoising_wavenet")
 
 
-def compile_b2(model, learning_rate=1e-3):
-    """L1 on speech + L1 on noise (mean absolute error each)."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+def compile_b2(model, learning_rate=1e-3, ema_momentum=None):
+    """L1 on speech + L1 on noise (mean absolute error each); Adam, keeping an
+    exponential moving average of the weights when `ema_momentum` is given."""
+    opt = keras.optimizers.Adam(learning_rate, use_ema=ema_momentum is not None,
+                                ema_momentum=ema_momentum or 0.99)
+    model.compile(optimizer=opt,
                   loss={"speech": "mae", "noise": "mae"}, jit_compile=False)
     return model
 

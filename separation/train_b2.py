@@ -6,8 +6,12 @@
 Random windows of `target_field + receptive_field - 1` mixture samples (zero
 padding at the utterance edges), targets the centred `target_field` samples of
 the clean speech and of the noise (= mixture - speech). Loss L1(speech) +
-L1(noise), Adam 1e-3 (x0.98 per epoch). The best model on validation windows is
-kept as `<models_dir>/b2.keras` (+ `b2.json` with the config).
+L1(noise), Adam 1e-3 (x0.98 per epoch). Validation and the checkpoint use an
+exponential moving average of the weights (`--ema`, momentum 0.99; 0 = off):
+on the real-data test mixtures it makes STOI rise steadily with the steps instead
+of swinging by +-0.01 from one checkpoint to the next (measured; README). The
+best model on validation windows is kept as `<models_dir>/b2.keras` (+ `b2.json`
+with the config).
 """
 import argparse
 import os
@@ -31,6 +35,8 @@ def build_parser():
     p.add_argument("--steps_per_epoch", type=int, default=40)
     p.add_argument("--batch_size", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--ema", type=float, default=0.99,
+                   help="momentum of the weight average used for validation and checkpoints (0 = off)")
     p.add_argument("--max_minutes", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true")
@@ -98,7 +104,7 @@ def validation_windows(pairs, cfg, per_utt=16):
 
 
 def train(data_dir, models_dir, preset="default", epochs=20, steps_per_epoch=40, batch_size=8,
-          lr=1e-3, max_minutes=None, seed=0, resume=False, cfg=None, verbose=2):
+          lr=1e-3, max_minutes=None, seed=0, resume=False, cfg=None, verbose=2, ema=0.99):
     import keras
 
     from separation.denoising_wavenet import B2Config, build_denoising_wavenet, compile_b2
@@ -109,7 +115,7 @@ def train(data_dir, models_dir, preset="default", epochs=20, steps_per_epoch=40,
     train_pairs, val_pairs = load_pairs(data_dir, "train"), load_pairs(data_dir, "val")
     ds = make_dataset_class()(train_pairs, cfg, batch_size, steps_per_epoch, seed)
     val = validation_windows(val_pairs, cfg)
-    model = compile_b2(build_denoising_wavenet(cfg), lr)
+    model = compile_b2(build_denoising_wavenet(cfg), lr, ema_momentum=ema or None)
     models_dir = Path(models_dir)
     ckpt = models_dir / "b2.keras"
     if resume and ckpt.is_file() and not (models_dir / "logs" / "b2" / "backup").is_dir():
@@ -117,7 +123,7 @@ def train(data_dir, models_dir, preset="default", epochs=20, steps_per_epoch=40,
         print(f"resuming from the weights of {ckpt}")
     callbacks = standard_callbacks(models_dir / "b2.keras", models_dir / "logs" / "b2", lr,
                                    extra={"config": cfg.to_dict(), "data_dir": str(data_dir), "seed": seed},
-                                   max_minutes=max_minutes, resume=resume)
+                                   max_minutes=max_minutes, resume=resume, swap_ema=bool(ema))
     hist = model.fit(ds, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=verbose)
     return model, hist
 
@@ -126,7 +132,7 @@ def train(data_dir, models_dir, preset="default", epochs=20, steps_per_epoch=40,
 def main(argv=None):
     a = build_parser().parse_args(argv)
     _, hist = train(a.data_dir, a.models_dir, a.preset, a.epochs, a.steps_per_epoch, a.batch_size,
-                    a.lr, a.max_minutes, a.seed, a.resume)
+                    a.lr, a.max_minutes, a.seed, a.resume, ema=a.ema)
     v = hist.history.get("val_loss", [float("nan")])
     print(f"B2: best val_loss {min(v):.4f} -> {Path(a.models_dir) / 'b2.keras'}")
 

@@ -62,9 +62,13 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def standard_callbacks(ckpt_path, log_dir, lr, decay=0.98, extra=None, max_minutes=None, resume=False):
+def standard_callbacks(ckpt_path, log_dir, lr, decay=0.98, extra=None, max_minutes=None, resume=False,
+                       swap_ema=False):
     """Callbacks for fit(): LR = lr * decay**epoch, best checkpoint, CSV log,
-    BackupAndRestore (removed unless `resume`, so a fresh run starts fresh)."""
+    BackupAndRestore (removed unless `resume`, so a fresh run starts fresh).
+    `swap_ema` (optimizer built with `use_ema=True`): validate and checkpoint the
+    averaged weights; the backup, taken before the swap, keeps the raw weights
+    and the average apart, so a resumed run continues both."""
     log_dir = Path(log_dir)
     backup = log_dir / "backup"
     if not resume:
@@ -76,6 +80,7 @@ def standard_callbacks(ckpt_path, log_dir, lr, decay=0.98, extra=None, max_minut
     return [
         keras.callbacks.LearningRateScheduler(lambda epoch: lr * decay ** epoch),
         keras.callbacks.BackupAndRestore(str(backup)),
+        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if swap_ema else []),
         BestCheckpoint(ckpt_path, extra=extra),
         keras.callbacks.CSVLogger(str(log_dir / "history.csv"), append=resume),
         TimeBudget(max_minutes),

@@ -86,6 +86,7 @@ def test_b2_receptive_field_paper_preset():
 
 
 def test_b2_energy_conserving_output_and_sliding_inference():
+    keras.utils.set_random_seed(0)
     cfg = B2Config(stacks=1, max_dilation_exp=3, residual_channels=4, gate_channels=8,
                    skip_channels=4, head_channels=(8, 4), target_field=50)
     assert cfg.receptive_field == 31 and cfg.model_field == 35
@@ -108,6 +109,14 @@ def test_b2_energy_conserving_output_and_sliding_inference():
     full = keras.ops.convert_to_numpy(model(np.pad(sig, (half, half))[None])["speech"])[0]
     assert y.shape == sig.shape
     np.testing.assert_allclose(y, full, atol=1e-4)
+    # every weight gets a gradient (the last layer has no residual convolution feeding nothing)
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss = keras.ops.mean(keras.ops.abs(model(x)["speech"]))
+    grads = tape.gradient(loss, model.trainable_variables)
+    assert all(g is not None for g in grads)
+    assert not any("block_3/residual" in v.path for v in model.trainable_variables)
 
 
 def _speechlike(seconds=1.0, f0=140.0):
@@ -220,3 +229,29 @@ def test_time_budget_stops_mid_epoch_and_still_checkpoints(tmp_path):
     assert seen == [0]  # the budget (0 min) is checked after every batch, not per epoch
     assert len(hist.history["val_loss"]) == 1  # the cut epoch is still validated ...
     assert (tmp_path / "m.keras").is_file() and (tmp_path / "m.json").is_file()  # ... and checkpointed
+
+
+def test_ema_checkpoint_holds_the_averaged_weights(tmp_path):
+    """With swap_ema, validation and the best checkpoint use the optimizer's moving average."""
+    from separation.training import standard_callbacks
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    opt = keras.optimizers.Adam(0.1, use_ema=True, ema_momentum=0.5)
+    model.compile(optimizer=opt, loss="mse")
+    snap = {}
+
+    class Snapshot(keras.callbacks.Callback):  # raw and averaged weights after the last batch
+        def on_train_batch_end(self, batch, logs=None):
+            snap["raw"] = [v.numpy() for v in opt._trainable_variables]
+            snap["ema"] = [v.numpy() for v in opt._model_variables_moving_average]
+
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+    cbs = standard_callbacks(tmp_path / "m.keras", tmp_path / "logs", 0.1, swap_ema=True)
+    model.fit(x, y, batch_size=8, epochs=1, validation_data=(x, y), callbacks=[Snapshot()] + cbs,
+              verbose=0)
+    saved = keras.saving.load_model(tmp_path / "m.keras").get_weights()
+    assert not np.allclose(snap["raw"][0], snap["ema"][0])  # the average lags the raw weights
+    for w, e in zip(saved, snap["ema"]):
+        np.testing.assert_allclose(w, e, rtol=1e-6)
