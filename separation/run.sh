@@ -21,11 +21,11 @@ while [ $# -gt 0 ]; do
       # cropped to 4 s so CPU vocoding of the test set stays short.
       export SEP_NOISE_ARGS="${SEP_NOISE_ARGS:---min_noise_seconds 3.0 --max_seconds 4.0 --test_mixes 2 --train_mixes 4}"
       # trained by steps, not by the clock, so the result does not depend on how loaded the machine is:
-      # 20 epochs x 25 steps = 500 steps per model, B1 40 epochs = 1000 steps (its linear-spectrum
-      # target learns slowest: B1-gt sits at the input's SI-SDR after 500 steps, above it after 1000,
-      # measured), with a 20-min cap per model as a safety net (idle 2-core CPU: ~4-8 min per model).
+      # 20 epochs x 25 steps = 500 steps per model, B1 and B2 40 epochs = 1000 steps (B1-gt sits at the
+      # input's SI-SDR after 500 steps, above it after 1000; B2's STOI still rises at 500: measured),
+      # with a 20-min cap per model as a safety net (idle 2-core CPU: ~4-12 min per model).
       export SEP_EPOCHS="${SEP_EPOCHS:-20}" SEP_STEPS="${SEP_STEPS:-25}" SEP_MAX_MINUTES="${SEP_MAX_MINUTES:-20}"
-      export SEP_B1_EPOCHS="${SEP_B1_EPOCHS:-40}"
+      export SEP_B1_EPOCHS="${SEP_B1_EPOCHS:-40}" SEP_B2_EPOCHS="${SEP_B2_EPOCHS:-40}"
       export SEP_DATA="${SEP_DATA:-data/separation_real}" SEP_MODELS="${SEP_MODELS:-models/separation_real}"
       export SEP_OUT="${SEP_OUT:-output/separation_real}" SEP_FIGS="${SEP_FIGS:-figures/separation_real}"
       ;;

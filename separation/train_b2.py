@@ -33,7 +33,7 @@ def build_parser():
     p.add_argument("--preset", choices=("default", "paper"), default="default")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--steps_per_epoch", type=int, default=40)
-    p.add_argument("--batch_size", type=int, default=8)
+    p.add_argument("--batch_size", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--ema", type=float, default=0.99,
                    help="momentum of the weight average used for validation and checkpoints (0 = off)")
@@ -103,7 +103,7 @@ def validation_windows(pairs, cfg, per_utt=16):
     return np.stack(xs), {"speech": np.stack(ys), "noise": np.stack(ns)}
 
 
-def train(data_dir, models_dir, preset="default", epochs=20, steps_per_epoch=40, batch_size=8,
+def train(data_dir, models_dir, preset="default", epochs=20, steps_per_epoch=40, batch_size=16,
           lr=1e-3, max_minutes=None, seed=0, resume=False, cfg=None, verbose=2, ema=0.99):
     import keras
 

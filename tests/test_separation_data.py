@@ -253,7 +253,7 @@ def _run_sh(args, tmp_path, **env_extra):
 
 def test_run_sh_defaults_synthetic_and_realdata(tmp_path):
     """The synthetic chain is clock-bounded (3 min per model, 10-step epochs, B1 and B2 as the
-    rest); --realdata trains 500 steps per model (20 x 25), B1 1000 (40 x 25), with a 20-min cap;
+    rest); --realdata trains 500 steps per model (20 x 25), B1 and B2 1000 (40 x 25), 20-min cap;
     exported settings win over both."""
     r, s = _run_sh(["--show"], tmp_path)
     assert r.returncode == 0, r.stderr
@@ -266,12 +266,12 @@ def test_run_sh_defaults_synthetic_and_realdata(tmp_path):
     r, s = _run_sh(["--realdata", str(rd), "--show"], tmp_path)
     assert r.returncode == 0, r.stderr
     assert (s["SEP_EPOCHS"], s["SEP_STEPS"], s["SEP_MAX_MINUTES"]) == ("20", "25", "20")
-    assert (s["SEP_B1_EPOCHS"], s["SEP_B2_EPOCHS"]) == ("40", "20")
+    assert (s["SEP_B1_EPOCHS"], s["SEP_B2_EPOCHS"]) == ("40", "40")
     assert s["SEP_SPEECH"] == f"{rd}/ljspeech_sample" and s["SEP_DATA"] == "data/separation_real"
     _, s = _run_sh(["--realdata", str(rd), "--show"], tmp_path, SEP_MAX_MINUTES="2", SEP_EPOCHS="7",
                    SEP_B1_EPOCHS="9")
     assert (s["SEP_EPOCHS"], s["SEP_STEPS"], s["SEP_MAX_MINUTES"]) == ("7", "25", "2")
-    assert (s["SEP_B1_EPOCHS"], s["SEP_B2_EPOCHS"]) == ("9", "7")
+    assert (s["SEP_B1_EPOCHS"], s["SEP_B2_EPOCHS"]) == ("9", "40")
     r, _ = _run_sh(["--realdata", str(tmp_path / "missing"), "--show"], tmp_path)
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error")]
     assert r.returncode != 0 and len(errors) == 1 and "missing" in errors[0]
