@@ -197,8 +197,8 @@ def build_denoising_wavenet(cfg=None, input_length=None):
 
 def compile_b2(model, learning_rate=1e-3, ema_momentum=None):
     """L1 on speech + L1 on noise (mean absolute error each); Adam, keeping an
-    exponential moving average of the weights when `ema_momentum` is given."""
-    opt = keras.optimizers.Adam(learning_rate, use_ema=ema_momentum is not None,
+    exponential moving average of the weights when `ema_momentum` is set (None or 0: off)."""
+    opt = keras.optimizers.Adam(learning_rate, use_ema=bool(ema_momentum),
                                 ema_momentum=ema_momentum or 0.99)
     model.compile(optimizer=opt,
                   loss={"speech": "mae", "noise": "mae"}, jit_compile=False)

@@ -115,7 +115,7 @@ def train(data_dir, models_dir, preset="default", epochs=20, steps_per_epoch=40,
     train_pairs, val_pairs = load_pairs(data_dir, "train"), load_pairs(data_dir, "val")
     ds = make_dataset_class()(train_pairs, cfg, batch_size, steps_per_epoch, seed)
     val = validation_windows(val_pairs, cfg)
-    model = compile_b2(build_denoising_wavenet(cfg), lr, ema_momentum=ema or None)
+    model = compile_b2(build_denoising_wavenet(cfg), lr, ema_momentum=ema)
     models_dir = Path(models_dir)
     ckpt = models_dir / "b2.keras"
     if resume and ckpt.is_file() and not (models_dir / "logs" / "b2" / "backup").is_dir():
