@@ -23,8 +23,9 @@ while [ $# -gt 0 ]; do
       # trained by steps, not by the clock, so the result does not depend on how loaded the machine is:
       # 20 epochs x 25 steps = 500 steps per model, B1 and B2 40 epochs = 1000 steps (B1-gt sits at the
       # input's SI-SDR after 500 steps, above it after 1000; B2's STOI still rises at 500: measured),
-      # with a 20-min cap per model as a safety net (idle 2-core CPU: ~4-12 min per model).
-      export SEP_EPOCHS="${SEP_EPOCHS:-20}" SEP_STEPS="${SEP_STEPS:-25}" SEP_MAX_MINUTES="${SEP_MAX_MINUTES:-20}"
+      # with a 60-min cap per model as a safety net only (idle 2-core CPU: ~4-12 min per model; a
+      # 2-core VM spending ~40% of its time in page faults took 27 min for B1's 1000 steps).
+      export SEP_EPOCHS="${SEP_EPOCHS:-20}" SEP_STEPS="${SEP_STEPS:-25}" SEP_MAX_MINUTES="${SEP_MAX_MINUTES:-60}"
       export SEP_B1_EPOCHS="${SEP_B1_EPOCHS:-40}" SEP_B2_EPOCHS="${SEP_B2_EPOCHS:-40}"
       export SEP_DATA="${SEP_DATA:-data/separation_real}" SEP_MODELS="${SEP_MODELS:-models/separation_real}"
       export SEP_OUT="${SEP_OUT:-output/separation_real}" SEP_FIGS="${SEP_FIGS:-figures/separation_real}"

@@ -265,7 +265,7 @@ def test_run_sh_defaults_synthetic_and_realdata(tmp_path):
     (rd / "ljspeech_sample" / "metadata.csv").write_text("")
     r, s = _run_sh(["--realdata", str(rd), "--show"], tmp_path)
     assert r.returncode == 0, r.stderr
-    assert (s["SEP_EPOCHS"], s["SEP_STEPS"], s["SEP_MAX_MINUTES"]) == ("20", "25", "20")
+    assert (s["SEP_EPOCHS"], s["SEP_STEPS"], s["SEP_MAX_MINUTES"]) == ("20", "25", "60")
     assert (s["SEP_B1_EPOCHS"], s["SEP_B2_EPOCHS"]) == ("40", "40")
     assert s["SEP_SPEECH"] == f"{rd}/ljspeech_sample" and s["SEP_DATA"] == "data/separation_real"
     _, s = _run_sh(["--realdata", str(rd), "--show"], tmp_path, SEP_MAX_MINUTES="2", SEP_EPOCHS="7",
