@@ -18,16 +18,16 @@
 export SEP_SRC SEP_SPEECH SEP_NOISE SEP_NOISE_ARGS SEP_DATA SEP_MODELS SEP_OUT SEP_FIGS SEP_PRESET \
        SEP_EPOCHS SEP_B1_EPOCHS SEP_B2_EPOCHS SEP_STEPS SEP_MAX_MINUTES SEP_SEED SEP_METHODS
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
-# TensorFlow's CPU training frees and re-maps its large activation buffers every step; with glibc's
-# malloc each step re-faults them (measured: ~90k page faults/s, ~40% of a 2-core VM in the kernel,
-# B1 1.1-1.9 s/step). jemalloc keeping freed pages (no decay) cut faults 12x and B1 to 0.7 s/step.
-# Used when the library is installed (Debian: apt install libjemalloc2); SEP_JEMALLOC=0 turns it off.
-: "${SEP_JEMALLOC:=1}"
+# Opt-in (SEP_JEMALLOC=1, needs Debian's libjemalloc2): run the stages under jemalloc keeping freed
+# pages. With glibc's malloc TensorFlow's CPU training re-faulted its buffers every step on a 2-core
+# VM (~90k page faults/s, ~40% of the time in the kernel); this cut faults 12x and a B1 step from
+# 1.1-1.9 s to 0.7 s. Off by default: a chain run with it stalled later under memory pressure
+# (kswapd busy) and freed pages are never returned, so memory use is not yet measured to be bounded.
+: "${SEP_JEMALLOC:=0}"
 export SEP_JEMALLOC
-for _lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2; do
-  if [ "$SEP_JEMALLOC" = 1 ] && [ -f "$_lib" ] && [[ "${LD_PRELOAD:-}" != *jemalloc* ]]; then
-    export LD_PRELOAD="$_lib${LD_PRELOAD:+:$LD_PRELOAD}"
-    export MALLOC_CONF="${MALLOC_CONF:-dirty_decay_ms:-1,muzzy_decay_ms:-1,retain:true}"
-  fi
-done
+_lib="/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2"
+if [ "$SEP_JEMALLOC" = 1 ] && [ -f "$_lib" ] && [[ "${LD_PRELOAD:-}" != *jemalloc* ]]; then
+  export LD_PRELOAD="$_lib${LD_PRELOAD:+:$LD_PRELOAD}"
+  export MALLOC_CONF="${MALLOC_CONF:-dirty_decay_ms:-1,muzzy_decay_ms:-1,retain:true}"
+fi
 unset _lib

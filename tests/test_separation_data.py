@@ -275,3 +275,23 @@ def test_run_sh_defaults_synthetic_and_realdata(tmp_path):
     r, _ = _run_sh(["--realdata", str(tmp_path / "missing"), "--show"], tmp_path)
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error")]
     assert r.returncode != 0 and len(errors) == 1 and "missing" in errors[0]
+
+
+def test_env_sh_jemalloc_is_opt_in():
+    """_env.sh preloads jemalloc only with SEP_JEMALLOC=1, and only where the library exists."""
+    import os
+    import platform
+    import subprocess
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    lib = Path(f"/usr/lib/{platform.machine()}-linux-gnu/libjemalloc.so.2")
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MALLOC_CONF", "SEP_JEMALLOC")}
+    show = 'source separation/_env.sh; echo "[${LD_PRELOAD:-}]"'
+
+    def preload(**extra):
+        return subprocess.run(["bash", "-c", show], cwd=root, env={**env, **extra},
+                              capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+
+    assert preload() == "[]"
+    assert preload(SEP_JEMALLOC="0") == "[]"
+    assert preload(SEP_JEMALLOC="1") == (f"[{lib}]" if lib.is_file() else "[]")
