@@ -4,23 +4,21 @@ CPU machines get tensorflow-cpu.  On a GPU machine install
 `tensorflow[and-cuda]` instead (first `pip uninstall tensorflow-cpu`: the two
 packages overwrite each other and must never be installed together).
 """
-from pathlib import Path
-
 from setuptools import find_packages, setup
 
-HERE = Path(__file__).resolve().parent
+PACKAGES = ("dsp", "corpus", "resgan", "wavenet", "audiornn", "separation", "cnnvocoder")
 
 setup(
     name="neural-audio-synthesis",
     version="0.1.0",
-    description="Keras 3 reproductions of ResGAN, AudioRNN, speech synthesis for "
-                "separation and a CNN vocoder, on one shared DSP core",
+    description="Keras 3 reproductions of ResGAN, AudioRNN, a WaveNet vocoder, speech "
+                "synthesis for separation and a CNN vocoder, on one shared DSP core",
     python_requires=">=3.10",
-    # the ResGAN pipeline lives at the root as flat modules (get_mfcc, data_utils, ...)
-    py_modules=sorted(p.stem for p in HERE.glob("*.py") if p.stem != "setup"),
-    packages=find_packages(include=["dsp", "dsp.*", "corpus", "corpus.*", "audiornn",
-                                    "audiornn.*", "separation", "separation.*",
-                                    "cnnvocoder", "cnnvocoder.*"]),
+    # packages only: the root scripts (get_mfcc.py, data_utils.py, models.py, train.py,
+    # synthesize.py) are run from the checkout and import from these packages, so no
+    # generic module name (models, train, ...) lands in site-packages.
+    packages=find_packages(include=list(PACKAGES) + [f"{p}.*" for p in PACKAGES]),
+    package_data={p: ["presets/*.json", "presets/*/*.json"] for p in PACKAGES},
     install_requires=[
         "keras>=3.3,<4",
         "tensorflow-cpu>=2.16",
@@ -31,6 +29,7 @@ setup(
         "scikit-learn>=1.2",
         "matplotlib>=3.7",
         "soundfile>=0.12",
+        "soxr>=0.3",
         "tqdm>=4.60",
         "pesq>=0.0.4",
         "pystoi>=0.3",

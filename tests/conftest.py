@@ -1,4 +1,7 @@
-"""Session-wide test setup: quiet TensorFlow, one Keras import, shared fixtures."""
+"""Session-wide test setup: quiet TensorFlow, numba cache in the clone, shared fixtures.
+
+The environment defaults are set before any toolkit import (they must precede Keras).
+"""
 import os
 from pathlib import Path
 
@@ -9,6 +12,8 @@ os.environ.setdefault("NUMBA_CACHE_DIR",
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
+
+from corpus.synth import make_corpus  # noqa: E402
 
 REALDATA_ENV = "AUDIOSYNTH_REALDATA"
 
@@ -37,8 +42,6 @@ def tiny_corpus(tmp_path_factory):
     Layout: wav/<tag>.wav, truth/<tag>.npz (f0, voiced, gci, lpc, frame_hop,
     sr), metadata.csv (LJSpeech layout).
     """
-    from corpus.synth import make_corpus
-
     out = tmp_path_factory.mktemp("tiny_corpus")
     make_corpus(out, n_utterances=4, seconds_per_utt=(1.0, 1.5), sr=16000, seed=0)
     return out
