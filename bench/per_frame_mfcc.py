@@ -1,19 +1,26 @@
 """A straightforward per-frame implementation of get_mfcc's analysis.
 
-The baseline that bench_get_mfcc.py measures the vectorised dsp.mfcc
-against, and an independent reference for the tests: one Python loop
-iteration per frame, scipy's Toeplitz solver, np.roots for the LSFs.
+The baseline that bench_get_mfcc.py measures get_mfcc.py against, and an
+independent reference for the tests: one Python loop iteration per frame,
+scipy's Toeplitz solver, np.roots for the LSFs.  As a command it has
+get_mfcc.py's one-file interface, so both can be timed as whole processes:
+
+    python -m bench.per_frame_mfcc --input_file x.wav --lsf_file x.lsf --mfcc_file x.mfcc
 """
+import argparse
+
 import numpy as np
 import scipy.fft
 import scipy.linalg
 import scipy.signal
 
+from dsp.audio import atomic_output, cli_main, load_audio
 from dsp.spectral import mel_filterbank
 
 
 def analyze_per_frame(x, sr=16000, win_length=480, hop=80, order=30, n_mels=24,
                       n_mfcc=20, nfft=1024, preemph=0.97):
+    """MFCCs [n_frames, n_mfcc] and LSFs [n_frames, order] of x, frame by frame."""
     x = np.asarray(x, dtype=np.float64)
     n_frames = int(np.ceil(len(x) / hop))
     y = np.append(x[0], x[1:] - preemph * x[:-1])
@@ -48,3 +55,24 @@ def analyze_per_frame(x, sr=16000, win_length=480, hop=80, order=30, n_mels=24,
         ang = np.angle(roots)
         lsfs[t] = np.sort(ang[(ang > 1e-7) & (ang < np.pi - 1e-7)])[:order]
     return mfccs, lsfs
+
+
+@cli_main
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m bench.per_frame_mfcc",
+                                description="Per-frame reference of get_mfcc.py's analysis "
+                                            "(default settings only): the benchmark's baseline.")
+    p.add_argument("--input_file", required=True, help="input audio file (resampled to 16 kHz)")
+    p.add_argument("--lsf_file", help="output: LSFs, raw float32 (n_frames x 30)")
+    p.add_argument("--mfcc_file", help="output: MFCCs, raw float32 (n_frames x 20)")
+    args = p.parse_args(argv)
+    x, _ = load_audio(args.input_file, sr=16000, min_samples=80)
+    mfcc, lsf = analyze_per_frame(x)
+    for path, values in ((args.lsf_file, lsf), (args.mfcc_file, mfcc)):
+        if path:
+            with atomic_output(path) as tmp:
+                values.astype("<f4").tofile(tmp)
+
+
+if __name__ == "__main__":
+    main()

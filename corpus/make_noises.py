@@ -11,12 +11,11 @@ import argparse
 import sys
 import time
 
+from corpus.noise import NOISE_CATEGORIES, make_noises
 from dsp.audio import cli_main
 
 
 def build_parser():
-    from corpus.noise import NOISE_CATEGORIES
-
     p = argparse.ArgumentParser(
         prog="python -m corpus.make_noises",
         description="Synthetic noises (coloured noise, babble, sirens, hum, clicks) in the ESC-50 layout.",
@@ -38,8 +37,6 @@ def main(argv=None):
         raise ValueError(f"--sr {args.sr}: need at least 8000 Hz")
     if args.seconds <= 0:
         raise ValueError(f"--seconds {args.seconds}: must be > 0")
-    from corpus.noise import make_noises
-
     t0 = time.perf_counter()
     paths = make_noises(args.out_dir, sr=args.sr, seconds=args.seconds, seed=args.seed,
                         n_per_kind=args.n_per_kind, categories=args.categories, progress=True)

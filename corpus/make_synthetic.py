@@ -12,6 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import soundfile as sf
+
+from corpus.plot import plot_utterance
+from corpus.synth import make_corpus
 from dsp.audio import cli_main
 
 
@@ -39,8 +43,6 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.sr < 8000:
         raise ValueError(f"--sr {args.sr}: need at least 8000 Hz")
-    from corpus.synth import make_corpus
-
     t0 = time.perf_counter()
     paths = make_corpus(
         args.out_dir, n_utterances=args.n_utterances, minutes=args.minutes,
@@ -48,14 +50,10 @@ def main(argv=None):
         n_speakers=args.n_speakers, seed=args.seed, progress=True,
     )
     elapsed = time.perf_counter() - t0
-    import soundfile as sf
-
     total = sum(sf.info(str(p)).frames for p in paths) / args.sr
     print(f"wrote {len(paths)} utterances, {total / 60:.2f} min of {args.sr} Hz audio "
           f"to {args.out_dir} in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.0f}x real time)")
     if args.plot:
-        from corpus.plot import plot_utterance
-
         first = paths[0]
         png = plot_utterance(first, Path(args.out_dir) / "truth" / f"{first.stem}.npz", args.plot)
         print(f"figure: {png}")

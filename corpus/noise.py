@@ -25,6 +25,10 @@ import io
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
+
+from corpus.synth import make_speakers, synthesize_utterance
+from dsp.audio import atomic_output, write_wav
 
 __all__ = ["NOISE_CATEGORIES", "make_noise", "make_noises"]
 
@@ -44,8 +48,6 @@ def _coloured(rng, n, exponent):
 
 
 def _babble(rng, n, sr, n_talkers=6):
-    from corpus.synth import make_speakers, synthesize_utterance
-
     speakers = make_speakers(8, seed=int(rng.integers(1 << 30)))
     out = np.zeros(n)
     for k in range(n_talkers):
@@ -139,8 +141,6 @@ def make_noises(out_dir, sr: int = 16000, seconds: float = 5.0, seed: int = 0, n
         categories: subset of :data:`NOISE_CATEGORIES`.
         progress: show a tqdm progress bar.
     """
-    from dsp.audio import atomic_output, write_wav
-
     if n_per_kind < 1:
         raise ValueError(f"n_per_kind must be >= 1, got {n_per_kind}")
     out_dir = Path(out_dir)
@@ -148,8 +148,6 @@ def make_noises(out_dir, sr: int = 16000, seconds: float = 5.0, seed: int = 0, n
     (out_dir / "meta").mkdir(parents=True, exist_ok=True)
     jobs = [(c, j) for c in categories for j in range(n_per_kind)]
     if progress:
-        from tqdm import tqdm
-
         jobs = tqdm(jobs, desc="synthetic noises", unit="clip")
     rows, paths = [], []
     for category, j in jobs:

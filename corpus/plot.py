@@ -12,17 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
+from dsp.audio import atomic_output, load_audio
+from dsp.lpc import lpc_envelope
+from dsp.spectral import amplitude_to_db, stft
+
 
 def plot_utterance(wav_path, truth_path, png_path, title: str | None = None) -> Path:
     """Write ``png_path`` for one utterance of a synthetic corpus; returns the path."""
+    # Start-up time: matplotlib costs ~1 s to import and only --plot draws this
+    # figure, so `python -m corpus.make_synthetic` without it does not pay that.
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from scipy.signal import freqz
-
-    from dsp.audio import atomic_output, load_audio
-    from dsp.spectral import amplitude_to_db, stft
 
     x, sr = load_audio(wav_path)
     truth = np.load(truth_path)
@@ -61,8 +63,7 @@ def plot_utterance(wav_path, truth_path, png_path, title: str | None = None) -> 
     ax = axes[2]
     idx = np.flatnonzero(voiced)
     frame = int(idx[len(idx) // 2]) if len(idx) else len(f0) // 2
-    w, h = freqz([1.0], lpc[frame], worN=freqs, fs=sr)
-    env_db = 20 * np.log10(np.abs(h))
+    env_db = 20 * np.log10(lpc_envelope(lpc[frame], n_fft))  # 1/|A| at the STFT's bins
     ax.plot(freqs, db[frame], lw=0.7, color="k", label=f"|X| frame {frame} (t={t[frame]:.2f}s)")
     ax.plot(freqs, env_db - env_db.max() + db[frame].max(), color="tab:red", label="1/|A| (truth, shifted)")
     ax.set_xlim(0, sr / 2)

@@ -17,7 +17,10 @@ import csv
 import re
 from pathlib import Path
 
-from dsp.audio import InputError
+import numpy as np
+import soundfile as sf
+
+from dsp.audio import InputError, notice
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -138,8 +141,6 @@ def read_ljspeech(root, allow_missing: bool = False, require_text: bool = False)
     unlisted = [] if require_text else sorted(
         p.stem for p in wavs.glob("*.wav") if p.stem not in texts and not p.name.startswith("."))
     if unlisted:
-        from dsp.audio import notice
-
         notice(f"{wavs}: {len(unlisted)} wavs have no row in metadata.csv (kept with empty text)")
     return [(tag, wavs / f"{tag}.wav", texts.get(tag, "")) for tag in sorted(list(texts) + unlisted)]
 
@@ -194,8 +195,6 @@ def read_cmu_arctic(root, allow_missing: bool = False) -> list[tuple[str, Path, 
 
 def active_seconds(x, sr: int, threshold_db: float = -50.0, frame_s: float = 0.05) -> float:
     """Seconds of a signal whose 50 ms RMS is within threshold_db of its loudest frame."""
-    import numpy as np
-
     x = np.asarray(x, dtype=np.float64)
     hop = max(1, int(frame_s * sr))
     n = len(x) // hop
@@ -208,8 +207,6 @@ def active_seconds(x, sr: int, threshold_db: float = -50.0, frame_s: float = 0.0
 
 
 def _active_seconds(path: Path, threshold_db: float = -50.0, frame_s: float = 0.05) -> float:
-    import soundfile as sf
-
     try:
         x, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:

@@ -33,10 +33,12 @@ import math
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from corpus.glottal import LFTable
 from corpus.prosody import Speaker, make_speakers, plan_text, plan_utterance, smooth_f0
 from corpus.vocal_tract import FRICATIVES, VOWELS, allpole_filter_blocks, formant_target, formants_to_lpc
+from dsp.audio import InputError, atomic_output, write_wav
 
 __all__ = [
     "Speaker", "make_speakers", "plan_utterance", "synthesize_utterance", "make_corpus",
@@ -57,6 +59,140 @@ def _lf_table() -> LFTable:
 def frame_hop_for(sr: int) -> int:
     """Ground-truth frame hop in samples: 5 ms (80 at 16 kHz)."""
     return int(round(0.005 * sr))
+
+
+def _formant_tracks(plan, bounds, speaker: Speaker, sr: int, frame_pos: np.ndarray):
+    """Vocal-tract filters per frame: each phone holds its formant target in its
+    middle and glides at its edges.
+
+    Returns:
+        (lpc [frames, order + 1], power_gain [frames], voiced_gain [frames]): the
+        filters, their white-noise power gains and their gains for a glottal-like
+        (low-pass) spectrum, which keep phone loudness in a natural range.
+    """
+    pts_t, pts_f, pts_b = [], [], []
+    for (phone, _), s, e in zip(plan, bounds[:-1], bounds[1:]):
+        if phone == "pau":
+            continue
+        f, b = formant_target(phone, speaker.vt_scale, sr)
+        edge = min(0.025 * sr, 0.25 * (e - s))
+        for p in (s + edge, e - edge):
+            pts_t.append(p)
+            pts_f.append(f)
+            pts_b.append(b)
+    if not pts_t:  # all pause: any neutral tract
+        f, b = formant_target("ah", speaker.vt_scale, sr)
+        pts_t, pts_f, pts_b = [0.0], [f], [b]
+    pts_t = np.asarray(pts_t)
+    freqs = np.stack([np.interp(frame_pos, pts_t, np.asarray(pts_f)[:, k]) for k in range(len(pts_f[0]))], axis=1)
+    bws = np.stack([np.interp(frame_pos, pts_t, np.asarray(pts_b)[:, k]) for k in range(len(pts_b[0]))], axis=1)
+    lpc = formants_to_lpc(freqs, bws, sr)  # [frames, order + 1]
+    inv_power = 1.0 / np.maximum(np.abs(np.fft.rfft(lpc, 512, axis=1)) ** 2, 1e-12)
+    power_gain = inv_power.mean(axis=1)
+    f_axis = np.fft.rfftfreq(512, 1.0 / sr)
+    voiced_gain = (inv_power / (1.0 + (f_axis / 200.0) ** 2)).mean(axis=1)
+    return lpc, power_gain, voiced_gain
+
+
+def _voiced_runs_and_fricatives(plan, bounds, sr: int):
+    """Voiced stretches (runs of consecutive vowels) and fricatives, in samples.
+
+    Returns:
+        (runs [[start, end], ...], frics [(start, end), ...], vowel_centres [s]).
+    """
+    runs, frics = [], []
+    for (phone, _), s, e in zip(plan, bounds[:-1], bounds[1:]):
+        if phone in VOWELS:
+            if runs and runs[-1][1] == s:
+                runs[-1][1] = e
+            else:
+                runs.append([s, e])
+        elif phone in FRICATIVES:
+            frics.append((s, e))
+    vowel_centres = [0.5 * (s + e) / sr for (p, _), s, e in zip(plan, bounds[:-1], bounds[1:]) if p in VOWELS]
+    return runs, frics, vowel_centres
+
+
+def _glottal_periods(runs, frame_pos, f0_track, rd_track, voiced_gain, speaker: Speaker, sr: int,
+                     rng: np.random.Generator):
+    """Glottal periods of the voiced runs (a short loop over periods).
+
+    Returns:
+        (opens, periods, amps, rds) arrays, one entry per period: opening instant
+        (samples), length (samples, with jitter), amplitude (with shimmer, onset and
+        offset ramps and partial loudness compensation) and the LF shape parameter Rd.
+    """
+    opens, periods, amps, rds = [], [], [], []
+    for s, e in runs:
+        o = float(s) + rng.uniform(0.0, 2.0)
+        ramp_in, ramp_out = 0.03 * sr, 0.045 * sr
+        while True:
+            f0 = np.interp(o, frame_pos, f0_track)
+            period = sr / f0 * (1.0 + speaker.jitter * rng.standard_normal())
+            if o + period > e:
+                break
+            edge = min((o - s) / ramp_in, (e - o - period) / ramp_out, 1.0)
+            amp = (0.25 + 0.75 * max(edge, 0.0)) * (1.0 + speaker.shimmer * rng.standard_normal())
+            # partial loudness compensation: open vowels are louder, but not 20 dB louder
+            amp *= np.interp(o, frame_pos, voiced_gain) ** -0.3
+            rd = np.interp(o, frame_pos, rd_track) + 0.5 * (1.0 - max(edge, 0.0))
+            opens.append(o)
+            periods.append(period)
+            amps.append(amp)
+            rds.append(rd)
+            o += period
+    return np.asarray(opens), np.asarray(periods), np.asarray(amps), np.asarray(rds)
+
+
+def _glottal_excitation(n: int, opens, periods, amps, rd_idx, speaker: Speaker, rng: np.random.Generator):
+    """Glottal flow derivative and cycle-gated aspiration noise; the samples are vectorised.
+
+    Returns:
+        (glottal [n], aspiration [n], gci [k] int64, in_cycle [n] bool).
+    """
+    table = _lf_table()
+    samples = np.arange(n)
+    k = np.searchsorted(opens, samples, side="right") - 1
+    kk = np.maximum(k, 0)
+    in_cycle = (k >= 0) & (samples < (opens[kk] + periods[kk] if len(opens) else 0))
+    phase = np.where(in_cycle, (samples - opens[kk]) / periods[kk] if len(opens) else 0.0, 0.0)
+    glottal = np.zeros(n)
+    aspiration = np.zeros(n)
+    if not len(opens):
+        return glottal, aspiration, np.zeros(0, dtype=np.int64), in_cycle
+    idx = samples[in_cycle]
+    kc = k[in_cycle]
+    glottal[idx] = amps[kc] * table.sample(phase[in_cycle], rd_idx[kc])
+    # Aspiration: high-passed noise gated by the cycle, peaking at closure.
+    noise = rng.standard_normal(n + 1)
+    noise = 0.5 * (noise[1:] - noise[:-1])
+    te = table.te[rd_idx[kc]]
+    gate = 0.2 + 0.8 * np.exp(-0.5 * ((phase[in_cycle] - (te - 0.05)) / 0.15) ** 2)
+    aspiration[idx] = speaker.aspiration * np.abs(amps[kc]) * gate * noise[idx]
+    # GCI: the sample of the main negative peak (floor or ceil of the continuous te).
+    te_abs = opens + table.te[rd_idx] * periods
+    g0 = np.clip(np.floor(te_abs).astype(np.int64), 0, n - 1)
+    g1 = np.clip(g0 + 1, 0, n - 1)
+    gci = np.where(glottal[g1] < glottal[g0], g1, g0)
+    return glottal, aspiration, gci, in_cycle
+
+
+def _frication(n: int, frics, frame_pos, power_gain, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """Frication: white noise with ramps, level normalised by the filter's power gain."""
+    frication = np.zeros(n)
+    if not frics:
+        return frication
+    fr_gain = FRICATION_LEVEL / np.sqrt(power_gain)
+    gain_s = np.interp(np.arange(n), frame_pos, fr_gain)
+    for s, e in frics:
+        ln = e - s
+        ramp = max(1, min(int(0.015 * sr), ln // 3))
+        env = np.ones(ln)
+        env[:ramp] = np.linspace(0.0, 1.0, ramp)
+        env[-ramp:] = np.linspace(1.0, 0.0, ramp)
+        level = rng.uniform(0.7, 1.0)
+        frication[s:e] = level * env * gain_s[s:e] * rng.standard_normal(ln)
+    return frication
 
 
 def synthesize_utterance(
@@ -97,108 +233,18 @@ def synthesize_utterance(
     n = int(bounds[-1])
     n_frames = int(math.ceil(n / hop))
     frame_pos = np.arange(n_frames) * hop  # the instant each frame describes
-    table = _lf_table()
 
-    # --- formant tracks: each phone holds its target in its middle, glides at edges.
-    pts_t, pts_f, pts_b = [], [], []
-    for (phone, _), s, e in zip(plan, bounds[:-1], bounds[1:]):
-        if phone == "pau":
-            continue
-        f, b = formant_target(phone, speaker.vt_scale, sr)
-        edge = min(0.025 * sr, 0.25 * (e - s))
-        for p in (s + edge, e - edge):
-            pts_t.append(p)
-            pts_f.append(f)
-            pts_b.append(b)
-    if not pts_t:  # all pause: any neutral tract
-        f, b = formant_target("ah", speaker.vt_scale, sr)
-        pts_t, pts_f, pts_b = [0.0], [f], [b]
-    pts_t = np.asarray(pts_t)
-    freqs = np.stack([np.interp(frame_pos, pts_t, np.asarray(pts_f)[:, k]) for k in range(len(pts_f[0]))], axis=1)
-    bws = np.stack([np.interp(frame_pos, pts_t, np.asarray(pts_b)[:, k]) for k in range(len(pts_b[0]))], axis=1)
-    lpc = formants_to_lpc(freqs, bws, sr)  # [frames, order + 1]
-    # White-noise power gain of each frame's filter, and its gain for a glottal-like
-    # (low-pass) spectrum: used to keep phone loudness in a natural range.
-    inv_power = 1.0 / np.maximum(np.abs(np.fft.rfft(lpc, 512, axis=1)) ** 2, 1e-12)
-    power_gain = inv_power.mean(axis=1)
-    f_axis = np.fft.rfftfreq(512, 1.0 / sr)
-    voiced_gain = (inv_power / (1.0 + (f_axis / 200.0) ** 2)).mean(axis=1)
-
-    # --- voiced stretches (runs of consecutive vowels) and fricatives.
-    runs, frics = [], []
-    for (phone, _), s, e in zip(plan, bounds[:-1], bounds[1:]):
-        if phone in VOWELS:
-            if runs and runs[-1][1] == s:
-                runs[-1][1] = e
-            else:
-                runs.append([s, e])
-        elif phone in FRICATIVES:
-            frics.append((s, e))
-    vowel_centres = [0.5 * (s + e) / sr for (p, _), s, e in zip(plan, bounds[:-1], bounds[1:]) if p in VOWELS]
+    # The random draws happen in a fixed order (F0 contour, Rd drift, periods,
+    # aspiration, frication, noise floor): a seed always gives the same corpus.
+    lpc, power_gain, voiced_gain = _formant_tracks(plan, bounds, speaker, sr, frame_pos)
+    runs, frics, vowel_centres = _voiced_runs_and_fricatives(plan, bounds, sr)
     f0_track = smooth_f0(rng, n_frames, hop, sr, speaker, vowel_centres)
     rd_wobble = speaker.rd + 0.15 * np.sin(2 * np.pi * rng.uniform(0.2, 0.8) * frame_pos / sr + rng.uniform(0, 6.3))
-
-    # --- glottal periods (a short loop over periods; the samples are vectorised).
-    opens, periods, amps, rds = [], [], [], []
-    for s, e in runs:
-        o = float(s) + rng.uniform(0.0, 2.0)
-        ramp_in, ramp_out = 0.03 * sr, 0.045 * sr
-        while True:
-            f0 = np.interp(o, frame_pos, f0_track)
-            period = sr / f0 * (1.0 + speaker.jitter * rng.standard_normal())
-            if o + period > e:
-                break
-            edge = min((o - s) / ramp_in, (e - o - period) / ramp_out, 1.0)
-            amp = (0.25 + 0.75 * max(edge, 0.0)) * (1.0 + speaker.shimmer * rng.standard_normal())
-            # partial loudness compensation: open vowels are louder, but not 20 dB louder
-            amp *= np.interp(o, frame_pos, voiced_gain) ** -0.3
-            rd = np.interp(o, frame_pos, rd_wobble) + 0.5 * (1.0 - max(edge, 0.0))
-            opens.append(o)
-            periods.append(period)
-            amps.append(amp)
-            rds.append(rd)
-            o += period
-    opens, periods = np.asarray(opens), np.asarray(periods)
-    amps, rd_idx = np.asarray(amps), table.nearest(np.clip(np.asarray(rds), 0.5, 2.0))
-
-    samples = np.arange(n)
-    k = np.searchsorted(opens, samples, side="right") - 1
-    kk = np.maximum(k, 0)
-    in_cycle = (k >= 0) & (samples < (opens[kk] + periods[kk] if len(opens) else 0))
-    phase = np.where(in_cycle, (samples - opens[kk]) / periods[kk] if len(opens) else 0.0, 0.0)
-    glottal = np.zeros(n)
-    aspiration = np.zeros(n)
-    if len(opens):
-        idx = samples[in_cycle]
-        kc = k[in_cycle]
-        glottal[idx] = amps[kc] * table.sample(phase[in_cycle], rd_idx[kc])
-        # Aspiration: high-passed noise gated by the cycle, peaking at closure.
-        noise = rng.standard_normal(n + 1)
-        noise = 0.5 * (noise[1:] - noise[:-1])
-        te = table.te[rd_idx[kc]]
-        gate = 0.2 + 0.8 * np.exp(-0.5 * ((phase[in_cycle] - (te - 0.05)) / 0.15) ** 2)
-        aspiration[idx] = speaker.aspiration * np.abs(amps[kc]) * gate * noise[idx]
-        # GCI: the sample of the main negative peak (floor or ceil of the continuous te).
-        te_abs = opens + table.te[rd_idx] * periods
-        g0 = np.clip(np.floor(te_abs).astype(np.int64), 0, n - 1)
-        g1 = np.clip(g0 + 1, 0, n - 1)
-        gci = np.where(glottal[g1] < glottal[g0], g1, g0)
-    else:
-        gci = np.zeros(0, dtype=np.int64)
-
-    # --- frication: white noise, level normalised by the filter's power gain.
-    frication = np.zeros(n)
-    if frics:
-        fr_gain = FRICATION_LEVEL / np.sqrt(power_gain)
-        gain_s = np.interp(samples, frame_pos, fr_gain)
-        for s, e in frics:
-            ln = e - s
-            ramp = max(1, min(int(0.015 * sr), ln // 3))
-            env = np.ones(ln)
-            env[:ramp] = np.linspace(0.0, 1.0, ramp)
-            env[-ramp:] = np.linspace(1.0, 0.0, ramp)
-            level = rng.uniform(0.7, 1.0)
-            frication[s:e] = level * env * gain_s[s:e] * rng.standard_normal(ln)
+    opens, periods, amps, rds = _glottal_periods(runs, frame_pos, f0_track, rd_wobble, voiced_gain,
+                                                 speaker, sr, rng)
+    rd_idx = _lf_table().nearest(np.clip(rds, 0.5, 2.0))
+    glottal, aspiration, gci, in_cycle = _glottal_excitation(n, opens, periods, amps, rd_idx, speaker, rng)
+    frication = _frication(n, frics, frame_pos, power_gain, sr, rng)
 
     excitation = glottal + aspiration + frication
     starts = np.maximum(frame_pos - hop // 2, 0)
@@ -234,8 +280,6 @@ def load_truth(path) -> dict:
     ``frame_hop`` (int), ``sr`` (int), ``speaker`` (str), ``frame_times`` [frames]
     (seconds, frame ``t`` at ``t * frame_hop / sr``).
     """
-    from dsp.audio import InputError
-
     path = Path(path)
     if path.suffix == ".wav":
         path = path.parent.parent / "truth" / f"{path.stem}.npz"
@@ -254,8 +298,6 @@ def load_truth(path) -> dict:
 
 
 def _save_npz_atomic(path: Path, **arrays) -> None:
-    from dsp.audio import atomic_output
-
     with atomic_output(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
@@ -288,8 +330,6 @@ def make_corpus(
     Returns:
         The wav paths, in order.
     """
-    from dsp.audio import write_wav
-
     lo, hi = seconds_per_utt
     if not 0.3 <= lo <= hi:
         raise ValueError(f"seconds_per_utt must satisfy 0.3 <= min <= max, got {seconds_per_utt}")
@@ -305,8 +345,6 @@ def make_corpus(
     target = None if n_utterances is not None else minutes * 60.0
     bar = None
     if progress:
-        from tqdm import tqdm
-
         if n_utterances is not None:
             bar = tqdm(total=n_utterances, unit="utt", desc="synthetic corpus")
         else:
@@ -339,8 +377,6 @@ def make_corpus(
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter="|", quoting=csv.QUOTE_NONE, lineterminator="\n")
     writer.writerows(rows)
-    from dsp.audio import atomic_output
-
     with atomic_output(out_dir / "metadata.csv") as tmp:
         Path(tmp).write_text(buf.getvalue(), encoding="utf-8")
     # A smaller corpus regenerated into the same folder: drop the previous run's extra

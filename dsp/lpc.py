@@ -95,24 +95,28 @@ def _sum_difference_polys(a):
 def _cos_series(c, w):
     """G(w) = c0 + 2 sum_{k>=1} c_k cos(k w) and dG/dw, by Clenshaw in x=cos w.
 
-    c: [..., m+1]; w: [..., r]. Returns (G, dG) shaped like w.
+    c: [B, m+1]; w: [B, r]. Returns (G, dG) shaped like w.
     """
     x = np.cos(w)
+    x2 = 2.0 * x
     m = c.shape[-1] - 1
     # sum_k b_k T_k(x) with b_0 = c0, b_k = 2 c_k; derivative via U_{k-1}
     b = 2.0 * c
     b[..., 0] = c[..., 0]
-    y1 = np.zeros_like(w)
-    y2 = np.zeros_like(w)
-    d1 = np.zeros_like(w)
-    d2 = np.zeros_like(w)
+    # Clenshaw for the value, and the recurrence of its derivative, in place:
+    # y0 = b_k + 2x y1 - y2, d0 = 2 y1 + 2x d1 - d2 (buffers rotate)
+    y1, y2, y0 = np.zeros_like(w), np.zeros_like(w), np.empty_like(w)
+    d1, d2, d0 = np.zeros_like(w), np.zeros_like(w), np.empty_like(w)
     for k in range(m, 0, -1):
-        bk = b[..., k:k + 1]
-        # Clenshaw for value; derivative recurrence from differentiating it
-        y0 = bk + 2.0 * x * y1 - y2
-        d0 = 2.0 * y1 + 2.0 * x * d1 - d2
-        y2, y1 = y1, y0
-        d2, d1 = d1, d0
+        np.multiply(x2, y1, out=y0)
+        y0 -= y2
+        y0 += b[..., k:k + 1]
+        np.multiply(x2, d1, out=d0)
+        d0 -= d2
+        d0 += y1
+        d0 += y1
+        y2, y1, y0 = y1, y0, y2
+        d2, d1, d0 = d1, d0, d2
     value = b[..., 0:1] + x * y1 - y2
     dvalue_dx = y1 + x * d1 - d2
     return value, -np.sin(w) * dvalue_dx
@@ -142,18 +146,21 @@ def _bracket_and_polish(c, n_roots, grid_size):
         return roots, ok
     if not np.all(ok):
         c, g, change = c[ok], g[ok], change[ok]
-    idx = np.nonzero(change)[1].reshape(-1, n_roots)
+    idx = (np.flatnonzero(change) % change.shape[1]).reshape(-1, n_roots)
     g0 = np.take_along_axis(g, idx, axis=1)
     g1 = np.take_along_axis(g, idx + 1, axis=1)
     w0, w1 = grid[idx], grid[idx + 1]
     w = w0 - g0 * (w1 - w0) / (g1 - g0)  # secant start inside the bracket
+    rows = np.arange(len(w))  # rows still moving
     for _ in range(4):  # Newton, kept inside the bracket; quadratic convergence
-        val, der = _cos_series(c, w)
+        val, der = _cos_series(c[rows], w[rows]) if len(rows) < len(w) else _cos_series(c, w)
         safe = np.where(der != 0, der, 1.0)
         step = np.where(der != 0, val / safe, 0.0)
-        w = np.clip(w - step, w0, w1)
-        # after a step of size d the error is ~ d^2 * f''/2f' (< 1e-10 here)
-        if np.max(np.abs(step)) < 1e-6:
+        w[rows] = np.clip(w[rows] - step, w0[rows], w1[rows])
+        # after a step of size d the error is ~ d^2 * f''/2f' (< 1e-10 here):
+        # a row whose steps are all below 1e-6 is done
+        rows = rows[np.max(np.abs(step), axis=1) >= 1e-6]
+        if not len(rows):
             break
     roots[ok] = w
     return roots, ok

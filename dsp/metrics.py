@@ -6,6 +6,11 @@ take 1-D signals (trimmed to the shorter of the two).
 import numpy as np
 import scipy.fft
 import scipy.linalg
+from pesq import pesq
+from pystoi import stoi as _pystoi
+
+from dsp.audio import resample
+from dsp.spectral import mel_filterbank, stft
 
 
 def _pair(ref, est):
@@ -40,8 +45,6 @@ def mel_cepstrum(x, sr, n_mfcc=13, n_mels=40, n_fft=1024, hop_length=None):
     Frames of 25 ms every ``hop_length`` samples (default 5 ms), Slaney mel filters 0..sr/2,
     band powers floored 100 dB below the signal's peak.
     """
-    from dsp.spectral import mel_filterbank, stft
-
     x = np.asarray(x, dtype=np.float64).ravel()
     hop = hop_length or max(1, int(0.005 * sr))
     fb = mel_filterbank(sr, n_fft, n_mels, 0.0, sr / 2.0)
@@ -59,8 +62,6 @@ def mel_cepstral_distortion(ref_wav, est_wav, sr, n_mfcc=13, n_fft=1024, hop_len
     frames aligned by index, averaged over frames where the reference is above -60 dB
     of its peak energy.
     """
-    from dsp.spectral import stft
-
     ref, est = _pair(ref_wav, est_wav)
     hop = hop_length or max(1, int(0.005 * sr))
     c_ref = mel_cepstrum(ref, sr, n_mfcc, n_fft=n_fft, hop_length=hop)
@@ -108,10 +109,6 @@ def sdr(ref, est, taps=256):
 
 def pesq_nb(ref, est, sr):
     """Narrow-band PESQ (ITU-T P.862) at 16 kHz, reference first."""
-    from pesq import pesq
-
-    from dsp.audio import resample
-
     ref, est = _pair(ref, est)
     if sr != 16000:
         ref = resample(ref.astype(np.float32), sr, 16000)
@@ -121,7 +118,5 @@ def pesq_nb(ref, est, sr):
 
 def stoi(ref, est, sr, extended=False):
     """Short-time objective intelligibility (pystoi; resamples to 10 kHz itself)."""
-    from pystoi import stoi as _stoi
-
     ref, est = _pair(ref, est)
-    return float(_stoi(ref, est, sr, extended=extended))
+    return float(_pystoi(ref, est, sr, extended=extended))

@@ -19,13 +19,13 @@ import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import scipy.fft
 
 from dsp.filters import pre_emphasis
 from dsp.lpc import lpc_envelope, lpc_from_power, lsf_to_poly, poly_to_lsf
-from dsp.spectral import mel_filterbank, stft
+from dsp.spectral import mel_filterbank, stft_blocks
 
 FLOOR = 1e-9
+BLOCK_FRAMES = 2048  # ~10 s at a 5 ms hop: a few MB per temporary
 
 
 @dataclass(frozen=True)
@@ -67,14 +67,25 @@ class MfccAnalysis:
     magnitude: np.ndarray   # [n_frames, nfft//2 + 1] of the pre-emphasised speech
 
 
+def dct_matrix(n):
+    """Orthonormal DCT-II matrix [n, n]: dct_matrix(n) @ v == scipy.fft.dct(v, norm="ortho").
+
+    Built with numpy: scipy.fft would cost get_mfcc.py 0.2-0.3 s of start-up.
+    """
+    k = np.arange(n)[:, None]
+    m = np.arange(n)[None, :]
+    d = np.cos(np.pi * k * (2 * m + 1) / (2 * n)) * np.sqrt(2.0 / n)
+    d[0] /= np.sqrt(2.0)
+    return d
+
+
 @functools.lru_cache(maxsize=8)
 def _matrices(cfg):
     """Filterbank, its pseudo-inverse and the truncated DCT pair for cfg."""
     fb = mel_filterbank(cfg.sample_rate, cfg.nfft, cfg.mel_filters, 0.0,
                         cfg.sample_rate / 2.0, htk=True, norm="area")
     fb_pinv = np.linalg.pinv(fb)
-    dct = scipy.fft.dct(np.eye(cfg.mel_filters), type=2, norm="ortho", axis=0)
-    dct = dct[:cfg.mfcc_order]            # [mfcc_order, mel_filters]
+    dct = dct_matrix(cfg.mel_filters)[:cfg.mfcc_order]  # [mfcc_order, mel_filters]
     idct = np.linalg.pinv(dct)            # [mel_filters, mfcc_order] = dct.T
     return fb, fb_pinv, dct, idct
 
@@ -84,12 +95,15 @@ def n_frames_for(n_samples, hop_size):
     return int(-(-int(n_samples) // int(hop_size)))
 
 
-def analyze(x, cfg=MfccConfig()):
+def analyze(x, cfg=MfccConfig(), block_frames=BLOCK_FRAMES):
     """MFCCs and LSFs of a mono signal at cfg.sample_rate.
 
     Args:
         x: float array [n] (already at cfg.sample_rate).
         cfg: MfccConfig.
+        block_frames: frames analysed at once (frames are independent: the
+            result depends on it only in the last bit of a float32, through
+            the blocking of matrix products); blocks keep temporaries small.
     Returns:
         MfccAnalysis with n_frames = ceil(n / hop_size).
     """
@@ -98,19 +112,32 @@ def analyze(x, cfg=MfccConfig()):
     if x.ndim != 1:
         raise ValueError(f"expected a mono signal, got shape {x.shape}")
     n_frames = n_frames_for(len(x), cfg.hop_size)
+    mfcc = np.empty((n_frames, cfg.mfcc_order))
+    lsf = np.empty((n_frames, cfg.lsf_order))
+    energy_db = np.empty(n_frames)
+    magnitude = np.empty((n_frames, cfg.nfft // 2 + 1), dtype=np.float32)
     # float32 spectra: features need ~1e-6 relative precision, and it halves
     # the memory traffic of the dominant STFT step
     y = pre_emphasis(x, cfg.preemphasis).astype(np.float32)
-    mag = np.abs(stft(y, cfg.nfft, cfg.hop_size, cfg.win_length, n_frames=n_frames))
-    mag = np.maximum(mag, np.float32(FLOOR))
-    energy_db = 10.0 * np.log10(np.sum(mag.astype(np.float64) ** 2, axis=-1))
+    for t0, spec in stft_blocks(y, cfg.nfft, cfg.hop_size, cfg.win_length, n_frames=n_frames,
+                                block_frames=block_frames):
+        t = slice(t0, t0 + spec.shape[0])
+        mag = np.abs(spec, out=magnitude[t])
+        np.maximum(mag, np.float32(FLOOR), out=mag)
+        _frame_features(mag, cfg, mfcc[t], energy_db[t])
+        lsf[t] = mfcc_to_lsf(mfcc[t], cfg)
+    return MfccAnalysis(mfcc.astype(np.float32), lsf.astype(np.float32),
+                        energy_db.astype(np.float32), magnitude)
+
+
+def _frame_features(mag, cfg, mfcc, energy_db):
+    """Fill mfcc [frames, mfcc_order] and energy_db [frames] from |X| [frames, bins]."""
+    # sum of squares in float64 without a float64 copy of the spectrogram
+    energy_db[:] = 10.0 * np.log10(np.einsum("ij,ij->i", mag, mag, dtype=np.float64))
     fb, _, dct, _ = _matrices(cfg)
     log_mel = 20.0 * np.log10(np.maximum(mag @ fb.T.astype(np.float32), FLOOR))
-    mfcc = log_mel.astype(np.float64) @ dct.T
+    mfcc[:] = log_mel.astype(np.float64) @ dct.T
     mfcc[:, 0] = energy_db
-    lsf = mfcc_to_lsf(mfcc, cfg)
-    return MfccAnalysis(mfcc.astype(np.float32), lsf.astype(np.float32),
-                        energy_db.astype(np.float32), mag)
 
 
 def mfcc_to_magnitude(mfcc, cfg=MfccConfig()):
@@ -124,13 +151,15 @@ def mfcc_to_magnitude(mfcc, cfg=MfccConfig()):
     # centre the level: avoids overflow of 10^(x/20) for large c0 values
     log_mel = log_mel - log_mel.max(axis=-1, keepdims=True)
     mel = 10.0 ** (log_mel / 20.0)
-    return np.maximum(mel @ fb_pinv.T, FLOOR)
+    mag = mel @ fb_pinv.T
+    return np.maximum(mag, FLOOR, out=mag)
 
 
 def mfcc_to_lpc(mfcc, cfg=MfccConfig()):
     """All-pole inverse filters [..., lsf_order+1] fitted to the MFCC spectrum."""
-    mag = mfcc_to_magnitude(mfcc, cfg)
-    a, _ = lpc_from_power(mag ** 2, cfg.lsf_order)
+    power = mfcc_to_magnitude(mfcc, cfg)
+    power *= power  # in place: the spectrum is [frames, bins] float64
+    a, _ = lpc_from_power(power, cfg.lsf_order)
     return a
 
 

@@ -14,7 +14,7 @@ from corpus.noise import NOISE_CATEGORIES, make_noise, make_noises
 from corpus.readers import read_esc50, read_ljspeech
 
 SR = 16000
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _slope(x, lo=50.0, hi=4000.0):
@@ -71,6 +71,7 @@ def _run(args, **kw):
     return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=240, **kw)
 
 
+@pytest.mark.slow
 def test_get_data_script_offline_synthetic_and_idempotent(tmp_path):
     """One run of 00_get_data.sh --offline (generates), a second run skips; CLIs fail clearly."""
     data = tmp_path / "data"

@@ -1,9 +1,16 @@
 """Metrics on signals with known answers, and wrappers vs the packages."""
+import librosa
 import numpy as np
 import pytest
+import scipy.fft
+from pesq import pesq
+from pystoi import stoi as pystoi_stoi
+from scipy.signal import lfilter
 
+from dsp.audio import resample
 from dsp.metrics import (log_spectral_distance, mel_cepstral_distortion, mel_cepstrum, pesq_nb, sdr,
                          si_sdr, spectral_convergence, stoi)
+from dsp.spectral import mel_filterbank, stft
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +59,6 @@ def test_mcd_grows_with_distortion(speechlike):
 
 def test_mel_cepstrum_uses_the_cepstral_convention(speechlike):
     """Full-length cepstrum rebuilds ln|X_mel| as c0 + 2 sum c_k cos(pi k (n + 1/2) / N)."""
-    from dsp.spectral import mel_filterbank, stft
-
     sr, s, _ = speechlike
     c = mel_cepstrum(s, sr, n_mfcc=40, n_mels=40)
     n = np.arange(40)
@@ -67,10 +72,6 @@ def test_mel_cepstrum_uses_the_cepstral_convention(speechlike):
 
 
 def test_mcd_of_a_gain_is_zero_and_of_a_known_filter_matches_its_cepstrum(speechlike):
-    import librosa
-    import scipy.fft
-    from scipy.signal import lfilter
-
     sr, s, noise = speechlike
     assert mel_cepstral_distortion(s, 0.3 * s, sr) == pytest.approx(0.0, abs=1e-6)
     # white noise through 1 - a z^-1: the log-amplitude difference is ln|1 - a e^{-jw}| at every
@@ -85,15 +86,11 @@ def test_mcd_of_a_gain_is_zero_and_of_a_known_filter_matches_its_cepstrum(speech
 
 
 def test_pesq_and_stoi_wrappers_agree_with_the_packages(speechlike):
-    from pesq import pesq
-    from pystoi import stoi as pystoi_stoi
-
     sr, s, n = speechlike
     est = s + 0.05 * n
     assert pesq_nb(s, est, sr) == pytest.approx(pesq(16000, s, est, "nb"), abs=1e-6)
     assert stoi(s, est, sr) == pytest.approx(pystoi_stoi(s, est, sr), abs=1e-9)
     # resampled path: 22.05 kHz input is scored at 16 kHz
-    from dsp.audio import resample
     s22 = resample(s.astype(np.float32), 16000, 22050)
     score = pesq_nb(s22, s22, 22050)
     assert score > 4.0

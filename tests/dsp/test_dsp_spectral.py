@@ -2,11 +2,12 @@
 import librosa
 import numpy as np
 import pytest
+import scipy.signal
 
 from dsp.filters import de_emphasis, pre_emphasis
 from dsp.mulaw import mu_law_decode, mu_law_encode
-from dsp.spectral import (denormalize_db, frame_signal, griffin_lim, istft,
-                          log_mel_spectrogram, mel_filterbank, normalize_db, stft)
+from dsp.spectral import (denormalize_db, frame_signal, griffin_lim, hann_window, istft,
+                          log_mel_spectrogram, mel_filterbank, normalize_db, stft, stft_blocks)
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +99,37 @@ def test_mu_law_round_trip_and_librosa_agreement(mu):
     # quantisation error is bounded by the code step at each amplitude
     err = np.abs(mu_law_decode(codes, mu) - x)
     assert err.max() < 0.05 and err[np.abs(x) < 0.01].max() < 2e-3
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 400, 480, 1024, 1025])
+def test_numpy_hann_window_is_scipys_bit_for_bit(n):
+    assert np.array_equal(hann_window(n), scipy.signal.get_window("hann", n, fftbins=True))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_numpy_pre_emphasis_is_lfilter_bit_for_bit(dtype, axis):
+    """pre_emphasis is numpy (get_mfcc must not import scipy.signal), with lfilter's bits."""
+    x = (1000 * np.random.default_rng(0).standard_normal((3, 500))).astype(dtype)
+    ref = scipy.signal.lfilter([1.0, -0.97], [1.0], x, axis=axis).astype(dtype, copy=False)
+    got = pre_emphasis(x, 0.97, axis=axis)
+    assert got.dtype == ref.dtype and np.array_equal(got, ref)
+
+
+def test_stft_window_other_than_hann_still_works(chirp):
+    ours = stft(chirp, 512, 128, 400, window="hamming")
+    ref = librosa.stft(chirp, n_fft=512, hop_length=128, win_length=400, window="hamming",
+                       pad_mode="reflect").T
+    np.testing.assert_allclose(ours, ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [100, 513, 16000 * 3 + 17])
+@pytest.mark.parametrize("extra_frames", [None, 0, 5])
+def test_stft_blocks_are_the_rows_of_the_whole_stft(n, extra_frames):
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    n_frames = None if extra_frames is None else -(-n // 80) + extra_frames
+    whole = stft(x, 1024, 80, 480, n_frames=n_frames)
+    blocks = list(stft_blocks(x, 1024, 80, 480, n_frames=n_frames, block_frames=100))
+    assert [t0 for t0, _ in blocks] == list(range(0, len(whole), 100))
+    joined = np.concatenate([b for _, b in blocks])
+    assert joined.dtype == whole.dtype and np.array_equal(joined, whole)

@@ -1,9 +1,10 @@
 """Audio loading: every kind of bad input gives one clear error naming the file."""
+import librosa
 import numpy as np
 import pytest
 import soundfile as sf
 
-from dsp.audio import AudioInputError, InputError, atomic_output, load_audio, write_wav
+from dsp.audio import AudioInputError, InputError, atomic_output, load_audio, resample, write_wav
 
 
 def _write(path, x, sr=16000):
@@ -63,3 +64,13 @@ def test_write_wav_round_trip(tmp_path):
     write_wav(tmp_path / "a.wav", x, 16000)
     y, sr = load_audio(tmp_path / "a.wav")
     assert sr == 16000 and np.max(np.abs(x - y)) < 1e-4
+
+
+@pytest.mark.parametrize("shape", [(22050,), (22051, 2), (37,)])
+@pytest.mark.parametrize("rates", [(22050, 16000), (8000, 16000), (44100, 22050)])
+def test_resample_is_librosa_soxr_hq_bit_for_bit(shape, rates):
+    """dsp.audio calls soxr itself (librosa's resampler costs seconds of start-up)."""
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ref = librosa.resample(x.T, orig_sr=rates[0], target_sr=rates[1], res_type="soxr_hq").T
+    got = resample(x, *rates)
+    assert got.shape == ref.shape and got.dtype == np.float32 and np.array_equal(got, ref)

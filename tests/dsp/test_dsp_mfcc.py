@@ -1,15 +1,14 @@
-"""get_mfcc: envelopes of known all-pole vowels, edge signals, the CLI."""
-import subprocess
-import sys
-
+"""dsp.mfcc (get_mfcc's analysis): envelopes of known all-pole vowels, edge signals,
+the per-frame reference, real speech."""
 import numpy as np
 import pytest
+import scipy.fft
 import scipy.signal
-import soundfile as sf
 
 from bench.per_frame_mfcc import analyze_per_frame
+from dsp.audio import load_audio
 from dsp.lpc import is_minimum_phase, lpc_envelope, lsf_to_poly
-from dsp.mfcc import MfccConfig, analyze, lsf_to_envelope, mfcc_to_envelope
+from dsp.mfcc import MfccConfig, analyze, dct_matrix, lsf_to_envelope, mfcc_to_envelope
 
 SR = 16000
 CFG = MfccConfig()
@@ -78,6 +77,12 @@ def test_vectorised_analysis_equals_per_frame_reference():
     np.testing.assert_allclose(r.lsf, lsf_ref, atol=1e-5)
 
 
+@pytest.mark.parametrize("n", [13, 24, 40])
+def test_numpy_dct_matrix_equals_scipy_orthonormal_dct(n):
+    np.testing.assert_allclose(dct_matrix(n), scipy.fft.dct(np.eye(n), type=2, norm="ortho", axis=0),
+                               atol=1e-14)
+
+
 @pytest.mark.parametrize("kind", ["silence", "tone", "white", "clipped"])
 def test_edge_signals_give_finite_valid_lsfs(kind):
     rng = np.random.default_rng(0)
@@ -92,49 +97,7 @@ def test_edge_signals_give_finite_valid_lsfs(kind):
     assert np.all(is_minimum_phase(lsf_to_poly(r.lsf[::10].astype(np.float64))))
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "get_mfcc.py", *args], capture_output=True,
-                          text=True, timeout=120)
-
-
-def test_cli_writes_raw_float32_files_and_plot(tmp_path):
-    x, _ = vowel([(700, 80), (1200, 90)], seconds=0.5)
-    wav = tmp_path / "v.wav"
-    sf.write(str(wav), (0.5 * x / np.abs(x).max()).astype(np.float32), SR)
-    out = [tmp_path / "v.lsf", tmp_path / "v.mfcc", tmp_path / "v.png"]
-    proc = run_cli(f"--input_file={wav}", f"--lsf_file={out[0]}", f"--mfcc_file={out[1]}",
-                   "--plot", str(out[2]))
-    assert proc.returncode == 0, proc.stderr
-    n = int(np.ceil(len(x) / 80))
-    lsf = np.fromfile(out[0], dtype=np.float32).reshape(-1, 30)
-    mfcc = np.fromfile(out[1], dtype=np.float32).reshape(-1, 20)
-    assert lsf.shape == (n, 30) and mfcc.shape == (n, 20)
-    assert out[2].read_bytes()[:4] == b"\x89PNG"
-    # bad inputs: one line naming the file, non-zero exit, no outputs
-    bad = tmp_path / "bad.wav"
-    bad.write_bytes(b"garbage")
-    for args, needle in [([f"--input_file={bad}"], "cannot decode"),
-                         ([f"--input_file={tmp_path / 'none.wav'}"], "not found")]:
-        target = tmp_path / "bad.lsf"
-        proc = run_cli(*args, f"--lsf_file={target}")
-        assert proc.returncode != 0
-        lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
-        assert len(lines) == 1 and needle in lines[0] and str(args[0].split("=")[1]) in lines[0]
-        assert not target.exists()
-    proc = run_cli(f"--input_file={wav}", f"--lsf_file={tmp_path / 'nodir' / 'x.lsf'}")
-    assert proc.returncode != 0 and "does not exist" in proc.stderr
-
-
-def test_cli_help_documents_every_flag():
-    proc = run_cli("--help")
-    assert proc.returncode == 0
-    for flag in ["--input_file", "--lsf_file", "--mfcc_file", "--sample_rate", "--win_length",
-                 "--hop_size", "--lsf_order", "--mel_filters", "--mfcc_order", "--nfft", "--plot"]:
-        assert flag in proc.stdout
-
-
 def test_real_speech_gives_plausible_envelopes(realdata):
-    from dsp.audio import load_audio
     x, _ = load_audio(realdata / "ljspeech_sample" / "wavs" / "LJ001-0002.wav", sr=SR)
     r = analyze(x, CFG)
     assert np.all(np.isfinite(r.lsf)) and np.all(np.diff(r.lsf, axis=1) > 0)
@@ -143,3 +106,17 @@ def test_real_speech_gives_plausible_envelopes(realdata):
     env = lsf_to_envelope(r.lsf[loud].astype(np.float64), CFG.nfft)
     peak_hz = np.argmax(env, axis=1) * SR / CFG.nfft
     assert np.median(peak_hz) < 4000
+    # and the per-frame reference agrees on real speech too
+    _, lsf_ref = analyze_per_frame(x[:SR])
+    head = analyze(x[:SR], CFG)
+    np.testing.assert_allclose(head.lsf, lsf_ref, atol=1e-5)
+
+
+def test_block_size_changes_nothing_but_float_rounding():
+    x, _ = vowel([(600, 80), (1700, 120), (2600, 160)], seconds=1.3)
+    whole = analyze(x, CFG, block_frames=10 ** 6)
+    blocks = analyze(x, CFG, block_frames=97)
+    assert np.array_equal(blocks.magnitude, whole.magnitude)
+    assert np.array_equal(blocks.energy_db, whole.energy_db)
+    np.testing.assert_allclose(blocks.mfcc, whole.mfcc, rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(blocks.lsf, whole.lsf, atol=1e-6)

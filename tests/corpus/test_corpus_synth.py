@@ -12,10 +12,10 @@ from corpus.glottal import LFTable, lf_pulse, lf_timing
 from corpus.synth import (
     Speaker, frame_hop_for, load_truth, make_corpus, make_speakers, synthesize_utterance,
 )
-from dsp.audio import InputError
 from corpus.vocal_tract import (
     VOWELS, allpole_filter_blocks, formant_target, formants_to_lpc, n_formants_for,
 )
+from dsp.audio import InputError
 from dsp.lpc import is_minimum_phase, levinson
 
 SR = 16000

@@ -8,6 +8,7 @@ from corpus.readers import (
     ESC50_CLASSES, ESC50_ENVIRONMENTAL_CLASSES, list_wavs, read_cmu_arctic, read_esc50,
     read_ljspeech, read_tsp,
 )
+from corpus.synth import make_corpus
 from dsp.audio import InputError
 
 
@@ -92,8 +93,6 @@ def test_read_ljspeech_errors(tmp_path):
 
 
 def test_read_ljspeech_reads_synthetic_corpus(tmp_path):
-    from corpus.synth import make_corpus
-
     paths = make_corpus(tmp_path / "syn", n_utterances=2, seconds_per_utt=(0.6, 0.8))
     items = read_ljspeech(tmp_path / "syn")
     assert [p for _, p, _ in items] == sorted(paths)
