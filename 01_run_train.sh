@@ -1,47 +1,44 @@
 #!/usr/bin/env bash
-# Stage 01: train the ResGAN pulse model (stage 1) and GAN noise model (stage 2).
+# Stage 1 (ResGAN): train the pulse model (stage 1 of train.py) and the GAN noise model (stage 2).
 #
-#   ./01_run_train.sh                 # quick configuration (default): <= 15 min on 2 idle CPU cores
-#   ./01_run_train.sh --paper         # the paper's settings (20 + 15 epochs, batch 128, context 1)
-#   ./01_run_train.sh --paper --context 40   # as the pre-release runs (GRU context of 40 frames)
-#   ./01_run_train.sh [preset] [any train.py flag ...]   # e.g. --restart, --data_dir DIR
+#   bash 01_run_train.sh                         # quick preset: about 5 min on 2 idle CPU cores
+#   bash 01_run_train.sh --preset paper          # the paper's settings (20 + 15 epochs, batch 128)
+#   bash 01_run_train.sh --preset paper --context 40   # as the pre-release runs (GRU context 40)
+#   bash 01_run_train.sh --resume false          # start over instead of resuming
+#   bash 01_run_train.sh -- --epochs_pulse 2     # any train.py flag after --
 #
-# Reads ./traindata and ./testdata (00_get_data.sh). Writes models/ (checkpoints,
-# CSV logs, configs) and figures/resgan_{pulse,gan}_{progress,loss}.png. Re-running
-# resumes after the last finished epoch (add --restart to start over).
-#
-# Quick configuration: the paper's networks and optimisers, but a bounded number
-# of random batches of 32 per epoch (8 x 36 pulse-model steps, 5 x 32 GAN steps),
-# a 10x larger pulse-model learning rate (1e-3) so that 288 steps visibly learn,
-# a 100x larger discriminator learning rate (SGD 1e-3: at 1e-5 its loss stays at
-# ~1.1 over 160 steps, i.e. D does not learn and G only feature-matches a random D),
-# BatchNorm momentum 0.9 (instead of 0.99) so that the inference-mode statistics
-# catch up within a few dozen steps, and early stopping on 512 held-out frames.
-# Small batches: the budget is in frames (the pulse model costs ~1.5 GFLOP per
-# training frame), and per frame seen, batches of 16-32 learn faster than 64.
-# Both presets share two defaults of train.py: the pulse model's final linear
-# convolution starts at zero with a fixed output gain of 1/20 (--output_gain,
-# the target pulses' RMS), and each batch mixes 4 sub-batches from random data
-# files (--mix_files) so BatchNorm sees more than one speaker per batch.
+# Options (defaults in brackets):
+#   --preset NAME      quick | paper, or a path to a .json file (resgan/presets/NAME.json) [quick]
+#   --context N        frames of GRU context (train.py --rnn_context_len) [1]
+#   --train_dir DIR    packaged training data (00_get_data.sh) [traindata]
+#   --test_dir DIR     packaged test data [testdata]
+#   --model_dir DIR    checkpoints, CSV logs and the saved configurations [models]
+#   --figures_dir DIR  training figures [figures]
+#   --seed N           [0]
+#   --resume BOOL      re-running continues after the last finished epoch;
+#                      --resume false starts over (train.py --no-resume) [true]
+#   --stage N --stop_stage M   run only if 1 is in [N, M] (run.sh passes them on)
+# Writes <model_dir>/ (pulse_model.keras, generator.keras, ... with a .json
+# configuration beside each) and <figures_dir>/resgan_{pulse,gan}_{progress,loss}.png.
+# The presets are described in resgan/README.md. Environment: PYTHON (default python).
 set -euo pipefail
+preset=quick context=1 train_dir=traindata test_dir=testdata model_dir=models figures_dir=figures
+seed=0 resume=true
+. "$(dirname "$0")/utils/parse_options.sh" "$@"
+stage_on 1 || exit 0
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python}
-ALLOW_PRESET=1 source ./_stage_args.sh "$@"
 
-if [ "$PRESET" = paper ]; then
-  ARGS=(--epochs_pulse 20 --epochs_gan 15 --batch_size 128 --rnn_context_len "$CONTEXT"
-        --plot_every 500)
-else
-  ARGS=(--epochs_pulse 8 --epochs_gan 5 --batch_size 32 --steps_per_epoch 36
-        --steps_per_epoch_gan 32 --lr_pulse 1e-3 --lr_d 1e-3 --bn_momentum 0.9 --val_frames 512 --plot_every 36
-        --rnn_context_len "$CONTEXT")
-fi
-for d in traindata testdata; do
-  if ! ls "$d"/data.nc1 >/dev/null 2>&1; then
-    echo "error: $d/data.nc1 not found: run ./00_get_data.sh first" >&2
+for d in "$train_dir" "$test_dir"; do
+  if ! [ -f "$d/data.nc1" ]; then
+    echo "error: $d/data.nc1 not found: run 00_get_data.sh first" >&2
     exit 1
   fi
 done
-echo "[01] ResGAN training, $PRESET preset: ${ARGS[*]} ${EXTRA[*]:-}"
-"$PYTHON" train.py --mode train "${ARGS[@]}" ${EXTRA[@]+"${EXTRA[@]}"}
-echo "[01] done: models in models/, figures in figures/"
+resume_flag=--resume
+[ "$resume" = true ] || resume_flag=--no-resume
+echo "[01] ResGAN training, $preset preset, context $context${*:+, extra flags: $*}"
+"$PYTHON" train.py --mode train --preset "$preset" --rnn_context_len "$context" --seed "$seed" \
+  "$resume_flag" --data_dir "$train_dir" --testdata_dir "$test_dir" --model_dir "$model_dir" \
+  --figures_dir "$figures_dir" "$@"
+echo "[01] done: models in $model_dir/, figures in $figures_dir/"

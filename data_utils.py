@@ -1,368 +1,32 @@
-"""ResGAN training data: the CURRENNT NetCDF format (read, write, validate, import).
-
-A data file (``data.nc1`` ... ``data.ncK``) holds a set of utterances, one row
-per 5 ms acoustic frame, in the layout of the CURRENNT toolkit:
-
-=================  ==============================  ==========================
-variable           shape                           meaning
-=================  ==============================  ==========================
-``inputs``         [numTimesteps, inputPattSize]   acoustic features, z-normalised
-``targetPatterns`` [numTimesteps, targetPattSize]  400-sample excitation pulses, z-normalised
-``seqLengths``     [numSeqs]                       frames per utterance
-``seqTags``        [numSeqs, maxSeqTagLength]      utterance names (UTF-8 chars)
-``inputMeans``     [inputPattSize]                 z-normalisation statistics
-``inputStdevs``    [inputPattSize]
-``outputMeans``    [targetPattSize]
-``outputStdevs``   [targetPattSize]
-=================  ==============================  ==========================
-
-Input columns (inputPattSize = 22), as written by ``python data_utils.py package``:
-0..19 the 20 MFCCs of get_mfcc.py (column 0 = c0 = frame energy in dB),
-20 log F0 (natural log of Hz, linearly interpolated over unvoiced frames),
-21 voicing flag (1 voiced, 0 unvoiced). Targets (targetPattSize = 400) are
-pitch-synchronous residual pulses centred at sample 200 (see resgan_packaging.py).
-
-On load, targets are de-normalised (the convolutional models need waveforms)
-while inputs stay normalised. Files are written as NETCDF3_CLASSIC so that
-scipy.io.netcdf_file, netCDF4 and CURRENNT can all read them. Feeding the rows
-to Keras (causal context, ``PulseSequence``) is in ``resgan_dataset.py``; those
-names are importable from here too.
-
-Usage::
+#!/usr/bin/env python
+"""ResGAN training data: the CURRENNT NetCDF format (read, write, import) and its command line.
 
     python data_utils.py package --wav_dir data/synthetic/wav --out_dir traindata --test_dir testdata
     python data_utils.py info traindata/data.nc1
     python data_utils.py import --src data/resgan --out_dir traindata --test_dir testdata
+
+The format itself lives in ``resgan.netcdf`` and the packaging of recordings in
+``resgan.packaging``; their main names are importable from here
+(``data_utils.read_netcdf``, ``data_utils.write_netcdf``, ...). Feeding Keras
+(``PulseSequence``, causal context) is ``resgan.dataset``. Nothing here imports
+Keras, so ``info`` and ``--help`` answer quickly.
 """
-
-from __future__ import annotations
-
 import argparse
-import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from dsp.audio import InputError, atomic_output, cli_main
+from dsp.audio import cli_main
+from resgan.constants import INPUT_COLUMNS, LOG_F0_COLUMN, N_INPUTS, PULSE_LENGTH, VOICING_COLUMN
+from resgan.netcdf import (NcData, import_packaged, list_data_files, norm_stats, num_rows,
+                           read_netcdf, write_netcdf)
+from resgan.packaging import analyze_utterance, package
 
-INPUT_COLUMNS = (
-    "0-19: MFCC c0..c19 of get_mfcc.py (c0 = frame energy in dB); "
-    "20: log F0 (ln Hz, linearly interpolated over unvoiced frames); "
-    "21: voicing flag (1 voiced, 0 unvoiced)"
-)
-N_INPUTS = 22
-PULSE_LENGTH = 400
+__all__ = ["INPUT_COLUMNS", "N_INPUTS", "PULSE_LENGTH", "NcData", "analyze_utterance",
+           "import_packaged", "list_data_files", "norm_stats", "num_rows", "package",
+           "read_netcdf", "write_netcdf", "build_parser", "main"]
 
-_VARIABLES = ("inputs", "targetPatterns", "seqLengths", "seqTags",
-              "inputMeans", "inputStdevs", "outputMeans", "outputStdevs")
-_STATS = ("inputMeans", "inputStdevs", "outputMeans", "outputStdevs")
-
-
-@dataclass
-class NcData:
-    """One CURRENNT data file in memory.
-
-    Args:
-        inputs: float32 [N, 22], z-normalised features (one row per frame).
-        targets: float32 [N, 400], de-normalised pulses (waveform samples).
-        seq_lengths: int64 [S], frames per utterance (sums to N).
-        seq_tags: list of S utterance names.
-        input_means, input_stdevs: float32 [22].
-        output_means, output_stdevs: float32 [400].
-        path: the file it was read from (None if built in memory).
-        attrs: global attributes of the file (str -> str/number).
-    """
-
-    inputs: np.ndarray
-    targets: np.ndarray | None
-    seq_lengths: np.ndarray
-    seq_tags: list
-    input_means: np.ndarray
-    input_stdevs: np.ndarray
-    output_means: np.ndarray
-    output_stdevs: np.ndarray
-    path: Path | None = None
-    attrs: dict = field(default_factory=dict)
-
-    @property
-    def seq_starts(self) -> np.ndarray:
-        """First row of each utterance, int64 [S]."""
-        return np.concatenate([[0], np.cumsum(self.seq_lengths)[:-1]]).astype(np.int64)
-
-    def utterances(self):
-        """Yield ``(tag, inputs [n, 22], targets [n, 400] or None)`` per utterance."""
-        for tag, start, n in zip(self.seq_tags, self.seq_starts, self.seq_lengths):
-            tgt = None if self.targets is None else self.targets[start:start + n]
-            yield tag, self.inputs[start:start + n], tgt
-
-
-# --------------------------------------------------------------------------- reading
-
-def _decode_tags(chars: np.ndarray) -> list:
-    """seqTags char matrix [numSeqs, maxSeqTagLength] -> list of str (NUL-terminated)."""
-    chars = np.asarray(chars)
-    if chars.ndim == 1:  # a single tag stored without the second dimension
-        chars = chars[None, :]
-    if chars.dtype.kind == "U" or (chars.dtype.kind == "S" and chars.dtype.itemsize > 1):
-        # already joined into strings (e.g. netCDF4 with auto char-to-string)
-        return [(c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)).rstrip("\0")
-                for c in chars.reshape(-1)]
-    raw = chars.view(np.uint8) if chars.dtype.kind == "S" else chars.astype(np.uint8)
-    return [bytes(row).split(b"\0", 1)[0].decode("utf-8", errors="replace") for row in raw]
-
-
-def _read_variables(path: Path, names) -> tuple[dict, dict, dict]:
-    """Read variables ``names`` (those present), dimensions and global attributes.
-
-    scipy.io.netcdf_file handles NETCDF3 (classic / 64-bit offset); anything
-    else (e.g. a NETCDF4/HDF5 file) is read with netCDF4.
-    """
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    try:
-        return _read_scipy(path, names)
-    except InputError:
-        raise
-    except Exception as scipy_error:  # not NETCDF3: try netCDF4
-        try:
-            return _read_netcdf4(path, names)
-        except Exception as nc4_error:
-            raise InputError(f"{path}: not a readable NetCDF file "
-                             f"(scipy: {scipy_error}; netCDF4: {nc4_error})") from None
-
-
-def _read_scipy(path, names):
-    from scipy.io import netcdf_file
-
-    f = netcdf_file(str(path), "r", mmap=True)
-    try:
-        out = {}
-        for name in names:
-            if name in f.variables:
-                out[name] = np.array(f.variables[name].data)  # copy out of the mmap
-        dims = {k: v for k, v in f.dimensions.items()}
-        attrs = {k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
-                 for k, v in f._attributes.items()}
-    finally:
-        f.close()
-    return out, dims, attrs
-
-
-def _read_netcdf4(path, names):
-    import netCDF4
-
-    with netCDF4.Dataset(str(path), "r") as ds:
-        out = {}
-        for name in names:
-            if name in ds.variables:
-                var = ds.variables[name]
-                var.set_auto_mask(False)
-                var.set_auto_chartostring(False)
-                out[name] = np.array(var[:])
-        dims = {k: len(v) for k, v in ds.dimensions.items()}
-        attrs = {k: ds.getncattr(k) for k in ds.ncattrs()}
-    return out, dims, attrs
-
-
-def _check_finite(path, name, a):
-    bad = ~np.isfinite(a)
-    if bad.any():
-        first = int(np.argwhere(bad)[0][0])
-        raise InputError(f"{path}: {name}: contains NaN or Inf (first at index {first})")
-
-
-def _validate(path, v, need_targets=True):
-    for name in _VARIABLES:
-        if name == "targetPatterns" and not need_targets:
-            continue
-        if name not in v:
-            raise InputError(f"{path}: {name}: missing variable")
-    inputs = v["inputs"]
-    if inputs.ndim != 2:
-        raise InputError(f"{path}: inputs: expected 2 dimensions, got shape {inputs.shape}")
-    n_rows = inputs.shape[0]
-    lengths = v["seqLengths"].astype(np.int64).reshape(-1)
-    if (lengths < 0).any():
-        raise InputError(f"{path}: seqLengths: negative length")
-    if int(lengths.sum()) != n_rows:
-        raise InputError(f"{path}: seqLengths: lengths sum to {int(lengths.sum())} "
-                         f"but inputs has {n_rows} rows")
-    if need_targets:
-        tgt = v["targetPatterns"]
-        if tgt.ndim != 2 or tgt.shape[0] != n_rows:
-            raise InputError(f"{path}: targetPatterns: {tgt.shape[0] if tgt.ndim else 0} rows "
-                             f"but inputs has {n_rows} rows")
-    for name, width in (("inputMeans", inputs.shape[1]), ("inputStdevs", inputs.shape[1])):
-        if v[name].reshape(-1).shape[0] != width:
-            raise InputError(f"{path}: {name}: length {v[name].size} != {width} input columns")
-    if need_targets:
-        width = v["targetPatterns"].shape[1]
-        for name in ("outputMeans", "outputStdevs"):
-            if v[name].reshape(-1).shape[0] != width:
-                raise InputError(f"{path}: {name}: length {v[name].size} != {width} target columns")
-    for name in v:
-        if name != "seqTags":
-            _check_finite(path, name, v[name])
-    return lengths
-
-
-def read_netcdf(path, inputs_only: bool = False) -> NcData:
-    """Read one CURRENNT data file (scipy- or netCDF4-written).
-
-    Args:
-        path: str or Path of the ``.nc`` file.
-        inputs_only: bool, default False; skip ``targetPatterns`` (``targets`` is None).
-
-    Returns:
-        NcData with normalised inputs and DE-normalised targets
-        (``targetPatterns * outputStdevs + outputMeans``), all float32.
-
-    Raises:
-        dsp.audio.InputError: ``"<path>: <variable>: <problem>"`` for a missing
-        variable, mismatched row counts or NaN/Inf values; ``"<path>: ..."`` for
-        a missing or unreadable file.
-    """
-    path = Path(path)
-    names = [n for n in _VARIABLES if not (inputs_only and n == "targetPatterns")]
-    v, _, attrs = _read_variables(path, names)
-    lengths = _validate(path, v, need_targets=not inputs_only)
-    tags = _decode_tags(v["seqTags"])
-    if len(tags) != lengths.shape[0]:
-        raise InputError(f"{path}: seqTags: {len(tags)} tags but {lengths.shape[0]} sequences")
-    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32).reshape(-1)  # noqa: E731
-    out_means, out_std = f32(v["outputMeans"]), f32(v["outputStdevs"])
-    targets = None
-    if not inputs_only:
-        targets = v["targetPatterns"].astype(np.float32, copy=False)
-        targets = targets * out_std[None, :] + out_means[None, :]
-    return NcData(
-        inputs=np.ascontiguousarray(v["inputs"], dtype=np.float32),
-        targets=targets,
-        seq_lengths=lengths,
-        seq_tags=tags,
-        input_means=f32(v["inputMeans"]), input_stdevs=f32(v["inputStdevs"]),
-        output_means=out_means, output_stdevs=out_std,
-        path=path, attrs=attrs,
-    )
-
-
-def num_rows(path) -> int:
-    """Number of frames (numTimesteps) of a data file, from its header only."""
-    path = Path(path)
-    v, dims, _ = _read_variables(path, ("seqLengths",))
-    if "seqLengths" not in v:
-        raise InputError(f"{path}: seqLengths: missing variable")
-    return int(v["seqLengths"].astype(np.int64).sum())
-
-
-def norm_stats(path) -> dict:
-    """z-normalisation statistics of a data file.
-
-    Returns:
-        dict with float32 arrays ``input_means``, ``input_stdevs`` [22] and
-        ``output_means``, ``output_stdevs`` [400].
-    """
-    path = Path(path)
-    v, _, _ = _read_variables(path, _STATS)
-    out = {}
-    for name, key in zip(_STATS, ("input_means", "input_stdevs", "output_means", "output_stdevs")):
-        if name not in v:
-            raise InputError(f"{path}: {name}: missing variable")
-        _check_finite(path, name, v[name])
-        out[key] = v[name].astype(np.float32).reshape(-1)
-    return out
-
-
-# --------------------------------------------------------------------------- writing
-
-def write_netcdf(path, inputs_norm, targets_norm, seq_lengths, seq_tags,
-                 input_means, input_stdevs, output_means, output_stdevs, attrs=None):
-    """Write a CURRENNT data file (NETCDF3_CLASSIC, atomically: temp file + rename).
-
-    Args:
-        path: output path, e.g. ``traindata/data.nc1``.
-        inputs_norm: [N, 22] z-normalised inputs.
-        targets_norm: [N, 400] z-normalised targets.
-        seq_lengths: [S] frames per utterance, summing to N.
-        seq_tags: S utterance names (str).
-        input_means, input_stdevs: [22]; output_means, output_stdevs: [400].
-        attrs: optional dict of global attributes (str -> str/int/float).
-    """
-    from scipy.io import netcdf_file
-
-    path = Path(path)
-    inputs_norm = np.asarray(inputs_norm, dtype=np.float32)
-    targets_norm = np.asarray(targets_norm, dtype=np.float32)
-    seq_lengths = np.asarray(seq_lengths, dtype=np.int32).reshape(-1)
-    tags = [t.encode("utf-8") for t in seq_tags]
-    if inputs_norm.ndim != 2 or targets_norm.ndim != 2 or inputs_norm.shape[0] != targets_norm.shape[0]:
-        raise InputError(f"{path}: inputs {inputs_norm.shape} and targets {targets_norm.shape} "
-                         "must be 2-D with the same number of rows")
-    if int(seq_lengths.sum()) != inputs_norm.shape[0] or len(tags) != seq_lengths.shape[0]:
-        raise InputError(f"{path}: seqLengths: {len(tags)} tags / lengths summing to "
-                         f"{int(seq_lengths.sum())} do not match {inputs_norm.shape[0]} rows")
-    max_tag = max([len(t) for t in tags] + [1]) + 1
-    tag_chars = np.zeros((len(tags), max_tag), dtype="S1")
-    for i, t in enumerate(tags):
-        tag_chars[i, :len(t)] = np.frombuffer(t, dtype="S1")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as tmp:
-        f = netcdf_file(str(tmp), "w", version=1)
-        try:
-            f.createDimension("numSeqs", len(tags))
-            f.createDimension("numTimesteps", inputs_norm.shape[0])
-            f.createDimension("inputPattSize", inputs_norm.shape[1])
-            f.createDimension("targetPattSize", targets_norm.shape[1])
-            f.createDimension("maxSeqTagLength", max_tag)
-            f.createVariable("seqTags", "c", ("numSeqs", "maxSeqTagLength"))[:] = tag_chars
-            f.createVariable("seqLengths", "i", ("numSeqs",))[:] = seq_lengths
-            f.createVariable("inputs", "f", ("numTimesteps", "inputPattSize"))[:] = inputs_norm
-            f.createVariable("targetPatterns", "f", ("numTimesteps", "targetPattSize"))[:] = targets_norm
-            for name, a, dim in (("inputMeans", input_means, "inputPattSize"),
-                                 ("inputStdevs", input_stdevs, "inputPattSize"),
-                                 ("outputMeans", output_means, "targetPattSize"),
-                                 ("outputStdevs", output_stdevs, "targetPattSize")):
-                f.createVariable(name, "f", (dim,))[:] = np.asarray(a, dtype=np.float32).reshape(-1)
-            for key, value in (attrs or {}).items():
-                setattr(f, key, value)
-        finally:
-            f.close()
-    return path
-
-
-# --------------------------------------------------------------------------- feeding
-
-def list_data_files(data_dir, max_files=None) -> list:
-    """``data.nc1 ... data.ncK`` in ``data_dir``, in natural order (nc2 before nc10)."""
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise InputError(f"{data_dir}: no such directory")
-    files = [p for p in data_dir.iterdir() if re.fullmatch(r"data\.nc\d+", p.name)]
-    files.sort(key=lambda p: int(p.name[len("data.nc"):]))
-    if not files:
-        raise InputError(f"{data_dir}: no data.nc1 ... data.ncK files")
-    return files[:max_files] if max_files else files
-
-
-# Feeding (context expansion, PulseSequence) lives in resgan_dataset.py, which
-# imports keras; resolve those names on first use so that reading and packaging
-# data does not pay the keras import (and no circular import at load time).
-_FEEDING = ("context_rows", "expand_context", "iterate_files", "iterate_utterances",
-            "load_inputs_only", "PulseSequence", "_frame_starts")
-
-
-def __getattr__(name):
-    if name in _FEEDING:
-        import resgan_dataset
-
-        return getattr(resgan_dataset, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-
-# --------------------------------------------------------------------------- CLI
 
 def _info(path):
     data = read_netcdf(path)
@@ -375,8 +39,8 @@ def _info(path):
           f"std {data.targets.std():.4f} energy/row {np.mean(np.sum(data.targets ** 2, 1)):.3f}")
     raw = data.inputs * data.input_stdevs + data.input_means
     if raw.shape[1] == N_INPUTS:
-        voiced = raw[:, 21] > 0.5
-        f0 = np.exp(raw[voiced, 20]) if voiced.any() else np.array([np.nan])
+        voiced = raw[:, VOICING_COLUMN] > 0.5
+        f0 = np.exp(raw[voiced, LOG_F0_COLUMN]) if voiced.any() else np.array([np.nan])
         print(f"  voiced frames {voiced.mean() * 100:.1f} %, median F0 {np.median(f0):.1f} Hz, "
               f"c0 (energy dB) mean {raw[:, 0].mean():.1f}")
     lengths = data.seq_lengths
@@ -384,52 +48,47 @@ def _info(path):
     print(f"  first tags: {', '.join(data.seq_tags[:5])}")
 
 
-def import_packaged(src, out_dir="traindata", test_dir="testdata") -> dict:
-    """Use already packaged CURRENNT data (e.g. the original ResGAN data.zip) as is.
+def add_package_arguments(parser):
+    """The ``package`` subcommand's flags."""
+    parser.add_argument("--wav_dir", type=Path, required=True,
+                        help="folder of speech recordings (.wav/.flac, searched recursively; any rate, "
+                             "resampled to 16 kHz)")
+    parser.add_argument("--out_dir", type=Path, default=Path("traindata"), help="training data folder")
+    parser.add_argument("--test_dir", type=Path, default=Path("testdata"), help="test data folder")
+    parser.add_argument("--test_fraction", type=float, default=0.05,
+                        help="fraction of utterances in the test split (default 0.05)")
+    parser.add_argument("--files_per_nc", type=int, default=100,
+                        help="utterances per data.ncK file (default 100)")
+    parser.add_argument("--figures_every", type=int, default=50,
+                        help="write a figure every N utterances (0: none; default 50)")
+    parser.add_argument("--figures_dir", type=Path, default=Path("figures"))
+    parser.add_argument("--fmin", type=float, default=60.0, help="lowest F0 searched (Hz)")
+    parser.add_argument("--fmax", type=float, default=400.0, help="highest F0 searched (Hz)")
+    parser.add_argument("--max_files", type=int, default=None, help="package only the first N files")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes for the analysis (default 1)")
+    parser.add_argument("--skip_bad", action="store_true",
+                        help="skip unusable files (corrupt, silent, too short) with a warning instead of stopping")
 
-    Every ``*.nc*`` file under ``src`` is checked (all variables, row counts,
-    NaN) and copied to ``test_dir`` when a folder on its path is named like
-    ``test*``, else to ``out_dir``, renamed data.nc1 ... data.ncK in natural order.
-    Old data.nc* files in the destinations are replaced.
 
-    Returns:
-        {"train": [paths], "test": [paths]}.
-    """
-    import shutil
-
-    src = Path(src)
-    if not src.is_dir():
-        raise InputError(f"{src}: no such directory")
-    key = lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(p))]  # noqa: E731
-    found = sorted((p for p in src.rglob("*.nc*") if p.is_file() and not p.name.startswith(".")), key=key)
-    if not found:
-        raise InputError(f"{src}: no NetCDF (*.nc*) files in this folder or below")
-    splits = {"train": [], "test": []}
-    for p in found:
-        read_netcdf(p)  # validates; raises InputError naming the file and variable
-        is_test = any(part.lower().startswith("test") for part in p.relative_to(src).parts[:-1])
-        splits["test" if is_test else "train"].append(p)
-    if not splits["train"]:
-        raise InputError(f"{src}: only test files found (folders named test*), no training files")
-    out = {}
-    for split, target in (("train", Path(out_dir)), ("test", Path(test_dir))):
-        target.mkdir(parents=True, exist_ok=True)
-        for old in target.glob("data.nc*"):
-            old.unlink()
-        out[split] = []
-        for k, p in enumerate(splits[split], start=1):
-            with atomic_output(target / f"data.nc{k}") as tmp:
-                shutil.copyfile(p, tmp)
-            out[split].append(target / f"data.nc{k}")
-    return out
+def package_from_args(args):
+    """Run `package` with the parsed ``package`` flags and print a summary."""
+    summary = package(args.wav_dir, args.out_dir, args.test_dir, args.test_fraction, args.files_per_nc,
+                      args.figures_every, args.figures_dir, args.seed, args.fmin, args.fmax,
+                      args.max_files, jobs=args.jobs, skip_bad=args.skip_bad)
+    speed = summary["seconds"] / max(summary["cpu_seconds"], 1e-9)
+    print(f"packaged {summary['n_train']} training utterances into {len(summary['train_files'])} "
+          f"file(s) in {args.out_dir}, {summary['n_test']} test utterances into "
+          f"{len(summary['test_files'])} file(s) in {args.test_dir}, {len(summary['skipped'])} skipped "
+          f"({summary['seconds']:.1f} s of audio, {speed:.1f}x real time in CPU time, figures included)")
+    return summary
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        prog="data_utils.py",
         description="ResGAN data: package speech into CURRENNT NetCDF pulse data, or inspect a data file.")
     sub = parser.add_subparsers(dest="command", required=True)
-    from resgan_packaging import add_package_arguments
-
     add_package_arguments(sub.add_parser(
         "package", help="package a folder of wav files into data.nc1 ... data.ncK",
         description="Package speech recordings into ResGAN training data (inputs: 20 MFCC, "
@@ -456,8 +115,6 @@ def main(argv=None):
         print(f"imported {len(done['train'])} training file(s) into {args.out_dir}, "
               f"{len(done['test'])} test file(s) into {args.test_dir}")
     else:
-        from resgan_packaging import package_from_args
-
         package_from_args(args)
     return 0
 

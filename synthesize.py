@@ -16,27 +16,27 @@ Copy-synthesis of any recording from its MFCCs, F0 and voicing only::
        pulses: the best this vocoder can do), and, when trained models are in
        --model_dir, <name>_pulse.wav and <name>_gan.wav.
 
-A spectrogram figure of the first utterance goes to --figures_dir.
+A spectrogram figure of the first utterance goes to --figures_dir. The code is
+resgan/synthesis.py; Keras is loaded only for copy-synthesis with trained models.
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
-import numpy as np
+from tqdm import tqdm
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from dsp.audio import InputError, cli_main, load_audio, write_wav
+from resgan import figures
+from resgan import synthesis as rs
+from resgan.constants import N_MFCC, SAMPLE_RATE
+from resgan.netcdf import iterate_files, list_data_files, norm_stats
+from resgan.packaging import analyze_utterance
 
-import data_utils  # noqa: E402
-import resgan_figures  # noqa: E402
-import resgan_synthesis as rs  # noqa: E402
-from dsp.audio import InputError, cli_main, load_audio, write_wav  # noqa: E402
-
-SR = 16000
+SR = SAMPLE_RATE
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[1],
+    p = argparse.ArgumentParser(prog="synthesize.py", description=__doc__.split("\n")[1],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--input_file", help="copy-synthesis of this recording (any rate, mono)")
     p.add_argument("--pls_dir", default="./output", help="<tag>.pls / .pls_nonoise files")
@@ -61,26 +61,28 @@ def _write(path, x):
     write_wav(path, x, SR)
 
 
-def synthesize_test_set(args):
-    from tqdm import tqdm
+def _read_pls_pair(pls_dir, tag, n_frames):
+    """``{"pulse": [n, 400], "gan": [n, 400]}`` of an utterance, checked against its features."""
+    pls = {}
+    for name, suffix in (("pulse", ".pls_nonoise"), ("gan", ".pls")):
+        path = Path(pls_dir) / f"{tag}{suffix}"
+        if not path.is_file():
+            raise InputError(f"{path}: missing (run train.py --mode generate first)")
+        pls[name] = rs.read_pls(path)
+        if len(pls[name]) != n_frames:
+            raise InputError(f"{path}: {len(pls[name])} frames, features have {n_frames}")
+    return pls
 
+
+def synthesize_test_set(args):
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     done = 0
-    for data in data_utils.iterate_files(data_utils.list_data_files(args.testdata_dir)):
+    for data in iterate_files(list_data_files(args.testdata_dir)):
         for tag, inputs, _ in tqdm(list(data.utterances()), desc="synthesize", unit="utt"):
             if args.max_utts is not None and done >= args.max_utts:
                 return done
-            pls = {}
-            for name, suffix in (("pulse", ".pls_nonoise"), ("gan", ".pls")):
-                path = Path(args.pls_dir) / f"{tag}{suffix}"
-                if not path.is_file():
-                    raise InputError(f"{path}: missing (run train.py --mode generate first)")
-                import resgan_eval
-
-                pls[name] = resgan_eval.read_pls(path)
-                if len(pls[name]) != len(inputs):
-                    raise InputError(f"{path}: {len(pls[name])} frames, features have {len(inputs)}")
+            pls = _read_pls_pair(args.pls_dir, tag, len(inputs))
             mfcc, f0, voiced = rs.split_features(inputs, data.input_means, data.input_stdevs)
             speech = {"impulse": rs.synthesize(rs.impulse_pulses(len(mfcc)), mfcc, f0, voiced,
                                                seed=args.seed)}
@@ -98,32 +100,35 @@ def synthesize_test_set(args):
 
 def _figure(args, tag, speech):
     signals = {}
-    from resgan_eval import find_recording
-
-    original = find_recording(args.wav_dir, tag)
+    original = rs.find_recording(args.wav_dir, tag)
     if original is not None:
         signals["original"] = load_audio(original, sr=SR)[0]
     signals.update({f"excitation: {k}": v for k, v in speech.items()})
-    resgan_figures.plot_speech(Path(args.figures_dir) / "resgan_synthesis.png", signals,
-                               title=f"{tag}: original and MFCC-based resynthesis")
+    figures.plot_speech(Path(args.figures_dir) / "resgan_synthesis.png", signals,
+                        title=f"{tag}: original and MFCC-based resynthesis")
+
+
+def _model_pulses(args, inputs):
+    """Pulse-model and GAN pulses for raw (not normalised) inputs ``[n, 22]``."""
+    # Keras (~5 s) loads only here, when trained models are there to use
+    from resgan.dataset import expand_context
+    from resgan.evaluation import load_models
+
+    stats = norm_stats(list_data_files(args.data_dir)[0])
+    norm = (inputs - stats["input_means"]) / stats["input_stdevs"]
+    ctx = expand_context(norm, [len(norm)], args.rnn_context_len)
+    return load_models(args.model_dir, args.seed)(ctx)
 
 
 def copy_synthesis(args):
-    from resgan_packaging import analyze_utterance
-
     path = Path(args.input_file)
     x, _ = load_audio(path, sr=SR)
     feats = analyze_utterance(x, SR)
-    mfcc = feats.inputs[:, :20]
+    mfcc = feats.inputs[:, :N_MFCC]
     excitations = {"impulse": rs.impulse_pulses(len(mfcc)), "residual": feats.targets}
     model_dir = Path(args.model_dir)
     if (model_dir / "pulse_model.keras").is_file() and (model_dir / "generator.keras").is_file():
-        import resgan_eval
-
-        stats = data_utils.norm_stats(data_utils.list_data_files(args.data_dir)[0])
-        norm = (feats.inputs - stats["input_means"]) / stats["input_stdevs"]
-        ctx = data_utils.expand_context(norm, [len(norm)], args.rnn_context_len)
-        pulse, gan = resgan_eval.load_models(model_dir, args.seed)(ctx)
+        pulse, gan = _model_pulses(args, feats.inputs)
         excitations.update(pulse=pulse, gan=gan)
     else:
         print(f"note: no trained models in {model_dir}: impulse and residual excitations only",
@@ -135,8 +140,8 @@ def copy_synthesis(args):
         speech[name] = rs.synthesize(pulses, mfcc, feats.f0, feats.voiced, seed=args.seed)[:len(x)]
         _write(out_dir / f"{path.stem}_{name}.wav", speech[name])
     signals = {"original": x, **{f"excitation: {k}": v for k, v in speech.items()}}
-    resgan_figures.plot_speech(Path(args.figures_dir) / f"resgan_copy_{path.stem}.png", signals,
-                               title=f"{path.name}: copy-synthesis from MFCC, F0, voicing")
+    figures.plot_speech(Path(args.figures_dir) / f"resgan_copy_{path.stem}.png", signals,
+                        title=f"{path.name}: copy-synthesis from MFCC, F0, voicing")
     print(f"wrote {', '.join(f'{path.stem}_{k}.wav' for k in speech)} to {out_dir}")
 
 

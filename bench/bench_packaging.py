@@ -1,30 +1,33 @@
 """Packaging speed: seconds of speech packaged per second of one CPU core.
 
 Packages a synthetic corpus (default 60 s of speech, generated first and not
-timed) or --wav_dir with ``resgan_packaging.package`` (no figures), single-threaded,
+timed) or --wav_dir with ``resgan.packaging.package`` (no figures), single-threaded,
 and prints x real time from the process CPU time (robust on a shared machine) and
 from the wall-clock time, plus the cost of get_mfcc.py's analysis alone measured in
 the same run as a reference. Target: >= 20x real time.
 
-    python bench/bench_packaging.py [--seconds 60] [--wav_dir DIR]
+    python -m bench.bench_packaging [--seconds 60] [--wav_dir DIR]
 
 The last line is one JSON object: {"x_realtime": ...}.
 """
 import os
 
+# one core: the thread pools read these when numpy/scipy load, so they are set before any import
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"  # one core
+    os.environ[_var] = "1"
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import numpy as np  # noqa: E402
+
+from corpus.synth import make_corpus  # noqa: E402
+from dsp.audio import load_audio, resample  # noqa: E402
+from dsp.mfcc import MfccConfig, analyze  # noqa: E402
+from resgan import packaging as rp  # noqa: E402
 
 
 def main():
@@ -33,15 +36,9 @@ def main():
     parser.add_argument("--wav_dir", type=Path, default=None, help="package this folder instead")
     args = parser.parse_args()
 
-    import resgan_packaging as rp
-    from dsp.audio import load_audio, resample
-    from dsp.mfcc import MfccConfig, analyze
-
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.wav_dir is None:
-            from corpus.synth import make_corpus
-
             make_corpus(tmp / "corpus", minutes=args.seconds / 60.0, seed=0)
             wav_dir = tmp / "corpus" / "wav"
         else:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """ResGAN speed: training throughput, generation speed, input-pipeline share.
 
-    python bench/bench_resgan.py [--data_dir traindata] [--steps 6] [--batch_size 128]
+    python -m bench.bench_resgan [--data_dir traindata] [--steps 6] [--batch_size 128]
 
 Uses ./traindata when present, else a temporary synthetic data file of the
 same layout. Measures, after one warm-up step each:
@@ -9,32 +9,33 @@ same layout. Measures, after one warm-up step each:
 * GAN (stage 2) training throughput (frames/s, one G and one D update per batch);
 * generation speed: pulse model + generator inference on a whole utterance,
   in x real time (one 400-sample pulse per 5 ms frame);
-* input-pipeline share: time to produce a batch with data_utils.PulseSequence
+* input-pipeline share: time to produce a batch with resgan.dataset.PulseSequence
   divided by (that + the pulse-model step) -- target < 10 %.
 The last line is one JSON object.
 """
 import argparse
 import json
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
 
-import numpy as np  # noqa: E402
+from resgan import models
+from resgan.dataset import PulseSequence
+from resgan.evaluation import PulseGenerator
+from resgan.gan import ResGAN
+from resgan.netcdf import list_data_files, write_netcdf
+from resgan.training import build_pulse_trainer
 
 
 def _synthetic_file(folder, n_frames=4096, seed=0):
-    import data_utils
-
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n_frames, 22)).astype(np.float32)
     y = (rng.standard_normal((n_frames, 400)) * np.hanning(400)).astype(np.float32)
     path = Path(folder) / "data.nc1"
-    data_utils.write_netcdf(path, x, y, [n_frames // 8] * 8, [f"u{i}" for i in range(8)],
+    write_netcdf(path, x, y, [n_frames // 8] * 8, [f"u{i}" for i in range(8)],
                             np.zeros(22, np.float32), np.ones(22, np.float32),
                             np.zeros(400, np.float32), np.ones(400, np.float32))
     return [path]
@@ -48,23 +49,15 @@ def main():
     p.add_argument("--context", type=int, default=1)
     args = p.parse_args()
 
-    import keras
-
-    import data_utils
-    import models
-    import resgan_eval
-    import resgan_train
-    from resgan_gan import ResGAN
-
     keras.utils.set_random_seed(0)
     tmp = tempfile.TemporaryDirectory()
     try:
-        files = data_utils.list_data_files(args.data_dir)
+        files = list_data_files(args.data_dir)
         source = args.data_dir
     except ValueError:
         files = _synthetic_file(tmp.name)
         source = "synthetic temp file"
-    seq = data_utils.PulseSequence(files, batch_size=args.batch_size, context_len=args.context)
+    seq = PulseSequence(files, batch_size=args.batch_size, context_len=args.context)
     n_batches = min(len(seq), args.steps + 1)
 
     t0 = time.perf_counter()
@@ -83,7 +76,7 @@ def main():
         return frames / (time.perf_counter() - t), (time.perf_counter() - t) / args.steps
 
     ns = argparse.Namespace(rnn_context_len=args.context, lr_pulse=1e-4, spectral_weight=0.0)
-    pulse = resgan_train.build_pulse_trainer(ns)
+    pulse = build_pulse_trainer(ns)
     pulse_fps, t_step = timed(lambda x, y: pulse.train_on_batch(x, {"wave": y, "spec": y}), batches)
     print(f"pulse model: {pulse_fps:.1f} frames/s ({t_step * 1000:.0f} ms/step of {args.batch_size})")
 
@@ -93,7 +86,7 @@ def main():
     gan_fps, _ = timed(lambda x, y: gan.train_on_batch(x, y), batches)
     print(f"GAN: {gan_fps:.1f} frames/s")
 
-    gen = resgan_eval.PulseGenerator(pulse, gan.generator)
+    gen = PulseGenerator(pulse, gan.generator)
     utt = np.concatenate([b[0] for b in batches])[:1000]  # 5 s of speech
     gen(utt[:8])
     t = time.perf_counter()

@@ -21,7 +21,6 @@ import scipy.fft
 import scipy.ndimage
 
 
-
 @dataclass
 class PitchTrack:
     """Per-frame pitch analysis.

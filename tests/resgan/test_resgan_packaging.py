@@ -1,15 +1,17 @@
-"""Packaging speech into ResGAN pulse data (resgan_packaging.py, resgan_pitch.py, resgan_gci.py)."""
+"""Packaging speech into ResGAN pulse data (resgan.packaging, resgan.pitch, resgan.gci)."""
 import numpy as np
 import pytest
 import scipy.signal
 
-import data_utils as du
-import resgan_gci
-import resgan_packaging as rp
-import resgan_pitch
-from dsp.audio import InputError, load_audio, resample
+import data_utils
+from corpus.synth import make_corpus
+from dsp.audio import InputError, load_audio, resample, write_wav
 from dsp.filters import de_emphasis
 from dsp.lpc import lsf_to_poly
+from resgan import gci, pitch
+from resgan import netcdf as du
+from resgan import packaging as rp
+from resgan.constants import CENTRE
 
 SR = 16000
 TOLERANCE = 8  # samples = 0.5 ms at 16 kHz
@@ -18,8 +20,6 @@ TOLERANCE = 8  # samples = 0.5 ms at 16 kHz
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     """8 synthetic utterances with ground truth, analysed once."""
-    from corpus.synth import make_corpus
-
     root = tmp_path_factory.mktemp("syn")
     wavs = make_corpus(root, n_utterances=8, seconds_per_utt=(1.5, 2.5), seed=3)
     out = []
@@ -70,12 +70,12 @@ def test_pulses_centred_unit_energy_finite(synthetic):
         nonzero = energy > 0
         np.testing.assert_allclose(energy[nonzero], 1.0, rtol=1e-4)
         assert nonzero[u.voiced].all()
-        offsets.append(np.abs(np.argmax(np.abs(u.targets[u.voiced]), axis=1) - rp.CENTRE))
+        offsets.append(np.abs(np.argmax(np.abs(u.targets[u.voiced]), axis=1) - CENTRE))
         # voiced pulses span two periods: zero outside +-period around the centre
         rows = np.flatnonzero(u.voiced)
-        half = np.minimum(np.round(SR / u.f0[rows]).astype(int), rp.CENTRE - 1)
+        half = np.minimum(np.round(SR / u.f0[rows]).astype(int), CENTRE - 1)
         for r, h in zip(rows[::50], half[::50]):
-            assert np.all(u.targets[r, :rp.CENTRE - h - 1] == 0) and np.all(u.targets[r, rp.CENTRE + h + 2:] == 0)
+            assert np.all(u.targets[r, :CENTRE - h - 1] == 0) and np.all(u.targets[r, CENTRE + h + 2:] == 0)
         np.testing.assert_array_equal(u.inputs[:, 21], u.voiced.astype(np.float32))
         np.testing.assert_allclose(np.exp(u.inputs[u.voiced, 20]), u.f0[u.voiced], rtol=1e-4)
     offsets = np.concatenate(offsets)
@@ -93,7 +93,7 @@ def test_yin_on_known_pulse_train():
     e[np.flatnonzero(np.diff(np.floor(phase)) > 0) + 1] = 1.0
     x = scipy.signal.lfilter([1.0], [1.0, -1.3, 0.8], e)
     x[SR // 2:SR // 2 + 1600] = 1e-4 * np.random.default_rng(0).normal(size=1600)  # 100 ms pause
-    p = resgan_pitch.yin(x, SR, 80)
+    p = pitch.yin(x, SR, 80)
     frames_f0 = np.interp(np.arange(p.f0.shape[0]) * 80, np.arange(t.size), f0)
     pause = slice(SR // 2 // 80 + 2, (SR // 2 + 1600) // 80 - 2)
     assert not p.voiced[pause].any()
@@ -101,9 +101,9 @@ def test_yin_on_known_pulse_train():
     v[:3] = v[-3:] = False
     assert v.mean() > 0.8
     assert np.max(np.abs(p.f0[v] / frames_f0[v] - 1)) < 0.03
-    log_f0 = resgan_pitch.interpolated_log_f0(p.f0, p.voiced)
+    log_f0 = pitch.interpolated_log_f0(p.f0, p.voiced)
     assert np.all(np.isfinite(log_f0)) and np.all(np.diff(log_f0[pause]) != 0)  # interpolated, not flat
-    np.testing.assert_allclose(resgan_pitch.interpolated_log_f0(np.zeros(4), np.zeros(4, bool)), np.log(100.0))
+    np.testing.assert_allclose(pitch.interpolated_log_f0(np.zeros(4), np.zeros(4, bool)), np.log(100.0))
 
 
 def test_inverse_filter_recovers_excitation():
@@ -113,11 +113,11 @@ def test_inverse_filter_recovers_excitation():
     a = lsf_to_poly(lsf)
     e = rng.normal(size=8000)
     x = de_emphasis(scipy.signal.lfilter([1.0], a, e), 0.97)
-    r = resgan_gci.inverse_filter(x, lsf_frames, 80, 0.97)
+    r = gci.inverse_filter(x, lsf_frames, 80, 0.97)
     np.testing.assert_allclose(r, e, atol=1e-8)
     # time-varying: the interpolated filter lies between the two frames' filters
     lsf2 = np.sort(rng.uniform(0.1, 3.0, 30))
-    blocks = resgan_gci.sample_lsf(np.stack([lsf, lsf2]), 80, 80)
+    blocks = gci.sample_lsf(np.stack([lsf, lsf2]), 80, 80)
     assert np.all(np.diff(blocks, axis=1) > 0)
     np.testing.assert_allclose(blocks[0], lsf * (1 - 7.5 / 80) + lsf2 * 7.5 / 80)
 
@@ -157,8 +157,6 @@ def test_package_bad_wav_fails_cleanly(tmp_path):
     wav_dir = tmp_path / "wavs"
     wav_dir.mkdir()
     rng = np.random.default_rng(0)
-    from dsp.audio import write_wav
-
     write_wav(wav_dir / "good.wav", 0.1 * rng.normal(size=SR), SR)
     (wav_dir / "broken.wav").write_bytes(b"RIFF....WAVEfmt garbage")
     out = tmp_path / "train"
@@ -187,7 +185,7 @@ def test_real_recordings_give_plausible_features(realdata, tmp_path):
 
 def test_package_cli_bad_folder_one_line_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
-        du.main(["package", "--wav_dir", str(tmp_path / "missing"), "--out_dir", str(tmp_path / "o"),
+        data_utils.main(["package", "--wav_dir", str(tmp_path / "missing"), "--out_dir", str(tmp_path / "o"),
                  "--test_dir", str(tmp_path / "t")])
     assert exc.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()

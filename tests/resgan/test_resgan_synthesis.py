@@ -1,12 +1,21 @@
-"""ResGAN synthesis: PSOLA at a known F0, level from c0, copy-synthesis, CLI errors."""
+"""ResGAN synthesis (resgan.synthesis, synthesize.py): PSOLA at a known F0, level from c0,
+copy-synthesis, the .pls files, CLI errors."""
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.signal
 
-import resgan_synthesis as rs
+from corpus.synth import make_corpus
+from dsp.audio import InputError, load_audio
+from dsp.metrics import mel_cepstral_distortion
 from dsp.mfcc import MfccConfig, analyze
+from resgan import synthesis as rs
+from resgan.packaging import analyze_utterance
+
+REPO = Path(__file__).resolve().parents[2]
 
 SR = 16000
 
@@ -64,7 +73,6 @@ def test_synthesis_level_follows_c0_and_shape_follows_envelope():
     voiced[100:] = False
     # reference: impulse train + noise through a fixed resonator, with a level ramp
     exc = rs.excitation(rs.impulse_pulses(n_frames), f0, voiced, seed=1)
-    import scipy.signal
     a = np.poly([0.95 * np.exp(1j * 0.2), 0.95 * np.exp(-1j * 0.2),
                  0.9 * np.exp(1j * 1.2), 0.9 * np.exp(-1j * 1.2)]).real
     x = scipy.signal.lfilter([1.0], a, exc) * np.linspace(0.05, 0.3, len(exc))
@@ -82,11 +90,6 @@ def test_synthesis_level_follows_c0_and_shape_follows_envelope():
 def test_copy_synthesis_prefers_real_residual_over_noise(tmp_path):
     """On a synthetic utterance, MFCC resynthesis with the recording's own
     residual pulses beats a white-noise excitation (mel-cepstral distortion)."""
-    from corpus.synth import make_corpus
-    from dsp.audio import load_audio
-    from dsp.metrics import mel_cepstral_distortion
-    from resgan_packaging import analyze_utterance
-
     wav = make_corpus(tmp_path / "c", n_utterances=1, seconds_per_utt=(1.0, 1.2), seed=3)[0]
     x, _ = load_audio(wav, sr=SR)
     feats = analyze_utterance(x, SR)
@@ -103,8 +106,23 @@ def test_cli_bad_input_is_one_line_and_nonzero(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "synthesize.py", "--input_file", str(bad),
                            "--out_dir", str(out), "--figures_dir", str(tmp_path / "fig")],
-                          capture_output=True, text=True, timeout=120)
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and "broken.wav" in lines[0] and lines[0].startswith("error:")
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_pls_files_round_trip_and_recordings_are_found(tmp_path):
+    pulses = np.random.default_rng(0).standard_normal((7, 400)).astype(np.float32)
+    rs.write_pls(tmp_path / "a.pls", pulses)
+    np.testing.assert_array_equal(rs.read_pls(tmp_path / "a.pls"), pulses)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pls"]  # no temporary file left
+    (tmp_path / "bad.pls").write_bytes(b"\0" * 12)
+    with pytest.raises(InputError, match="bad.pls"):
+        rs.read_pls(tmp_path / "bad.pls")
+    (tmp_path / "wavs" / "spk1").mkdir(parents=True)
+    (tmp_path / "wavs" / "spk1" / "u1.wav").write_bytes(b"")
+    assert rs.find_recording(tmp_path / "wavs", "u1") == tmp_path / "wavs" / "spk1" / "u1.wav"
+    assert rs.find_recording(tmp_path / "wavs", "spk1_u1") == tmp_path / "wavs" / "spk1" / "u1.wav"
+    assert rs.find_recording(tmp_path / "wavs", "u2") is None

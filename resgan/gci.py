@@ -15,6 +15,7 @@ in a window of +-30 % of the local period around the expected position.
 from __future__ import annotations
 
 import numpy as np
+import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
 from dsp.filters import de_emphasis, pre_emphasis
@@ -60,8 +61,6 @@ def glottal_derivative(residual: np.ndarray, preemphasis: float = 0.97) -> np.nd
     peak in each period marks the GCI (the pre-emphasised residual itself has a
     negative/positive doublet there). A leaky integrator (pole 0.97) with the mean
     removed keeps low-frequency drift out."""
-    import scipy.signal
-
     r = np.asarray(residual, dtype=np.float64)
     if not preemphasis:
         return r

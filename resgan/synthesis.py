@@ -1,7 +1,7 @@
-"""From ResGAN pulses to audible speech (numpy/scipy; no keras).
+"""From ResGAN pulses to audible speech (numpy/scipy; no keras), and the .pls files.
 
 The original ResGAN code stopped at pulses. This module closes the loop with
-the source-filter model the pulses came from (see resgan_packaging.py: pulses
+the source-filter model the pulses came from (see resgan.packaging: pulses
 are two-period, Hann-windowed segments of the MFCC all-pole residual of the
 pre-emphasised speech, centred at sample 200, one per 5 ms frame):
 
@@ -19,32 +19,73 @@ pre-emphasised speech, centred at sample 200, one per 5 ms frame):
 
 Shapes: ``pulses [n_frames, 400]``, ``f0 [n_frames]`` Hz, ``voiced
 [n_frames]`` bool, ``mfcc [n_frames, 20]``; output ``[n_frames * hop]``.
+
+Generated pulses are stored as ``<tag>.pls`` (GAN) and ``<tag>.pls_nonoise``
+(pulse model): raw float32, ``[n_frames, 400]`` row-major (`read_pls`, `write_pls`).
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import scipy.signal
 
+from dsp.audio import InputError, atomic_output
 from dsp.filters import de_emphasis
 from dsp.mfcc import MfccConfig, mfcc_to_lpc
 from dsp.spectral import stft
+from resgan.constants import (CENTRE, FRAME_HOP, LOG_F0_COLUMN, N_MFCC, PULSE_LENGTH,
+                              SAMPLE_RATE, VOICING_COLUMN)
 
-PULSE_LENGTH = 400
-CENTRE = PULSE_LENGTH // 2
 EXCITATIONS = ("impulse", "pulse", "gan")
+
+
+# --------------------------------------------------------------------------- files
+
+def write_pls(path, pulses):
+    """Write pulses ``[n_frames, 400]`` as raw float32 (atomically)."""
+    with atomic_output(path) as tmp:
+        np.asarray(pulses, np.float32).tofile(tmp)
+
+
+def read_pls(path):
+    """A ``.pls`` / ``.pls_nonoise`` file -> float32 ``[n_frames, 400]``."""
+    a = np.fromfile(path, dtype=np.float32)
+    if a.size % PULSE_LENGTH:
+        raise InputError(f"{path}: size {a.size} is not a multiple of {PULSE_LENGTH} samples")
+    return a.reshape(-1, PULSE_LENGTH)
+
+
+def find_recording(wav_dir, tag):
+    """``<wav_dir>/<tag>.wav`` (or .flac, searched recursively; tags made of a
+    relative path with "_" for "/" are found too); None if absent."""
+    wav_dir = Path(wav_dir)
+    for ext in (".wav", ".flac"):
+        if (wav_dir / f"{tag}{ext}").is_file():
+            return wav_dir / f"{tag}{ext}"
+    if not wav_dir.is_dir():
+        return None
+    for path in wav_dir.rglob("*"):
+        if path.suffix.lower() in (".wav", ".flac") and (
+                path.stem == tag or str(path.relative_to(wav_dir).with_suffix("")).replace("/", "_") == tag):
+            return path
+    return None
+
+
+# --------------------------------------------------------------------------- speech
 
 
 def split_features(inputs_norm, input_means, input_stdevs):
     """De-normalise packaged inputs ``[n, 22]`` -> ``(mfcc [n, 20], f0 [n] Hz,
     voiced [n] bool)``; ``f0`` is 0 in unvoiced frames."""
     raw = np.asarray(inputs_norm, np.float64) * np.asarray(input_stdevs) + np.asarray(input_means)
-    mfcc = raw[:, :20]
-    voiced = raw[:, 21] > 0.5
-    f0 = np.where(voiced, np.exp(raw[:, 20]), 0.0)
+    mfcc = raw[:, :N_MFCC]
+    voiced = raw[:, VOICING_COLUMN] > 0.5
+    f0 = np.where(voiced, np.exp(raw[:, LOG_F0_COLUMN]), 0.0)
     return mfcc, f0, voiced
 
 
-def pitch_marks(f0, voiced, hop=80, sr=16000):
+def pitch_marks(f0, voiced, hop=FRAME_HOP, sr=SAMPLE_RATE):
     """Pitch marks in voiced regions: ``(positions [k] samples, frames [k])``.
 
     Within each voiced run the next mark lies one local period ``sr / F0``
@@ -81,7 +122,7 @@ def impulse_pulses(n_frames):
     return p
 
 
-def excitation(pulses, f0, voiced, hop=80, sr=16000, seed=0):
+def excitation(pulses, f0, voiced, hop=FRAME_HOP, sr=SAMPLE_RATE, seed=0):
     """PSOLA of ``pulses`` in voiced frames + white noise in unvoiced frames.
 
     Each part is scaled to unit mean power over its own frames; the final

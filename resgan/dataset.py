@@ -1,10 +1,12 @@
 """Feeding ResGAN's CURRENNT data to Keras: causal context and batches of pulses.
 
-The NetCDF files themselves are read and written by ``data_utils.py``; this module
+The NetCDF files themselves are read and written by ``resgan.netcdf``; this module
 turns their rows into what the pulse model trains on: per frame, the causal
 context of the last L frames of acoustic features ``[L, 22]`` and the frame's
 400-sample pulse. Context is cut per batch, never copied L times into memory.
-The names here are also importable from ``data_utils`` (``data_utils.PulseSequence``).
+``PulseSequence`` draws each batch from one data file; ``EpochSlice`` (the batch
+mixer, ``mixed_batches``) concatenates sub-batches of several files and bounds
+the batches per epoch. Both are ``keras.utils.PyDataset``s (not ``tf.data``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from data_utils import num_rows, read_netcdf
 from dsp.audio import InputError
+from resgan.constants import VOICING_COLUMN
+from resgan.netcdf import iterate_files, list_data_files, num_rows, read_netcdf
 
 
 def _frame_starts(seq_lengths) -> np.ndarray:
@@ -59,12 +62,6 @@ def expand_context(inputs, seq_lengths, context_len: int) -> np.ndarray:
     if int(np.sum(seq_lengths)) != inputs.shape[0]:
         raise ValueError(f"seq_lengths sum to {int(np.sum(seq_lengths))}, inputs has {inputs.shape[0]} rows")
     return context_rows(inputs, _frame_starts(seq_lengths), np.arange(inputs.shape[0]), context_len)
-
-
-def iterate_files(files, inputs_only: bool = False):
-    """Yield one NcData per file, holding only one file in memory at a time."""
-    for path in files:
-        yield read_netcdf(path, inputs_only=inputs_only)
 
 
 def iterate_utterances(files, context_len: int | None = None):
@@ -184,3 +181,95 @@ class PulseSequence(keras.utils.PyDataset):
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._lock = threading.Lock()
+
+
+# --------------------------------------------------------------------------- batch mixer
+
+class EpochSlice(keras.utils.PyDataset):
+    """At most ``steps`` random batches per epoch of a batch dataset, each
+    batch the concatenation of ``mix`` base batches.
+
+    ``PulseSequence`` draws each batch from one data file, and a packaged file
+    holds a few utterances of one or two speakers; BatchNorm then normalises
+    by one speaker's statistics at a time while its moving averages (used at
+    inference) average over speakers. Mixing ``mix`` smaller base batches from
+    randomly chosen files gives each training batch the corpus-wide statistics
+    inference sees.
+
+    Args:
+        base: a PyDataset yielding ``(x, y)`` (e.g. ``PulseSequence`` with
+            ``batch_size = batch // mix``).
+        steps: int or None (all batches), batches per epoch.
+        seed: int; the batch order is a fresh permutation every epoch.
+        pulse_targets: bool; yield ``(x, {"wave": y, "spec": y})`` for the
+            two-output pulse model.
+        epoch: int, epoch to start from (keeps shuffles distinct on resume).
+        mix: int >= 1, base batches per batch (default 1).
+    """
+
+    def __init__(self, base, steps=None, seed=0, pulse_targets=False, epoch=0, mix=1, **kwargs):
+        super().__init__(**kwargs)
+        self.base = base
+        self.steps = steps
+        self.seed = seed
+        self.pulse_targets = pulse_targets
+        self.epoch = epoch
+        self.mix = max(1, int(mix))
+        for _ in range(epoch):
+            base.on_epoch_end()
+        self._reorder()
+
+    def _reorder(self):
+        n = len(self.base)
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(n)
+        n_batches = max(1, n // self.mix)
+        if self.steps:
+            n_batches = min(n_batches, self.steps)
+        self._groups = [order[(k * self.mix) % n: (k * self.mix) % n + self.mix]
+                        for k in range(n_batches)]
+
+    def __len__(self):
+        return len(self._groups)
+
+    def __getitem__(self, i):
+        parts = [self.base[int(j)] for j in self._groups[i]]
+        x = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+        y = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+        return (x, {"wave": y, "spec": y}) if self.pulse_targets else (x, y)
+
+    def on_epoch_end(self):
+        self.base.on_epoch_end()
+        self.epoch += 1
+        self._reorder()
+
+
+def mixed_batches(files, args, seed, steps, epoch=0, pulse_targets=False):
+    """:class:`EpochSlice` of ``--batch_size`` batches mixing ``--mix_files``
+    base batches (one data file each) of ``--batch_size // --mix_files`` rows."""
+    mix = max(1, min(getattr(args, "mix_files", 1), args.batch_size))
+    seq = PulseSequence(files, batch_size=args.batch_size // mix,
+                        context_len=args.rnn_context_len, seed=seed)
+    return EpochSlice(seq, steps, seed, pulse_targets=pulse_targets, epoch=epoch, mix=mix)
+
+
+def split_train_val(args):
+    """Training files and the held-out file (the last training file when
+    there are several, else the first test file)."""
+    files = list_data_files(args.data_dir, args.max_files)
+    if len(files) > 1:
+        return files[:-1], files[-1]
+    return files, list_data_files(args.testdata_dir)[0]
+
+
+def load_frames(path, context_len, max_frames=0, seed=0):
+    """``(x [n, L, 22], y [n, 400], voiced [n] bool)`` of a data file; a random
+    subset of ``max_frames`` frames (kept in order) when given."""
+    data = read_netcdf(path)
+    x = expand_context(data.inputs, data.seq_lengths, context_len)
+    y = data.targets
+    v = VOICING_COLUMN
+    voiced = data.inputs[:, v] * data.input_stdevs[v] + data.input_means[v] > 0.5
+    if max_frames and len(x) > max_frames:
+        keep = np.sort(np.random.default_rng(seed).choice(len(x), max_frames, replace=False))
+        x, y, voiced = x[keep], y[keep], voiced[keep]
+    return x.astype(np.float32), y.astype(np.float32), voiced

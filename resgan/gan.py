@@ -1,5 +1,10 @@
 """ResGAN stage 2: the least-squares GAN noise model as a custom ``train_step``.
 
+TensorFlow only: the step differentiates with ``tf.GradientTape``, so
+``ResGAN`` refuses to be built on another Keras backend (``dsp.backend``).
+The networks themselves (``resgan.models``), generation and evaluation run on
+any backend.
+
 Each step (one batch ``x [B, L, 22]``, ``y [B, 400]`` of real pulses):
 
 1. the frozen pulse model predicts the smooth pulse; pulse and real pulse are
@@ -33,18 +38,14 @@ hence the custom ``train_step``. After the step D's moving statistics are
 those of the last real batch, which is what ``test_step`` and inference use.
 The pulse model always runs in inference mode and is never updated.
 
-The step uses ``tf.GradientTape`` (TensorFlow is this toolkit's backend);
-all layers are ``keras.ops``.
+The step uses ``tf.GradientTape``; all layers are ``keras.ops``.
 """
-import os
+import keras
+import tensorflow as tf
+from keras import ops
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import ops  # noqa: E402
-
-import models  # noqa: E402
+from dsp.backend import require_tensorflow
+from resgan import models
 
 
 def lsgan_loss(score, target):
@@ -57,9 +58,9 @@ class ResGAN(keras.Model):
     discriminator.
 
     Args:
-        pulse_model: model from :func:`models.build_pulse_model` (frozen).
-        generator: model from :func:`models.build_generator`.
-        discriminator: model from :func:`models.build_discriminator`.
+        pulse_model: model from :func:`resgan.models.build_pulse_model` (frozen).
+        generator: model from :func:`resgan.models.build_generator`.
+        discriminator: model from :func:`resgan.models.build_discriminator`.
         peek_weight: float, weight of the feature-matching term, default 1.0.
         seed: int, seed of the generator's noise stream.
 
@@ -71,6 +72,7 @@ class ResGAN(keras.Model):
     """
 
     def __init__(self, pulse_model, generator, discriminator, peek_weight=1.0, seed=0, **kwargs):
+        require_tensorflow("the ResGAN training step (tf.GradientTape)")
         super().__init__(**kwargs)
         self.pulse_model = pulse_model
         self.pulse_model.trainable = False

@@ -3,53 +3,44 @@
 Both stages are resumable: at the end of every epoch a backup (weights and
 optimizer state) and a small JSON state are written atomically to
 ``<model_dir>``; re-running the same command continues after the last
-finished epoch (``--restart`` starts over). Checkpoint files:
+finished epoch (``--no-resume`` starts over). Checkpoint files:
 
 * ``pulse_model.keras`` -- best pulse model (lowest held-out waveform MSE);
   ``pulse_backup.keras`` + ``pulse_state.json`` -- resume point;
 * ``generator.keras`` (latest), ``generator_eNN.keras`` (every epoch),
   ``discriminator.keras``; ``gan_backup.weights.h5`` + ``gan_state.json``;
-* ``*.json`` next to each model: the run configuration.
+* ``pulse_model.json``, ``generator.json`` beside the models: the resolved
+  configuration of the run (every flag, the preset named), ``dsp.presets.save_config``.
+
+Stage 2 is TensorFlow only (``resgan.gan``); stage 1 runs on any Keras backend.
 """
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-
-import data_utils  # noqa: E402
-import models  # noqa: E402
-import resgan_figures  # noqa: E402
-from dsp.audio import InputError  # noqa: E402
-from resgan_gan import ResGAN  # noqa: E402
+from dsp.audio import InputError, atomic_output
+from dsp.presets import save_config
+from resgan import figures, models
+from resgan.dataset import load_frames, mixed_batches, split_train_val
+from resgan.constants import PULSE_RMS
+from resgan.gan import ResGAN
 
 
 # --------------------------------------------------------------------------- io helpers
 
-def atomic_json(path, obj):
+def save_model(model, path, weights_only=False):
+    """``model.save`` (``.keras``) or ``model.save_weights`` (``.weights.h5``), atomically."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=str))
-    os.replace(tmp, path)
-
-
-def atomic_save(model, path, weights_only=False):
-    """``model.save`` / ``save_weights`` to a temp name, then rename."""
-    path = Path(path)
-    suffix = ".weights.h5" if weights_only else ".keras"
-    tmp = path.with_name(path.name[: -len(suffix)] + ".tmp" + suffix)
-    if weights_only:
-        model.save_weights(tmp)
-    else:
-        model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:  # the temporary name keeps .keras / .weights.h5
+        if weights_only:
+            model.save_weights(tmp)
+        else:
+            model.save(tmp)
 
 
 def read_json(path):
@@ -57,96 +48,7 @@ def read_json(path):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-# --------------------------------------------------------------------------- data
-
-class EpochSlice(keras.utils.PyDataset):
-    """At most ``steps`` random batches per epoch of a batch dataset, each
-    batch the concatenation of ``mix`` base batches.
-
-    ``data_utils.PulseSequence`` draws each batch from one data file, and a
-    packaged file holds a few utterances of one or two speakers; BatchNorm
-    then normalises by one speaker's statistics at a time while its moving
-    averages (used at inference) average over speakers. Mixing ``mix``
-    smaller base batches from randomly chosen files gives each training
-    batch the corpus-wide statistics inference sees.
-
-    Args:
-        base: a PyDataset yielding ``(x, y)`` (e.g. ``data_utils.PulseSequence``
-            with ``batch_size = batch // mix``).
-        steps: int or None (all batches), batches per epoch.
-        seed: int; the batch order is a fresh permutation every epoch.
-        pulse_targets: bool; yield ``(x, {"wave": y, "spec": y})`` for the
-            two-output pulse model.
-        epoch: int, epoch to start from (keeps shuffles distinct on resume).
-        mix: int >= 1, base batches per batch (default 1).
-    """
-
-    def __init__(self, base, steps=None, seed=0, pulse_targets=False, epoch=0, mix=1, **kwargs):
-        super().__init__(**kwargs)
-        self.base = base
-        self.steps = steps
-        self.seed = seed
-        self.pulse_targets = pulse_targets
-        self.epoch = epoch
-        self.mix = max(1, int(mix))
-        for _ in range(epoch):
-            base.on_epoch_end()
-        self._reorder()
-
-    def _reorder(self):
-        n = len(self.base)
-        order = np.random.default_rng([self.seed, self.epoch]).permutation(n)
-        n_batches = max(1, n // self.mix)
-        if self.steps:
-            n_batches = min(n_batches, self.steps)
-        self._groups = [order[(k * self.mix) % n: (k * self.mix) % n + self.mix]
-                        for k in range(n_batches)]
-
-    def __len__(self):
-        return len(self._groups)
-
-    def __getitem__(self, i):
-        parts = [self.base[int(j)] for j in self._groups[i]]
-        x = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
-        y = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
-        return (x, {"wave": y, "spec": y}) if self.pulse_targets else (x, y)
-
-    def on_epoch_end(self):
-        self.base.on_epoch_end()
-        self.epoch += 1
-        self._reorder()
-
-
-def mixed_batches(files, args, seed, steps, epoch=0, pulse_targets=False):
-    """:class:`EpochSlice` of ``--batch_size`` batches mixing ``--mix_files``
-    base batches (one data file each) of ``--batch_size // --mix_files`` rows."""
-    mix = max(1, min(getattr(args, "mix_files", 1), args.batch_size))
-    seq = data_utils.PulseSequence(files, batch_size=args.batch_size // mix,
-                                   context_len=args.rnn_context_len, seed=seed)
-    return EpochSlice(seq, steps, seed, pulse_targets=pulse_targets, epoch=epoch, mix=mix)
-
-
-def split_train_val(args):
-    """Training files and the held-out file (the last training file when
-    there are several, else the first test file)."""
-    files = data_utils.list_data_files(args.data_dir, args.max_files)
-    if len(files) > 1:
-        return files[:-1], files[-1]
-    return files, data_utils.list_data_files(args.testdata_dir)[0]
-
-
-def load_frames(path, context_len, max_frames=0, seed=0):
-    """``(x [n, L, 22], y [n, 400], voiced [n] bool)`` of a data file; a random
-    subset of ``max_frames`` frames (kept in order) when given."""
-    data = data_utils.read_netcdf(path)
-    x = data_utils.expand_context(data.inputs, data.seq_lengths, context_len)
-    y = data.targets
-    voiced = data.inputs[:, 21] * data.input_stdevs[21] + data.input_means[21] > 0.5
-    if max_frames and len(x) > max_frames:
-        keep = np.sort(np.random.default_rng(seed).choice(len(x), max_frames, replace=False))
-        x, y, voiced = x[keep], y[keep], voiced[keep]
-    return x.astype(np.float32), y.astype(np.float32), voiced
-
+# --------------------------------------------------------------------------- figures
 
 def figure_frames(voiced, n=3):
     """Indices of ``n`` frames to plot: voiced ones spread over the set."""
@@ -174,8 +76,8 @@ class PulseCheckpoint(keras.callbacks.Callback):
         best = self.state["best"]
         if best is None or value < best:
             self.state.update(best=value, wait=0, best_epoch=epoch + 1)
-            atomic_save(self.model, self.dir / "pulse_model.keras")
-            atomic_json(self.dir / "pulse_model.json", {**self.config, "best_epoch": epoch + 1,
+            save_model(self.model, self.dir / "pulse_model.keras")
+            save_config(self.dir / "pulse_model.json", {**self.config, "best_epoch": epoch + 1,
                                                          self.monitor: value})
         else:
             self.state["wait"] += 1
@@ -184,8 +86,8 @@ class PulseCheckpoint(keras.callbacks.Callback):
                 self.state["stopped"] = True
                 self.model.stop_training = True
         self.state["epoch"] = epoch + 1
-        atomic_save(self.model, self.dir / "pulse_backup.keras")
-        atomic_json(self.dir / "pulse_state.json", self.state)
+        save_model(self.model, self.dir / "pulse_backup.keras")
+        save_config(self.dir / "pulse_state.json", self.state)
 
 
 class GanCheckpoint(keras.callbacks.Callback):
@@ -198,12 +100,12 @@ class GanCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         gan = self.model
-        atomic_save(gan.generator, self.dir / f"generator_e{epoch + 1:02d}.keras")
-        atomic_save(gan.generator, self.dir / "generator.keras")
-        atomic_save(gan.discriminator, self.dir / "discriminator.keras")
-        atomic_json(self.dir / "generator.json", {**self.config, "epoch": epoch + 1})
-        atomic_save(gan, self.dir / "gan_backup.weights.h5", weights_only=True)
-        atomic_json(self.dir / "gan_state.json", {"epoch": epoch + 1})
+        save_model(gan.generator, self.dir / f"generator_e{epoch + 1:02d}.keras")
+        save_model(gan.generator, self.dir / "generator.keras")
+        save_model(gan.discriminator, self.dir / "discriminator.keras")
+        save_config(self.dir / "generator.json", {**self.config, "epoch": epoch + 1})
+        save_model(gan, self.dir / "gan_backup.weights.h5", weights_only=True)
+        save_config(self.dir / "gan_state.json", {"epoch": epoch + 1})
 
 
 class PulseFigures(keras.callbacks.Callback):
@@ -231,7 +133,7 @@ class PulseFigures(keras.callbacks.Callback):
         else:
             pred = self.model(self.x, training=False)["wave"]
             curves = {"reference": self.y, "pulse model": keras.ops.convert_to_numpy(pred)}
-        resgan_figures.plot_pulses(self.path, curves, f"{self.title} {label}")
+        figures.plot_pulses(self.path, curves, f"{self.title} {label}")
 
     def on_train_batch_end(self, batch, logs=None):
         self._seen += 1
@@ -251,7 +153,7 @@ def _config(args):
 def build_pulse_trainer(args):
     model = models.build_pulse_model(context_len=args.rnn_context_len,
                                      bn_momentum=getattr(args, "bn_momentum", 0.99),
-                                     output_gain=getattr(args, "output_gain", models.PULSE_RMS))
+                                     output_gain=getattr(args, "output_gain", PULSE_RMS))
     model.compile(optimizer=keras.optimizers.Adam(args.lr_pulse),
                   loss={"wave": "mse", "spec": models.SpectralMSE()},
                   loss_weights={"wave": 1.0, "spec": args.spectral_weight})
@@ -263,12 +165,12 @@ def train_pulse_model(args):
     model_dir = Path(args.model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     train_files, val_file = split_train_val(args)
-    state = None if args.restart else read_json(model_dir / "pulse_state.json")
+    state = read_json(model_dir / "pulse_state.json") if args.resume else None
     backup = model_dir / "pulse_backup.keras"
     if state and backup.is_file():
         if state.get("stopped") or state["epoch"] >= args.epochs_pulse:
             print(f"stage 1 already finished ({state['epoch']} epochs, best "
-                  f"val waveform MSE {state['best']:.3g}); --restart to train again")
+                  f"val waveform MSE {state['best']:.3g}); --no-resume to train again")
             return model_dir / "pulse_model.keras"
         model = keras.models.load_model(backup)
         print(f"stage 1: resuming after epoch {state['epoch']}")
@@ -291,7 +193,7 @@ def train_pulse_model(args):
     model.fit(data, validation_data=(vx, {"wave": vy, "spec": vy}),
               validation_batch_size=256, epochs=args.epochs_pulse,
               initial_epoch=initial_epoch, callbacks=callbacks, verbose=args.verbose)
-    resgan_figures.plot_losses(Path(args.figures_dir) / "resgan_pulse_loss.png", log,
+    figures.plot_losses(Path(args.figures_dir) / "resgan_pulse_loss.png", log,
                                ["wave_loss", "val_wave_loss"], "stage 1: pulse model waveform MSE")
     return model_dir / "pulse_model.keras"
 
@@ -320,11 +222,11 @@ def train_noise_model(args):
     pulse_model = load_pulse_model(model_dir)
     keras.utils.set_random_seed(args.seed)
     gan = build_gan(args, pulse_model)
-    state = None if args.restart else read_json(model_dir / "gan_state.json")
+    state = read_json(model_dir / "gan_state.json") if args.resume else None
     initial_epoch = 0
     if state and (model_dir / "gan_backup.weights.h5").is_file():
         if state["epoch"] >= args.epochs_gan:
-            print(f"stage 2 already finished ({state['epoch']} epochs); --restart to train again")
+            print(f"stage 2 already finished ({state['epoch']} epochs); --no-resume to train again")
             return model_dir / "generator.keras"
         gan.load_weights(model_dir / "gan_backup.weights.h5")
         initial_epoch = state["epoch"]
@@ -348,7 +250,7 @@ def train_noise_model(args):
     gan.fit(data, epochs=args.epochs_gan, initial_epoch=initial_epoch, callbacks=callbacks,
             verbose=args.verbose)
     print(f"stage 2: {time.time() - t0:.0f} s")
-    resgan_figures.plot_losses(Path(args.figures_dir) / "resgan_gan_loss.png", log,
+    figures.plot_losses(Path(args.figures_dir) / "resgan_gan_loss.png", log,
                                ["g_adv", "g_peek", "d_real", "d_fake"],
                                "stage 2: least-squares GAN losses")
     return model_dir / "generator.keras"

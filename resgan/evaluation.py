@@ -12,8 +12,10 @@ Evaluation (one JSON line) on the test set:
   the reference that shows what the GAN training itself contributed;
 * ``mcd_{impulse,pulse,gan}``: mel-cepstral distortion (dB,
   ``dsp.metrics.mel_cepstral_distortion``) between the original recording
-  and speech synthesised (resgan_synthesis) from the test features with the
+  and speech synthesised (resgan.synthesis) from the test features with the
   three excitations.
+
+Runs on any Keras backend (inference only).
 """
 from __future__ import annotations
 
@@ -21,15 +23,18 @@ import json
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
+from tqdm import tqdm
 
-import data_utils
-import models
-import resgan_synthesis
-from dsp.audio import InputError, atomic_output, load_audio
+from dsp.audio import InputError, load_audio
 from dsp.metrics import log_spectral_distance, mel_cepstral_distortion
+from resgan import models, synthesis
+from resgan.constants import PULSE_LENGTH, SAMPLE_RATE
+from resgan.dataset import expand_context, load_inputs_only
+from resgan.netcdf import iterate_files, list_data_files
 
-N_FFT = 800  # 401 bins of 20 Hz: bin 200 = 4 kHz
+N_FFT = 2 * PULSE_LENGTH  # 401 bins of 20 Hz: bin 200 = 4 kHz
 SPLIT_BIN = 200
 
 
@@ -51,19 +56,19 @@ class PulseGenerator:
         pulses, gans = [], []
         for s in range(0, len(x), self.batch_size):
             xb = np.asarray(x[s:s + self.batch_size], np.float32)
-            p = np.asarray(self.pulse_model(xb, training=False)["wave"]) * self.window
+            p = keras.ops.convert_to_numpy(self.pulse_model(xb, training=False)["wave"]) * self.window
             z = self.rng.standard_normal(p.shape).astype(np.float32)
-            g = np.asarray(self.generator([p, z], training=False)["wave"])
+            g = keras.ops.convert_to_numpy(self.generator([p, z], training=False)["wave"])
             pulses.append(p)
             gans.append(g)
         if not pulses:
-            return np.zeros((0, 400), np.float32), np.zeros((0, 400), np.float32)
+            empty = np.zeros((0, PULSE_LENGTH), np.float32)
+            return empty, empty.copy()
         return np.concatenate(pulses), np.concatenate(gans)
 
 
 def load_models(model_dir, seed=0):
-    import keras
-
+    """`PulseGenerator` of ``<model_dir>/pulse_model.keras`` and ``generator.keras``."""
     model_dir = Path(model_dir)
     for name in ("pulse_model.keras", "generator.keras"):
         if not (model_dir / name).is_file():
@@ -73,56 +78,25 @@ def load_models(model_dir, seed=0):
     return PulseGenerator(pulse, gen, seed)
 
 
-def write_float32(path, array):
-    with atomic_output(path) as tmp:
-        np.asarray(array, np.float32).tofile(tmp)
-
-
-def generate(data_dir, output_dir, model_dir, context_len=1, seed=0, max_files=None):
-    """Write ``<output_dir>/<tag>.pls`` (GAN) and ``<tag>.pls_nonoise`` (pulse
+def generate(data_dir, out_dir, model_dir, context_len=1, seed=0, max_files=None):
+    """Write ``<out_dir>/<tag>.pls`` (GAN) and ``<tag>.pls_nonoise`` (pulse
     model), float32 ``[n_frames, 400]`` row-major, for every test utterance.
     Returns ``(n_utterances, n_frames, seconds)``."""
     gen = load_models(model_dir, seed)
-    output_dir = Path(output_dir)
+    out_dir = Path(out_dir)
     n_utts = n_frames = 0
     t0 = time.time()
-    from tqdm import tqdm
-
-    for path in data_utils.list_data_files(data_dir, max_files):
-        utts = data_utils.load_inputs_only(path, context_len)
+    for path in list_data_files(data_dir, max_files):
+        utts = load_inputs_only(path, context_len)
         for tag, x in tqdm(utts.items(), desc=f"generate {Path(path).name}", unit="utt"):
             pulse, gan = gen(x)
-            out = output_dir / tag
+            out = out_dir / tag
             out.parent.mkdir(parents=True, exist_ok=True)
-            write_float32(out.with_name(out.name + ".pls"), gan)
-            write_float32(out.with_name(out.name + ".pls_nonoise"), pulse)
+            synthesis.write_pls(out.with_name(out.name + ".pls"), gan)
+            synthesis.write_pls(out.with_name(out.name + ".pls_nonoise"), pulse)
             n_utts += 1
             n_frames += len(x)
     return n_utts, n_frames, time.time() - t0
-
-
-def read_pls(path):
-    """A ``.pls`` / ``.pls_nonoise`` file -> float32 ``[n_frames, 400]``."""
-    a = np.fromfile(path, dtype=np.float32)
-    if a.size % 400:
-        raise InputError(f"{path}: size {a.size} is not a multiple of 400 samples")
-    return a.reshape(-1, 400)
-
-
-def find_recording(wav_dir, tag):
-    """``<wav_dir>/<tag>.wav`` (or .flac, searched recursively; tags made of a
-    relative path with "_" for "/" are found too); None if absent."""
-    wav_dir = Path(wav_dir)
-    for ext in (".wav", ".flac"):
-        if (wav_dir / f"{tag}{ext}").is_file():
-            return wav_dir / f"{tag}{ext}"
-    if not wav_dir.is_dir():
-        return None
-    for path in wav_dir.rglob("*"):
-        if path.suffix.lower() in (".wav", ".flac") and (
-                path.stem == tag or str(path.relative_to(wav_dir).with_suffix("")).replace("/", "_") == tag):
-            return path
-    return None
 
 
 def band_lsd(ref, est):
@@ -135,11 +109,9 @@ def band_lsd(ref, est):
 
 def synthesize_utterance(inputs_norm, data, pulse, gan, seed=0):
     """Speech for the three excitations: ``{name: float32 [n * 80]}``."""
-    mfcc, f0, voiced = resgan_synthesis.split_features(inputs_norm, data.input_means,
-                                                       data.input_stdevs)
-    excitations = {"impulse": resgan_synthesis.impulse_pulses(len(mfcc)),
-                   "pulse": pulse, "gan": gan}
-    return {name: resgan_synthesis.synthesize(p, mfcc, f0, voiced, seed=seed)
+    mfcc, f0, voiced = synthesis.split_features(inputs_norm, data.input_means, data.input_stdevs)
+    excitations = {"impulse": synthesis.impulse_pulses(len(mfcc)), "pulse": pulse, "gan": gan}
+    return {name: synthesis.synthesize(p, mfcc, f0, voiced, seed=seed)
             for name, p in excitations.items()}
 
 
@@ -147,11 +119,11 @@ def training_mean_pulse(data_dir):
     """Mean target pulse ``[400]`` over the training files in ``data_dir``
     (None if there are none): the best input-independent predictor."""
     try:
-        files = data_utils.list_data_files(data_dir)
+        files = list_data_files(data_dir)
     except InputError:
         return None
-    total, count = np.zeros(400), 0
-    for data in data_utils.iterate_files(files):
+    total, count = np.zeros(PULSE_LENGTH), 0
+    for data in iterate_files(files):
         total += data.targets.sum(axis=0, dtype=np.float64)
         count += len(data.targets)
     return (total / count).astype(np.float32) if count else None
@@ -159,16 +131,14 @@ def training_mean_pulse(data_dir):
 
 def evaluate(args, max_frames=20000):
     """Compute the metrics on the test set; returns a dict (see module doc)."""
-    import keras
-
     gen = load_models(args.model_dir, args.seed)
     keras.utils.set_random_seed(args.seed)
     init_gen = PulseGenerator(gen.pulse_model, models.build_generator(), args.seed)
-    files = data_utils.list_data_files(args.testdata_dir)
+    files = list_data_files(args.testdata_dir)
     x_all, y_all, utts = [], [], []
     n = 0
-    for data in data_utils.iterate_files(files):
-        x = data_utils.expand_context(data.inputs, data.seq_lengths, args.rnn_context_len)
+    for data in iterate_files(files):
+        x = expand_context(data.inputs, data.seq_lengths, args.rnn_context_len)
         for tag, start, length in zip(data.seq_tags, data.seq_starts, data.seq_lengths):
             if n >= max_frames:
                 break
@@ -199,14 +169,14 @@ def evaluate(args, max_frames=20000):
     for tag, data, rows, inputs in utts:
         if done >= args.eval_utts or wav_dir is None:
             break
-        wav = find_recording(wav_dir, tag)
+        wav = synthesis.find_recording(wav_dir, tag)
         if wav is None:
             continue
-        ref, _ = load_audio(wav, sr=16000)
+        ref, _ = load_audio(wav, sr=SAMPLE_RATE)
         speech = synthesize_utterance(inputs, data, pulse[rows], gan[rows], args.seed)
         for name, s in speech.items():
             k = min(len(ref), len(s))
-            mcd[name].append(mel_cepstral_distortion(ref[:k], s[:k], 16000))
+            mcd[name].append(mel_cepstral_distortion(ref[:k], s[:k], SAMPLE_RATE))
         done += 1
     for name, values in mcd.items():
         result[f"mcd_{name}"] = float(np.mean(values)) if values else None

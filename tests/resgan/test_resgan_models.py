@@ -1,10 +1,17 @@
-"""ResGAN networks: shapes, parameter counts, spectral layer, additivity, save/load."""
+"""ResGAN networks (resgan.models, root models.py): shapes, parameter counts, spectral
+layer, additivity, save/load, checkpoints of the previous layout."""
+import json
+import zipfile
+from pathlib import Path
+
+import keras
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import models as root_models
+from resgan import models
 
-import models  # noqa: E402
+DATA = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +112,40 @@ def test_keras_save_load_round_trip(nets, tmp_path):
         for key in a:
             np.testing.assert_allclose(keras.ops.convert_to_numpy(a[key]),
                                        keras.ops.convert_to_numpy(b[key]), atol=1e-6)
+
+
+def test_root_models_reexports_the_package_networks():
+    for name in ("SpectralView", "FixedGain", "ExpandChannel", "SqueezeChannel", "SpectralMSE",
+                 "build_pulse_model", "build_generator", "build_discriminator", "edge_window"):
+        assert getattr(root_models, name) is getattr(models, name)
+
+
+def test_registered_names_are_those_of_the_previous_layout():
+    for cls in (models.SpectralView, models.ExpandChannel, models.SqueezeChannel, models.FixedGain,
+                models.SpectralMSE):
+        assert keras.saving.get_registered_name(cls) == f"resgan>{cls.__name__}"
+
+
+# the fixture was compiled but never trained: Keras notes that its optimizer has no state to load
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+def test_checkpoint_written_by_the_previous_layout_loads():
+    """tests/resgan/fixtures/old_layout_layers.keras was saved by the root-module layout
+    (module "models", before the resgan package): every registered layer and the
+    registered loss, compiled, as in pulse_backup.keras, which resuming loads compiled
+    (the full networks, uncompiled: tests/test_legacy_checkpoints.py). Made at commit
+    7d6f582 with the root models.py: Input(400) -> FixedGain(0.5) -> ExpandChannel ->
+    Conv1D(1, 3) -> SqueezeChannel -> {"wave", "spec": SpectralView}, compiled with
+    Adam and {"wave": "mse", "spec": SpectralMSE()}; the .npz holds its outputs on x.
+    It loads, and computes what it computed then."""
+    path = DATA / "old_layout_layers.keras"
+    with zipfile.ZipFile(path) as z:
+        config = z.read("config.json").decode()
+    assert '"module": "models"' in config and "resgan>SpectralView" in config
+    expect = np.load(DATA / "old_layout_layers.npz")
+    model = keras.models.load_model(path)
+    out = model(expect["x"], training=False)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out["wave"]), expect["wave"], atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out["spec"]), expect["spec"], atol=1e-6)
+    assert isinstance(model.get_layer("spec"), models.SpectralView)
+    assert isinstance(model.loss["spec"], models.SpectralMSE)
+    assert json.loads(config)["class_name"] == "Functional"

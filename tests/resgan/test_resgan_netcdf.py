@@ -1,29 +1,24 @@
-"""CURRENNT NetCDF reading/writing and feeding (data_utils.py)."""
+"""The CURRENNT NetCDF format (resgan.netcdf) and its command line (data_utils.py)."""
+import subprocess
+import sys
 from pathlib import Path
 
+import netCDF4
 import numpy as np
 import pytest
 from scipy.io import netcdf_file
 
-import data_utils as du
+import data_utils
 from dsp.audio import InputError
+from resgan import netcdf as du
+from resgan.constants import INPUT_COLUMNS
+from tests.resgan.netcdf_examples import example_arrays as _example
 
-RNG = np.random.default_rng(0)
-
-
-def _example(n_seqs=3, lengths=(5, 7, 4), tags=("utt_a", "utt_b", "äöü_c")):
-    n = sum(lengths)
-    x = RNG.normal(size=(n, 22)).astype(np.float32)
-    y = RNG.normal(size=(n, 400)).astype(np.float32)
-    stats = dict(input_means=RNG.normal(size=22).astype(np.float32),
-                 input_stdevs=RNG.uniform(0.5, 2, 22).astype(np.float32),
-                 output_means=RNG.normal(size=400).astype(np.float32) * 0.01,
-                 output_stdevs=RNG.uniform(0.01, 0.1, 400).astype(np.float32))
-    return x, y, list(lengths), list(tags), stats
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _write_original(path, variables, lengths, tags, library="scipy", fmt="NETCDF3_CLASSIC", n_rows=None):
-    """A file with the original CURRENNT variable set, written without data_utils."""
+    """A file with the original CURRENNT variable set, written without resgan.netcdf."""
     max_tag = max(len(t.encode()) for t in tags) + 1
     chars = np.zeros((len(tags), max_tag), "S1")
     for i, t in enumerate(tags):
@@ -44,8 +39,6 @@ def _write_original(path, variables, lengths, tags, library="scipy", fmt="NETCDF
             f.createVariable(name, "f", dims[name])[:] = a
         f.close()
     else:
-        import netCDF4
-
         with netCDF4.Dataset(str(path), "w", format=fmt) as f:
             for k, v in sizes.items():
                 f.createDimension(k, v)
@@ -63,21 +56,19 @@ def _original_variables(x, y, stats):
 
 def test_write_read_roundtrip_with_both_libraries(tmp_path):
     x, y, lengths, tags, stats = _example()
-    path = du.write_netcdf(tmp_path / "data.nc1", x, y, lengths, tags, attrs={"input_columns": du.INPUT_COLUMNS},
+    path = du.write_netcdf(tmp_path / "data.nc1", x, y, lengths, tags, attrs={"input_columns": INPUT_COLUMNS},
                            **stats)
     expect_targets = y * stats["output_stdevs"] + stats["output_means"]
     d = du.read_netcdf(path)
     np.testing.assert_array_equal(d.inputs, x)
     np.testing.assert_allclose(d.targets, expect_targets, rtol=1e-6, atol=1e-7)
     assert d.seq_tags == tags and list(d.seq_lengths) == lengths
-    assert d.attrs["input_columns"] == du.INPUT_COLUMNS
+    assert d.attrs["input_columns"] == INPUT_COLUMNS
     # the same file through netCDF4 gives identical arrays
     v4, _, _ = du._read_netcdf4(Path(path), du._VARIABLES)
     vs, _, _ = du._read_scipy(Path(path), du._VARIABLES)
     for name in du._VARIABLES:
         np.testing.assert_array_equal(np.asarray(v4[name]), np.asarray(vs[name]), err_msg=name)
-    import netCDF4
-
     with netCDF4.Dataset(str(path)) as ds:
         assert ds.file_format == "NETCDF3_CLASSIC"
     # no temporary file left beside it
@@ -156,35 +147,6 @@ def test_unreadable_and_missing_files(tmp_path):
     assert not (tmp_path / "w.nc").exists()
 
 
-def test_expand_context_known_example():
-    x = np.arange(1, 6, dtype=np.float32)[:, None] * np.ones((1, 2), np.float32)  # rows 1..5
-    out = du.expand_context(x, [3, 2], 3)
-    assert out.shape == (5, 3, 2)
-    expect = np.array([[0, 0, 1], [0, 1, 2], [1, 2, 3],    # utterance 1
-                       [0, 0, 4], [0, 4, 5]], np.float32)  # utterance 2: no frames of utterance 1
-    np.testing.assert_array_equal(out[:, :, 0], expect)
-    np.testing.assert_array_equal(du.expand_context(x, [5], 1)[:, 0], x)
-
-
-def test_expand_context_matches_naive_loop():
-    lengths = [1, 6, 2, 9]
-    x = RNG.normal(size=(sum(lengths), 4))
-    L = 4
-    out = du.expand_context(x, lengths, L)
-    naive = np.zeros_like(out)
-    start = 0
-    for n in lengths:
-        for t in range(n):
-            for k in range(L):
-                src = t - (L - 1) + k
-                if src >= 0:
-                    naive[start + t, k] = x[start + src]
-        start += n
-    np.testing.assert_array_equal(out, naive)
-    with pytest.raises(ValueError):
-        du.expand_context(x, [3], 2)
-
-
 def test_list_data_files_natural_order(tmp_path):
     for k in (1, 2, 10, 3):
         (tmp_path / f"data.nc{k}").write_bytes(b"")
@@ -195,66 +157,14 @@ def test_list_data_files_natural_order(tmp_path):
         du.list_data_files(tmp_path / "nope")
 
 
-@pytest.fixture()
-def two_files(tmp_path):
-    paths = []
-    for k, lengths in enumerate(([5, 7, 4], [9, 3])):
-        x, y, _, _, stats = _example(lengths=lengths, tags=[f"f{k}_{i}" for i in range(len(lengths))])
-        paths.append(du.write_netcdf(tmp_path / f"data.nc{k + 1}", x, y, lengths,
-                                     [f"f{k}_{i}" for i in range(len(lengths))], **stats))
-    return paths
-
-
-def test_pulse_sequence_covers_every_frame_once_with_correct_context(two_files):
-    seq = du.PulseSequence(two_files, batch_size=4, context_len=3, shuffle=True, seed=1, cache_bytes=1)
-    data = [du.read_netcdf(p) for p in two_files]
-    ctx = [du.expand_context(d.inputs, d.seq_lengths, 3) for d in data]
-    assert len(seq) == 4 + 3  # ceil(16/4) + ceil(12/4)
-    seen = []
-    for b in range(len(seq)):
-        x, y = seq[b]
-        assert x.dtype == np.float32 and y.dtype == np.float32
-        assert x.shape[1:] == (3, 22) and y.shape[1:] == (400,) and x.shape[0] == y.shape[0] <= 4
-        for xi, yi in zip(x, y):
-            f = 0 if np.any(np.all(data[0].targets == yi, axis=1)) else 1
-            row = int(np.flatnonzero(np.all(data[f].targets == yi, axis=1))[0])
-            np.testing.assert_array_equal(xi, ctx[f][row])
-            seen.append((f, row))
-        assert len(seq._cache) == 1  # memory bound: one file at a time
-    assert sorted(seen) == [(0, r) for r in range(16)] + [(1, r) for r in range(12)]
-    order0 = [seq[b][1][0, 0] for b in range(len(seq))]
-    seq.on_epoch_end()
-    order1 = [seq[b][1][0, 0] for b in range(len(seq))]
-    assert order0 != order1  # reshuffled each epoch
-    again = du.PulseSequence(two_files, batch_size=4, context_len=3, shuffle=True, seed=1)
-    assert [again[b][1][0, 0] for b in range(len(again))] == order0  # deterministic for a seed
-
-
-def test_iterate_files_inputs_only_and_norm_stats(two_files):
-    datas = list(du.iterate_files(two_files))
-    assert [d.seq_tags for d in datas] == [["f0_0", "f0_1", "f0_2"], ["f1_0", "f1_1"]]
-    gen = du.load_inputs_only(two_files[0], context_len=2)
-    assert list(gen) == ["f0_0", "f0_1", "f0_2"]
-    assert [v.shape for v in gen.values()] == [(5, 2, 22), (7, 2, 22), (4, 2, 22)]
-    np.testing.assert_array_equal(gen["f0_1"][:, 1], datas[0].inputs[5:12])
-    assert np.all(gen["f0_1"][0, 0] == 0)
-    utts = list(du.iterate_utterances(two_files, context_len=2))
-    assert [u[0] for u in utts] == ["f0_0", "f0_1", "f0_2", "f1_0", "f1_1"]
-    np.testing.assert_array_equal(utts[1][1], gen["f0_1"])
-    np.testing.assert_array_equal(utts[4][2], datas[1].targets[9:])
-    stats = du.norm_stats(two_files[1])
-    np.testing.assert_array_equal(stats["output_means"], datas[1].output_means)
-    assert du.read_netcdf(two_files[0], inputs_only=True).targets is None
-
-
 def test_info_cli_and_bad_file(two_files, tmp_path, capsys):
-    assert du.main(["info", str(two_files[0])]) == 0
+    assert data_utils.main(["info", str(two_files[0])]) == 0
     out = capsys.readouterr().out
     assert "3 utterances, 16 frames" in out and "(16, 400)" in out
     bad = tmp_path / "bad.nc"
     bad.write_bytes(b"\0" * 64)
     with pytest.raises(SystemExit) as exc:
-        du.main(["info", str(bad)])
+        data_utils.main(["info", str(bad)])
     assert exc.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {bad}:")
@@ -276,11 +186,14 @@ def test_import_packaged_splits_and_validates(two_files, tmp_path):
     assert not (tmp_path / "tr2").exists()
 
 
-def test_pulse_sequence_pickles_for_worker_processes(two_files):
-    import pickle
 
-    seq = du.PulseSequence(two_files, batch_size=5, context_len=2, shuffle=False)
-    first = seq[0]
-    clone = pickle.loads(pickle.dumps(seq))
-    np.testing.assert_array_equal(clone[0][0], first[0])
-    np.testing.assert_array_equal(clone[0][1], first[1])
+
+def test_data_utils_reexports_the_format_and_starts_without_keras():
+    assert data_utils.read_netcdf is du.read_netcdf and data_utils.write_netcdf is du.write_netcdf
+    assert not hasattr(data_utils, "__getattr__") and not hasattr(du, "__getattr__")
+    code = ("import sys, data_utils; data_utils.build_parser(); "
+            "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
