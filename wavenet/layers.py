@@ -5,6 +5,10 @@
   transposed convolutions (scales multiplying to the hop) or by repetition.
 * :class:`GatedResidualBlock` - dilated causal conv, gated tanh * sigmoid unit with
   local (and optional global) conditioning, residual (x sqrt(0.5)) and skip outputs.
+
+The registered names (package ``"audiosynth.wavenet"`` and the class names) are
+what saved ``.keras`` files refer to: never change them, or older checkpoints
+(written when these classes lived in ``separation.wavenet_layers``) stop loading.
 """
 import math
 

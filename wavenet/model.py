@@ -1,4 +1,4 @@
-"""Mel-conditioned WaveNet vocoder (Keras 3).
+"""Mel-conditioned WaveNet vocoder (Keras 3; keras.ops only, any backend).
 
 Model: µ-law companding (softmax head only) -> 1x1 input conv -> ``n_layers``
 gated residual blocks with dilations ``1, 2, ..., 2^(n_layers/n_stacks - 1)``
@@ -8,30 +8,36 @@ spectrogram (and optionally on a speaker embedding) -> sum of skips (scaled by
 
 Inputs (a dict): ``"audio"`` ``[B, T, 1]`` the *previous* samples (float in
 [-1, 1]; ``audio[t] = wav[t-1]``), ``"mel"`` ``[B, T // hop, n_mels]`` log-mel
-in [0, 1] (``dsp.spectral.log_mel_spectrogram``), and, if ``n_speakers > 0``,
+in [0, 1] (`wavenet.features.log_mel`), and, if ``n_speakers > 0``,
 ``"speaker"`` ``[B, 1]`` int. Output: ``[B, T, C]`` distribution parameters with
 ``C = 256`` logits (``output="mulaw256"``) or ``3 * n_mixtures`` (``output="mol"``).
+
+Named configurations are the preset files ``wavenet/presets/{default,paper}.json``
+(`WaveNetConfig.default()`, `WaveNetConfig.paper()`, `WaveNetConfig.from_preset`).
+A checkpoint is ``NAME.keras`` with ``NAME.json`` beside it: ``{"config": {...}, ...}``
+plus what the trainer adds (epoch, loss, the resolved command-line ``args``).
 
 Example:
     >>> cfg = WaveNetConfig.default()
     >>> model = build_wavenet(cfg)
     >>> y = model({"audio": np.zeros((1, 512, 1)), "mel": np.zeros((1, 2, 80))})  # [1, 512, 256]
 
-Fast incremental generation lives in :mod:`separation.wavenet_fast`.
+Fast incremental generation lives in :mod:`wavenet.generation`.
 """
 import dataclasses
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
+import keras
 import numpy as np
 
-import keras
-
-from separation.wavenet_distributions import MixtureLogisticLoss, MuLawCrossEntropy
-from separation.wavenet_layers import ConditionUpsampler, GatedResidualBlock, MuLawCompand
+from dsp.audio import InputError, atomic_output
+from dsp.mulaw import mu_law_decode, mu_law_encode
+from dsp.presets import load_config, load_preset
+from wavenet import PRESET_DIR
+from wavenet.distributions import MixtureLogisticLoss, MuLawCrossEntropy
+from wavenet.layers import ConditionUpsampler, GatedResidualBlock, MuLawCompand
 
 OUTPUTS = ("mulaw256", "mol")
 UPSAMPLES = ("transposed", "repeat")
@@ -40,6 +46,8 @@ UPSAMPLES = ("transposed", "repeat")
 @dataclasses.dataclass
 class WaveNetConfig:
     """Hyper-parameters of the WaveNet vocoder (saved as JSON beside every checkpoint).
+
+    The field defaults are the ``default`` preset's model (a test keeps them equal).
 
     Args:
         n_layers: int, total residual layers (multiple of ``n_stacks``).
@@ -101,18 +109,26 @@ class WaveNetConfig:
                              f"{math.prod(self.upsample_scales)}, not hop {self.hop}")
 
     @classmethod
+    def from_preset(cls, name, **overrides):
+        """The model settings of a preset file (its other keys are training flags), then `overrides`.
+
+        Args:
+            name: a preset in ``wavenet/presets`` (``"default"``, ``"paper"``) or a ``.json`` path.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        settings = {k: v for k, v in load_preset(PRESET_DIR, name).items() if k in names and v is not None}
+        settings.update(overrides)
+        return cls(**settings)
+
+    @classmethod
     def default(cls, **overrides):
         """Small CPU-trainable model: 16 layers / 2 stacks, kernel 3, 64/128/64 channels, µ-law softmax."""
-        return cls(**overrides)
+        return cls.from_preset("default", **overrides)
 
     @classmethod
     def paper(cls, **overrides):
         """The separation paper's vocoder: 24 layers / 4 stacks, 512 residual and gate, 256 skip, MoL-10."""
-        base = dict(n_layers=24, n_stacks=4, kernel_size=3, residual_channels=512, gate_channels=512,
-                    skip_channels=256, output="mol", n_mixtures=10, upsample="transposed",
-                    upsample_scales=[4, 4, 4, 4])
-        base.update(overrides)
-        return cls(**base)
+        return cls.from_preset("paper", **overrides)
 
     @property
     def out_channels(self):
@@ -189,8 +205,6 @@ def make_training_pair(wav, cfg, previous=0.0):
     generator will feed it back; the target is the µ-law code (int32) for the
     softmax head or the amplitude (float32) for the mixture head.
     """
-    from dsp.mulaw import mu_law_decode, mu_law_encode
-
     wav = np.clip(np.asarray(wav, np.float32), -1.0, 1.0)
     previous = np.broadcast_to(np.asarray(previous, np.float32), wav.shape[:-1])[..., None]
     if cfg.output == "mulaw256":
@@ -203,7 +217,8 @@ def make_training_pair(wav, cfg, previous=0.0):
     return audio_in[..., None], wav
 
 
-def _config_path(path):
+def config_path(path):
+    """The JSON beside a checkpoint: ``dir/NAME.keras`` -> ``dir/NAME.json``."""
     path = Path(path)
     return path.with_name(path.stem + ".json") if path.suffix == ".keras" else path.with_suffix(".json")
 
@@ -212,44 +227,44 @@ def save_vocoder(model, cfg, path, extra=None):
     """Write ``path`` (.keras) and the JSON config beside it (``<stem>.json``), both atomically.
 
     Args:
-        extra: optional dict merged into the JSON (e.g. epoch, step).
+        extra: optional dict merged into the JSON (e.g. epoch, loss, the resolved ``args``).
     """
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"{path}: vocoder checkpoints must end in .keras")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".keras", dir=path.parent, prefix=".tmp_")
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     meta = {"config": cfg.to_dict(), **(extra or {})}
-    cpath = _config_path(path)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent, prefix=".tmp_")
-    with os.fdopen(fd, "w") as f:
-        json.dump(meta, f, indent=2)
-    os.replace(tmp, cpath)
+    with atomic_output(config_path(path)) as tmp:
+        Path(tmp).write_text(json.dumps(meta, indent=2, default=str) + "\n")
     return path
 
 
-def load_vocoder(path, compile=False):
-    """Load ``(model, cfg)`` written by :func:`save_vocoder`; raises ``ValueError`` naming the file."""
-    path = Path(path)
-    cpath = _config_path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: vocoder checkpoint not found")
+def load_vocoder_meta(path):
+    """The JSON beside checkpoint ``path`` as a dict (``config``, and e.g. ``epoch``, ``args``)."""
+    cpath = config_path(path)
     if not cpath.is_file():
-        raise ValueError(f"{cpath}: config JSON missing beside the checkpoint")
+        raise InputError(f"{cpath}: config JSON missing beside the checkpoint")
+    return load_config(cpath)
+
+
+def load_vocoder(path, compile=False):
+    """Load ``(model, cfg)`` written by :func:`save_vocoder`; raises ``ValueError`` naming the file.
+
+    Checkpoints of the previous layout (classes in ``separation.wavenet_*``) load too:
+    Keras finds the classes by their registered names, which have not changed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: vocoder checkpoint not found")
+    meta = load_vocoder_meta(path)
     try:
-        meta = json.loads(cpath.read_text())
         cfg = WaveNetConfig.from_dict(meta["config"])
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ValueError(f"{cpath}: bad vocoder config ({e})") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(f"{config_path(path)}: bad vocoder config ({e})") from None
     try:
         model = keras.saving.load_model(path, compile=compile)
     except Exception as e:  # zip/h5 errors come in many types
-        raise ValueError(f"{path}: cannot load vocoder ({type(e).__name__}: {e})") from None
+        raise InputError(f"{path}: cannot load vocoder ({type(e).__name__}: {e})") from None
     return model, cfg

@@ -7,7 +7,8 @@ matrix product per layer instead of a forward pass over the whole receptive
 field. The weights are read from the trained Keras model (no retraining, no
 conversion); the mel conditioning is upsampled once per utterance by the
 model's own upsampling layer and projected for all layers at once in chunks.
-Everything is batched over utterances.
+Everything is batched over utterances. Numpy only (the model's own upsampler
+is the one Keras call), so it runs on any Keras backend.
 
 Example:
     >>> gen = FastWaveNetGenerator(model, cfg)
@@ -18,22 +19,19 @@ import math
 
 import numpy as np
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
-from separation.wavenet import dilations, receptive_field
-from separation.wavenet_distributions import np_sample_categorical, np_sample_mol
+from dsp.mulaw import mu_law_decode
+from wavenet.distributions import np_sample_categorical, np_sample_mol
+from wavenet.model import dilations, receptive_field
 
 _CHUNK = 256  # samples of conditioning projected per matrix product
-
-
-_MULAW_TABLE = None
+_MULAW_TABLE = mu_law_decode(np.arange(256)).astype(np.float32)   # code -> amplitude
 
 
 def _mu_law_decode(codes):
     """Code -> amplitude through a 256-entry table of ``dsp.mulaw.mu_law_decode``."""
-    global _MULAW_TABLE
-    if _MULAW_TABLE is None:
-        from dsp.mulaw import mu_law_decode
-        _MULAW_TABLE = mu_law_decode(np.arange(256)).astype(np.float32)
     return _MULAW_TABLE[codes]
 
 
@@ -61,21 +59,12 @@ def _speaker_array(speaker, batch, cfg):
     return speaker
 
 
-def _single_threaded_blas():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional (a scikit-learn dependency); without it BLAS keeps its threads
-        import contextlib
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
-
-
 class FastWaveNetGenerator:
-    """Incremental generator reusing a trained :func:`separation.wavenet.build_wavenet` model.
+    """Incremental generator reusing a trained :func:`wavenet.model.build_wavenet` model.
 
     Args:
         model: the Keras WaveNet.
-        cfg: its :class:`separation.wavenet.WaveNetConfig`.
+        cfg: its :class:`wavenet.model.WaveNetConfig`.
 
     Example:
         >>> gen = FastWaveNetGenerator(model, cfg)
@@ -91,7 +80,7 @@ class FastWaveNetGenerator:
         self.b_in = f32(conv_in.bias)                   # [R]
         self.upsample = model.get_layer("upsample")
         self.dil = dilations(cfg)
-        R, G, k = cfg.residual_channels, cfg.gate_channels, cfg.kernel_size
+        R, k = cfg.residual_channels, cfg.kernel_size
         s = math.sqrt(0.5)
         # The residual stream is kept rescaled: v_l = x_l / s^l - B_l with s = sqrt(0.5) and B_l the
         # accumulated (rescaled) residual biases. Then each layer's update is a single add
@@ -145,7 +134,7 @@ class FastWaveNetGenerator:
     def _run(self, *args, **kwargs):
         # The per-sample products are tiny: BLAS threading only adds synchronisation (about 10x slower
         # for 8 utterances on a busy 2-core machine), so run them single-threaded.
-        with _single_threaded_blas():
+        with threadpool_limits(1, user_api="blas"):
             return self._run_loop(*args, **kwargs)
 
     def _run_loop(self, mel, speaker, audio_prev=None, temperature=1.0, seed=0, progress=False, desc="wavenet"):
@@ -177,10 +166,7 @@ class FastWaveNetGenerator:
         out = np.zeros((B, T), np.float32)
         params_all = np.zeros((B, T, cfg.out_channels), np.float32) if audio_prev is not None else None
         prev = np.zeros(B, np.float32)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=T, desc=desc, unit="sample", unit_scale=True, leave=False)
+        bar = tqdm(total=T, desc=desc, unit="sample", unit_scale=True, leave=False) if progress else None
         cond_chunk = None
         first = cats[0][:, n_past * R:]
         for t in range(T):
@@ -285,11 +271,7 @@ def naive_generate(model, cfg, mel, n_samples=None, temperature=1.0, seed=0, pro
     rng = np.random.default_rng(seed)
     audio_in = np.zeros((B, frames * cfg.hop + 1), np.float32)  # audio_in[t] = wav[t-1]
     out = np.zeros((B, T), np.float32)
-    iterator = range(T)
-    if progress:
-        from tqdm.auto import tqdm
-        iterator = tqdm(iterator, desc="naive wavenet", unit="sample", leave=False)
-    for t in iterator:
+    for t in tqdm(range(T), desc="naive wavenet", unit="sample", leave=False, disable=not progress):
         f0 = max(0, min(t // cfg.hop + 1, frames) - win_frames)
         s0 = f0 * cfg.hop
         inputs = {"audio": audio_in[:, s0:s0 + win, None], "mel": mel[:, f0:f0 + win_frames]}

@@ -1,10 +1,24 @@
-"""WaveNet vocoder: receptive field, causality, save/load, fast vs full equivalence."""
+"""WaveNet vocoder: receptive field, causality, save/load, fast vs full equivalence, vocode CLI."""
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import keras
 import numpy as np
 import pytest
+import soundfile as sf
+import tensorflow as tf
 
-from separation.wavenet import (WaveNetConfig, build_wavenet, dilations, load_vocoder, make_training_pair,
-                                receptive_field, save_vocoder)
-from separation.wavenet_fast import FastWaveNetGenerator, naive_generate, vocode
+from dsp.audio import write_wav
+from dsp.mulaw import mu_law_decode, mu_law_encode
+from wavenet import vocode as vocode_cli
+from wavenet.generation import FastWaveNetGenerator, naive_generate, vocode
+from wavenet.model import (WaveNetConfig, build_wavenet, dilations, load_vocoder, make_training_pair,
+                           receptive_field, save_vocoder)
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def tiny_cfg(**kw):
@@ -41,6 +55,7 @@ def test_receptive_field_arithmetic():
         WaveNetConfig(upsample_scales=[4, 4])
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the gradient probe uses tf.GradientTape")
 @pytest.mark.parametrize("kernel_size", [2, 3])
 def test_receptive_field_and_causality_empirical(kernel_size):
     cfg = tiny_cfg(kernel_size=kernel_size)
@@ -59,8 +74,6 @@ def test_receptive_field_and_causality_empirical(kernel_size):
     # output t sees input t - rf + 1 but not input t - rf. Measured by the gradient: the
     # edge path (every layer's farthest tap) is so weak that a perturbation of the input
     # can vanish in float32 rounding of the output, but its gradient cannot.
-    import tensorflow as tf
-
     audio = tf.convert_to_tensor(inputs["audio"])
     others = {k: tf.convert_to_tensor(v) for k, v in inputs.items() if k != "audio"}
     probe = np.random.default_rng(1).normal(size=base.shape[-1]).astype("float32")
@@ -173,7 +186,7 @@ def test_keras_round_trip(tmp_path):
     inputs = _inputs(cfg, batch=2, frames=2)
     path = save_vocoder(model, cfg, tmp_path / "ckpt" / "vocoder.keras", extra={"epoch": 3})
     assert (tmp_path / "ckpt" / "vocoder.json").is_file()
-    assert not list((tmp_path / "ckpt").glob(".tmp_*"))
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["vocoder.json", "vocoder.keras"]
     loaded, cfg2 = load_vocoder(path)
     assert cfg2 == cfg
     np.testing.assert_allclose(np.asarray(loaded(inputs)), np.asarray(model(inputs)), atol=1e-6)
@@ -185,7 +198,6 @@ def test_keras_round_trip(tmp_path):
 
 
 def test_training_pair_alignment():
-    from dsp.mulaw import mu_law_decode, mu_law_encode
     wav = np.sin(np.linspace(0, 20, 64)).astype("float32") * 0.7
     cfg = tiny_cfg()
     audio_in, target = make_training_pair(wav, cfg, previous=0.25)
@@ -198,26 +210,51 @@ def test_training_pair_alignment():
 
 
 # The short training run on a tone-plus-harmonics signal conditioned on its mel is
-# tests/test_wavenet_train.py::test_training_on_tones_lowers_loss_and_resumes (through the training script).
+# tests/wavenet/test_wavenet_train.py::test_training_on_tones_lowers_loss_and_resumes (through the CLI).
 
 
 def test_vocode_cli_writes_frames_times_hop(tmp_path, capsys):
-    from dsp.audio import write_wav
-    from separation import wavenet_vocode
     cfg = tiny_cfg(hop=256, upsample_scales=[16, 16])
     model = build_wavenet(cfg)
     ckpt = save_vocoder(model, cfg, tmp_path / "voc.keras")
     np.save(tmp_path / "a.npy", np.full((3, 80), 0.5, "float32"))
     t = np.arange(1000) / 22050
     write_wav(tmp_path / "b.wav", 0.5 * np.sin(2 * np.pi * 200 * t), 22050)
-    assert wavenet_vocode.main(["--vocoder", str(ckpt), "--input", str(tmp_path / "a.npy"), str(tmp_path / "b.wav"),
-                                "--out_dir", str(tmp_path / "out")]) == 0
-    import soundfile as sf
+    assert vocode_cli.main(["--model", str(ckpt), "--input", str(tmp_path / "a.npy"), str(tmp_path / "b.wav"),
+                            "--out_dir", str(tmp_path / "out")]) == 0
     assert len(sf.read(tmp_path / "out" / "a.wav")[0]) == 3 * 256
     assert len(sf.read(tmp_path / "out" / "b.wav")[0]) == (1000 // 256) * 256
     np.save(tmp_path / "bad.npy", np.zeros((3, 40), "float32"))
     with pytest.raises(SystemExit):
-        wavenet_vocode.main(["--vocoder", str(ckpt), "--input", str(tmp_path / "bad.npy"), "--out_dir",
-                             str(tmp_path / "out2")])
+        vocode_cli.main(["--model", str(ckpt), "--input", str(tmp_path / "bad.npy"), "--out_dir",
+                         str(tmp_path / "out2")])
     err = capsys.readouterr().err
     assert "bad.npy" in err and "[frames, 80]" in err and not (tmp_path / "out2").exists()
+
+
+def test_vocode_cli_help_as_module():
+    run = subprocess.run([sys.executable, "-m", "wavenet.vocode", "--help"], capture_output=True, text=True,
+                         cwd=REPO, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "--model" in run.stdout and "--out_dir" in run.stdout and "--vocoder" not in run.stdout
+
+
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")   # saved before any step
+def test_checkpoint_of_the_previous_layout_loads():
+    """fixtures/legacy_vocoder.keras was written by separation.wavenet (before the wavenet package existed).
+
+    Its config names the classes' old modules (separation.wavenet_layers, separation.wavenet_distributions);
+    they load through their unchanged registered names ("audiosynth.wavenet>..."), compiled or not.
+    """
+    path = FIXTURES / "legacy_vocoder.keras"
+    assert "separation.wavenet_layers" in zipfile.ZipFile(path).read("config.json").decode()
+    model, cfg = load_vocoder(path, compile=True)
+    assert (cfg.n_layers, cfg.kernel_size, cfg.n_speakers, cfg.output) == (2, 3, 2, "mulaw256")
+    assert type(model.loss).__name__ == "MuLawCrossEntropy"
+    inputs = {"audio": np.linspace(-0.8, 0.8, 32, dtype="float32").reshape(1, 32, 1),
+              "mel": np.linspace(0, 1, 160, dtype="float32").reshape(1, 2, 80), "speaker": np.array([[1]], "int32")}
+    # the first 8 logits of the last sample, printed by the old layout when the file was written
+    expected = [-0.23823, -0.1938, 0.1926, -0.00222, -0.30486, 0.04977, -0.17165, -0.354]
+    np.testing.assert_allclose(np.asarray(model(inputs))[0, -1, :8], expected, atol=2e-5)
+    wav = FastWaveNetGenerator(model, cfg).generate(inputs["mel"], progress=False, speaker=[1])
+    assert wav.shape == (1, 32)

@@ -20,6 +20,8 @@ import numpy as np
 import keras
 from keras import ops
 
+from wavenet.layers import PACKAGE
+
 LOG_SCALE_MIN = -7.0
 NUM_CLASSES_16BIT = 65536
 
@@ -133,7 +135,7 @@ def np_sample_categorical(logits, temperature, rng):
 
 
 # ---------------------------------------------------------------- Keras losses
-@keras.saving.register_keras_serializable(package="audiosynth.wavenet")
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class MuLawCrossEntropy(keras.losses.Loss):
     """Cross-entropy of integer µ-law codes ``[batch, time]`` (or ``[..., 1]``) against logits ``[batch, time, 256]``."""
 
@@ -145,7 +147,7 @@ class MuLawCrossEntropy(keras.losses.Loss):
         return ops.sparse_categorical_crossentropy(codes, y_pred, from_logits=True)
 
 
-@keras.saving.register_keras_serializable(package="audiosynth.wavenet")
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class MixtureLogisticLoss(keras.losses.Loss):
     """Negative log-likelihood of float amplitudes under a discretised logistic mixture.
 

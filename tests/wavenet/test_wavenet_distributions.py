@@ -7,10 +7,10 @@ import pytest
 import keras
 from keras import ops
 
-from separation.wavenet_distributions import (MixtureLogisticLoss, MuLawCrossEntropy, mol_log_prob,
-                                              np_sample_categorical, np_sample_mol, sample_categorical,
-                                              sample_mol)
-from separation.wavenet_layers import MuLawCompand
+from dsp.mulaw import mu_law_encode
+from wavenet.distributions import (MixtureLogisticLoss, MuLawCrossEntropy, mol_log_prob, np_sample_categorical,
+                                   np_sample_mol, sample_categorical, sample_mol)
+from wavenet.layers import MuLawCompand
 
 
 def _sigmoid(x):
@@ -116,10 +116,20 @@ def test_mixture_logistic_sampling_statistics():
 
 
 def test_mulaw_compand_layer_matches_dsp_codes():
-    from dsp.mulaw import mu_law_encode
     x = np.linspace(-1, 1, 2001).astype("float32")[:, None]
     f = np.asarray(MuLawCompand()(x))[:, 0]
     codes = np.rint((f.astype(np.float64) + 1) / 2 * 255).astype(int)
     assert np.mean(codes == mu_law_encode(x[:, 0])) > 0.995   # only float32 rounding ties may differ
     assert np.abs(codes - mu_law_encode(x[:, 0])).max() <= 1
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(MuLawCompand(63))).mu == 63
+
+
+def test_losses_deserialise_from_the_previous_layout_module():
+    """Compiled checkpoints of the old layout name separation.wavenet_distributions as the module."""
+    for cls, extra in ((MixtureLogisticLoss, {"n_mixtures": 3}), (MuLawCrossEntropy, {})):
+        config = keras.saving.serialize_keras_object(cls(**extra))
+        assert config["registered_name"] == f"audiosynth.wavenet>{cls.__name__}"
+        config["module"] = "separation.wavenet_distributions"
+        loss = keras.saving.deserialize_keras_object(config)
+        assert type(loss) is cls
+    assert loss.name == "mulaw_cross_entropy"

@@ -1,24 +1,21 @@
 """Vocode with a trained WaveNet: mel (.npy) or audio (copy synthesis) -> wav, fast batched generation.
 
 Usage:
-    python -m separation.wavenet_vocode --vocoder models/separation/vocoder.keras \
+    python -m wavenet.vocode --model models/separation/vocoder.keras \\
         --input a.wav b.wav --out_dir output/vocoded            # analysis -> WaveNet (copy synthesis)
-    python -m separation.wavenet_vocode --vocoder ... --input mel.npy --out_dir ...   # [frames, 80] in [0, 1]
+    python -m wavenet.vocode --model ... --input mel.npy --out_dir ...   # [frames, 80] in [0, 1]
 
 Each output ``<out_dir>/<stem>.wav`` has exactly ``frames * hop`` samples; all inputs are
-generated together in batches of ``--batch`` (padded to the longest, then trimmed).
+generated together in batches of ``--batch_size`` (padded to the longest, then trimmed).
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from dsp.audio import InputError, cli_main  # noqa: E402
+from dsp.audio import InputError, cli_main, load_audio, write_wav
+from wavenet.features import log_mel
 
 
 def input_mel(path, cfg):
@@ -36,40 +33,45 @@ def input_mel(path, cfg):
         if not np.all(np.isfinite(mel)):
             raise InputError(f"{path}: mel contains NaN or Inf")
         return mel.astype(np.float32)
-    from dsp.audio import load_audio
-    from dsp.spectral import log_mel_spectrogram
     x, _ = load_audio(path, sr=cfg.sample_rate, min_samples=cfg.hop)
-    return log_mel_spectrogram(x, cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop, n_mels=cfg.n_mels,
-                               fmin=cfg.mel_fmin, fmax=cfg.mel_fmax, ref_level_db=cfg.ref_level_db,
-                               min_level_db=cfg.min_level_db)[:len(x) // cfg.hop].astype(np.float32)
+    return log_mel(x, cfg)
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="python -m wavenet.vocode",
+                                description="Vocode mel spectrograms or audio files with a trained WaveNet.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", required=True, help="vocoder .keras file (with its .json beside it)")
+    p.add_argument("--input", nargs="+", required=True, help=".npy mels [frames, 80] or audio files")
+    p.add_argument("--out_dir", required=True, help="folder for <stem>.wav outputs")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (0: most likely value)")
+    p.add_argument("--batch_size", type=int, default=8, help="utterances generated at once")
+    p.add_argument("--speaker", type=int, default=None, help="speaker id for globally conditioned vocoders")
+    p.add_argument("--seed", type=int, default=0)
+    return p
 
 
 @cli_main
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Vocode mel spectrograms or audio files with a trained WaveNet.")
-    p.add_argument("--vocoder", required=True, help="vocoder .keras (with its .json beside it)")
-    p.add_argument("--input", nargs="+", required=True, help=".npy mels [frames, 80] or audio files")
-    p.add_argument("--out_dir", required=True)
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--batch", type=int, default=8, help="utterances generated at once")
-    p.add_argument("--speaker", type=int, default=None, help="speaker id for globally conditioned vocoders")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    from separation.wavenet import load_vocoder
-    model, cfg = load_vocoder(args.vocoder)
+    args = build_parser().parse_args(argv)
+    if args.batch_size < 1:
+        raise InputError(f"--batch_size must be >= 1, got {args.batch_size}")
+    # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.
+    from wavenet.generation import FastWaveNetGenerator
+    from wavenet.model import load_vocoder
+
+    model, cfg = load_vocoder(args.model)
     mels = [input_mel(path, cfg) for path in args.input]   # validate every input before generating
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    from dsp.audio import write_wav
-    from separation.wavenet_fast import FastWaveNetGenerator
     gen = FastWaveNetGenerator(model, cfg)
-    for i in range(0, len(mels), args.batch):
-        group = mels[i:i + args.batch]
+    for i in range(0, len(mels), args.batch_size):
+        group = mels[i:i + args.batch_size]
         longest = max(len(m) for m in group)
         batch = np.stack([np.pad(m, ((0, longest - len(m)), (0, 0))) for m in group])
         speaker = None if args.speaker is None else [args.speaker] * len(group)
         wavs = gen.generate(batch, temperature=args.temperature, seed=args.seed + i, progress=True, speaker=speaker)
-        for path, mel, wav in zip(args.input[i:i + args.batch], group, wavs):
+        for path, mel, wav in zip(args.input[i:i + args.batch_size], group, wavs):
             out = out_dir / (Path(path).stem + ".wav")
             write_wav(out, wav[:len(mel) * cfg.hop], cfg.sample_rate)
             print(f"wrote {out} ({len(mel) * cfg.hop} samples)")

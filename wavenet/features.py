@@ -1,0 +1,29 @@
+"""The log-mel spectrogram the WaveNet vocoder is conditioned on (numpy; no Keras).
+
+One definition for training, the vocode CLI, the sample figures and any pipeline
+that feeds the vocoder (separation's encoder predicts exactly these features):
+80 Slaney mel bands 125-7600 Hz of the STFT magnitude (n_fft 1024, hop 256 at
+22.05 kHz), ``20 log10 - 20`` dB mapped by ``(S + 100) / 100`` and clipped to
+[0, 1] (`dsp.spectral.log_mel_spectrogram`), all read from a `WaveNetConfig`.
+"""
+import numpy as np
+
+from dsp.spectral import log_mel_spectrogram
+
+
+def log_mel(x, cfg, whole_hops=True):
+    """Normalised log-mel ``[frames, cfg.n_mels]`` float32 in [0, 1] at the vocoder's settings.
+
+    Args:
+        x: waveform ``[n]`` at ``cfg.sample_rate``.
+        cfg: a `wavenet.model.WaveNetConfig` (sample_rate, n_fft, hop, n_mels,
+            mel_fmin, mel_fmax, ref_level_db, min_level_db are read).
+        whole_hops: True (the vocoder's alignment): ``frames = len(x) // hop``, frame
+            ``f`` conditions samples ``f*hop ... (f+1)*hop - 1`` of ``x[:frames*hop]``;
+            False: every centred frame, ``1 + len(x) // hop``.
+    """
+    mel = log_mel_spectrogram(np.asarray(x, np.float32), cfg.sample_rate, n_fft=cfg.n_fft,
+                              hop_length=cfg.hop, n_mels=cfg.n_mels, fmin=cfg.mel_fmin,
+                              fmax=cfg.mel_fmax, ref_level_db=cfg.ref_level_db,
+                              min_level_db=cfg.min_level_db).astype(np.float32)
+    return mel[:len(x) // cfg.hop] if whole_hops else mel

@@ -1,0 +1,87 @@
+"""Train the WaveNet vocoder (log-mel -> waveform): ``python -m wavenet.train``.
+
+A preset (``--preset default|paper`` or a .json path; files in ``wavenet/presets/``)
+sets the model; every flag given on the command line overrides it. An interrupted
+run resumes from ``OUT_DIR/ckpt/latest.keras`` (``--no-resume`` starts over; the
+checkpoint's model configuration wins over the flags). The resolved flags are saved
+as ``OUT_DIR/config.json`` and inside every checkpoint's JSON. See `wavenet.training`
+for what the run writes.
+
+Examples:
+    python -m wavenet.train --epochs 20 --steps_per_epoch 100          # synthetic corpus
+    python -m wavenet.train --data_dir LJSpeech-1.1 --preset paper --out_dir models/wavenet_lj
+"""
+import argparse
+import sys
+
+from dsp.audio import InputError, cli_main
+from dsp.presets import parse_args
+from wavenet import PRESET_DIR
+
+POSITIVE = ("epochs", "steps_per_epoch", "batch_size", "window_frames", "sample_frames")
+FROM_PRESET = "(default: the preset's value)"
+
+
+def build_parser():
+    """The command's flags (``--preset`` is added by `dsp.presets.parse_args`)."""
+    p = argparse.ArgumentParser(prog="python -m wavenet.train",
+                                description="Train the WaveNet vocoder (mel -> waveform).",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data_dir", default=None,
+                   help="speech folder (LJSpeech layout or any wav folder); default: synthetic corpus in "
+                        "data/wavenet_synth (made if missing)")
+    p.add_argument("--synth_minutes", type=float, default=3.0,
+                   help="size of the synthetic corpus made when --data_dir is not given")
+    p.add_argument("--out_dir", default="models/wavenet", help="run folder: checkpoints, log, samples")
+    p.add_argument("--final", default=None, help="where to write the trained vocoder (default: OUT_DIR/vocoder.keras)")
+    m = p.add_argument_group("model (each overrides the preset)")
+    m.add_argument("--output", default=None, help=f"output distribution: mulaw256 or mol {FROM_PRESET}")
+    m.add_argument("--n_mixtures", type=int, default=None, help=f"logistic components of --output mol {FROM_PRESET}")
+    m.add_argument("--upsample", default=None, help=f"conditioning upsampler: transposed or repeat {FROM_PRESET}")
+    m.add_argument("--upsample_scales", type=int, nargs="+", default=None,
+                   help=f"transposed-conv strides, product = hop 256 {FROM_PRESET}")
+    m.add_argument("--n_layers", type=int, default=None, help=FROM_PRESET)
+    m.add_argument("--n_stacks", type=int, default=None, help=FROM_PRESET)
+    m.add_argument("--kernel_size", type=int, default=None, help=FROM_PRESET)
+    m.add_argument("--residual_channels", type=int, default=None, help=FROM_PRESET)
+    m.add_argument("--gate_channels", type=int, default=None,
+                   help="default: the preset's value, else 2 x residual_channels")
+    m.add_argument("--skip_channels", type=int, default=None, help="default: the preset's value, else residual_channels")
+    m.add_argument("--n_speakers", type=int, default=None,
+                   help="global conditioning table size (>= the speakers found by --speaker_regex); 0 = none")
+    m.add_argument("--global_channels", type=int, default=None, help=f"speaker embedding width {FROM_PRESET}")
+    m.add_argument("--speaker_regex", default=None,
+                   help="global conditioning: regex on file stems whose group 1 names the speaker "
+                        "(e.g. '^syn_(spk\\d+)_')")
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--steps_per_epoch", type=int, default=100)
+    t.add_argument("--batch_size", type=int, default=4)
+    t.add_argument("--window_frames", type=int, default=8, help="mel frames per training window (x hop samples)")
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--max_files", type=int, default=None, help="use only the first N files")
+    t.add_argument("--sample_every", type=int, default=5,
+                   help="epochs between audio samples/figures (0: only at the end)")
+    t.add_argument("--sample_frames", type=int, default=40, help="mel frames vocoded for each sample")
+    t.add_argument("--max_minutes", type=float, default=None,
+                   help="stop after the epoch that exceeds this training time")
+    t.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="continue from OUT_DIR/ckpt/latest.keras if present (--no-resume: start over)")
+    t.add_argument("--seed", type=int, default=0)
+    return p
+
+
+@cli_main
+def main(argv=None):
+    args = parse_args(build_parser(), PRESET_DIR, argv, default="default")
+    for name in POSITIVE:
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.
+    from wavenet.training import train
+    train(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

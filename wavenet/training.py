@@ -1,0 +1,331 @@
+"""Training of the mel-conditioned WaveNet vocoder (the library behind ``python -m wavenet.train``).
+
+Runs on any Keras backend (`model.fit` on a `keras.utils.PyDataset`; no TensorFlow-only code).
+
+Data: any speech folder. A folder with ``metadata.csv`` is read in the LJSpeech
+layout (``corpus.readers.read_ljspeech``), otherwise every audio file below it
+(``corpus.readers.list_wavs``). Audio is resampled to the model rate (22.05 kHz);
+the 80-band log-mel (`wavenet.features.log_mel`) of every utterance is computed
+once, and each batch cuts (mel, waveform) windows at random frame offsets. Without
+a data folder a synthetic corpus (``corpus.synth.make_corpus``, 22.05 kHz) is
+made under ``data/wavenet_synth``.
+
+Outputs in the run folder: ``ckpt/latest.keras`` + ``ckpt/latest.json`` (model
+config, epoch, loss and the resolved command-line ``args``; atomic; resumed from),
+the final ``vocoder.keras`` + ``vocoder.json``, ``config.json`` (the resolved
+flags: reusable as ``--preset run/config.json``), ``log.csv``, ``tb/``
+(TensorBoard), ``samples/epoch_NNNN.wav`` and ``.png`` (generated vs real).
+"""
+import importlib.util
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+from tqdm import tqdm
+
+from corpus.readers import list_wavs, read_ljspeech
+from corpus.synth import make_corpus
+from dsp.audio import InputError, atomic_output, load_audio, notice, write_wav
+from dsp.presets import save_config, to_jsonable
+from wavenet.features import log_mel
+from wavenet.generation import vocode
+from wavenet.model import (WaveNetConfig, build_wavenet, load_vocoder, load_vocoder_meta, make_loss,
+                           make_training_pair, receptive_field, save_vocoder)
+
+DEFAULT_SYNTH_DIR = Path("data/wavenet_synth")
+# Command-line flags that are WaveNetConfig fields (None: the preset's value, else the field default).
+MODEL_FLAGS = ("n_layers", "n_stacks", "kernel_size", "residual_channels", "gate_channels", "skip_channels",
+               "output", "n_mixtures", "upsample", "upsample_scales", "n_speakers", "global_channels")
+
+
+def make_config(args):
+    """The WaveNetConfig of a fresh run: ``args.preset`` with the model flags given on top.
+
+    ``gate_channels`` / ``skip_channels`` that neither the preset nor a flag sets follow
+    ``residual_channels`` (2x and 1x), so ``--residual_channels 8`` alone makes a narrow net.
+    """
+    overrides = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k, None) is not None}
+    if "residual_channels" in overrides:
+        overrides.setdefault("gate_channels", 2 * overrides["residual_channels"])
+        overrides.setdefault("skip_channels", overrides["residual_channels"])
+    return WaveNetConfig.from_preset(args.preset, **overrides)
+
+
+# ------------------------------------------------------------------------------ data
+def list_speech_files(data_dir):
+    """Audio files of a speech folder: LJSpeech layout if ``metadata.csv`` exists, else all wavs below."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise InputError(f"{data_dir}: data folder does not exist")
+    if (data_dir / "metadata.csv").is_file():
+        return [path for _, path, _ in read_ljspeech(data_dir)]
+    return list_wavs(data_dir)
+
+
+def speaker_ids(files, pattern):
+    """Speaker id per file from a regex on the file stem (group 1, else the whole match) -> (ids, names)."""
+    rx = re.compile(pattern)
+    names = []
+    for path in files:
+        m = rx.search(Path(path).stem)
+        if m is None:
+            raise InputError(f"{path}: file name does not match --speaker_regex {pattern!r}")
+        names.append(m.group(1) if rx.groups else m.group(0))
+    table = sorted(set(names))
+    return [table.index(n) for n in names], table
+
+
+def load_utterances(files, cfg, min_frames, progress=True, speakers=None):
+    """Load, resample and analyse files -> list of ``(wav [frames*hop] float32, mel [frames, n_mels], speaker)``.
+
+    ``speaker`` is ``speakers[i]`` (an int id) or None; files shorter than ``min_frames`` are skipped (notice).
+    """
+    utts, short = [], []
+    for i, path in enumerate(tqdm(files, desc="mel features", unit="file", leave=False, disable=not progress)):
+        x, _ = load_audio(path, sr=cfg.sample_rate)
+        peak = np.abs(x).max()
+        if peak > 1.0:
+            x = x / peak
+        frames = len(x) // cfg.hop
+        if frames < min_frames:
+            short.append(path)
+            continue
+        utts.append((x[:frames * cfg.hop].astype(np.float32), log_mel(x, cfg),
+                     None if speakers is None else int(speakers[i])))
+    if short:
+        notice(f"skipped {len(short)} file(s) shorter than {min_frames} frames, e.g. {short[0]}")
+    if not utts:
+        raise InputError(f"no usable utterance (need at least {min_frames} frames of {cfg.hop} samples)")
+    return utts
+
+
+class WindowDataset(keras.utils.PyDataset):
+    """Random (mel, waveform) windows; batch ``i`` of epoch ``e`` is a deterministic function of (seed, e, i).
+
+    Yields ``({"audio": [B, W*hop, 1], "mel": [B, W, n_mels]} (+ "speaker": [B, 1]), target [B, W*hop])``.
+    """
+
+    def __init__(self, utts, cfg, batch_size, window_frames, steps, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.utts, self.cfg = utts, cfg
+        self.batch_size, self.window_frames, self.steps, self.seed = batch_size, window_frames, steps, seed
+        lengths = np.array([len(u[1]) - window_frames + 1 for u in utts], np.float64)
+        self.weights = lengths / lengths.sum()
+        self.epoch = 0
+
+    def __len__(self):
+        return self.steps
+
+    def __getitem__(self, idx):
+        rng = np.random.default_rng([self.seed, self.epoch, idx])
+        hop, w = self.cfg.hop, self.window_frames
+        mels, wavs, prevs, spks = [], [], [], []
+        for u in rng.choice(len(self.utts), size=self.batch_size, p=self.weights):
+            wav, mel, spk = self.utts[u]
+            spks.append(spk)
+            f0 = int(rng.integers(0, len(mel) - w + 1))
+            mels.append(mel[f0:f0 + w])
+            wavs.append(wav[f0 * hop:(f0 + w) * hop])
+            prevs.append(wav[f0 * hop - 1] if f0 else 0.0)
+        audio_in, target = make_training_pair(np.stack(wavs), self.cfg, previous=np.array(prevs, np.float32))
+        x = {"audio": audio_in, "mel": np.stack(mels)}
+        if self.cfg.n_speakers > 0:
+            x["speaker"] = np.array(spks, np.int32)[:, None]
+        return x, target
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+
+def pick_reference(utt, n_frames, hop):
+    """The loudest ``n_frames`` of an utterance (by mean log-mel), as ``(wav, mel, speaker)`` for the samples."""
+    wav, mel = utt[0], utt[1]
+    n = min(n_frames, len(mel))
+    energy = np.convolve(mel.mean(axis=1), np.ones(n), mode="valid")
+    f0 = int(np.argmax(energy))
+    return wav[f0 * hop:(f0 + n) * hop], mel[f0:f0 + n], utt[2] if len(utt) > 2 else None
+
+
+# ------------------------------------------------------------------------------ callbacks
+def plot_sample(real, fake, cfg, png_path, title):
+    """Waveforms and log-mels of real vs generated audio, written atomically."""
+    fig = Figure(figsize=(12, 6))
+    axes = fig.subplots(2, 2, sharex="col")
+    t = np.arange(len(real)) / cfg.sample_rate
+    lim = 1.05 * max(np.abs(real).max(), np.abs(fake).max(), 1e-3)
+    for col, (name, x) in enumerate((("real", real), ("generated", fake))):
+        axes[0, col].plot(t, x, lw=0.4)
+        axes[0, col].set_title(f"{name} waveform")
+        axes[0, col].set_ylim(-lim, lim)
+        axes[1, col].imshow(log_mel(x, cfg, whole_hops=False).T, origin="lower", aspect="auto", vmin=0, vmax=1,
+                            extent=[0, len(x) / cfg.sample_rate, 0, cfg.n_mels])
+        axes[1, col].set_title(f"{name} log-mel (normalised)")
+        axes[1, col].set_xlabel("time (s)")
+    axes[1, 0].set_ylabel("mel band")
+    fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_output(png_path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """``ckpt/latest.keras`` + ``.json`` (config, epoch, loss, resolved args) after every epoch."""
+
+    def __init__(self, cfg, path, args):
+        super().__init__()
+        self.cfg, self.path, self.args = cfg, path, args
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_vocoder(self.model, self.cfg, self.path,
+                     extra={"epoch": epoch + 1, "loss": float((logs or {}).get("loss", np.nan)),
+                            "args": to_jsonable(self.args)})
+
+
+class Samples(keras.callbacks.Callback):
+    """Vocode the reference mel every ``every`` epochs (0: only the last) -> ``samples/epoch_NNNN.{wav,png}``."""
+
+    def __init__(self, cfg, reference, folder, every, last_epoch, seed):
+        super().__init__()
+        self.cfg, self.reference, self.folder = cfg, reference, Path(folder)
+        self.every, self.last_epoch, self.seed = every, last_epoch, seed
+
+    def on_epoch_end(self, epoch, logs=None):
+        n = epoch + 1
+        if n != self.last_epoch and not self.model.stop_training and (not self.every or n % self.every):
+            return
+        wav, mel, speaker = self.reference
+        fake = vocode(self.model, self.cfg, mel, seed=self.seed, progress=True, speaker=speaker)
+        stem = self.folder / f"epoch_{n:04d}"
+        write_wav(stem.with_suffix(".wav"), fake, self.cfg.sample_rate)
+        plot_sample(wav, fake, self.cfg, stem.with_suffix(".png"),
+                    f"WaveNet vocoder, epoch {n}, loss {float((logs or {}).get('loss', np.nan)):.3f}")
+        print(f"\nwrote {stem}.wav and {stem}.png", flush=True)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop after the first epoch that ends past ``max_minutes`` of training (None: no limit)."""
+
+    def __init__(self, max_minutes):
+        super().__init__()
+        self.max_minutes = max_minutes
+
+    def on_train_begin(self, logs=None):
+        self.t0 = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.max_minutes is not None and time.monotonic() - self.t0 > 60 * self.max_minutes:
+            print(f"\n--max_minutes {self.max_minutes} reached after epoch {epoch + 1}; stopping", flush=True)
+            self.model.stop_training = True
+
+
+def make_callbacks(cfg, args, out_dir, reference, initial_epoch):
+    """Time budget, TensorBoard (if installed), CSV log, NaN stop, checkpoint, samples."""
+    (out_dir / "samples").mkdir(parents=True, exist_ok=True)
+    callbacks = [TimeBudget(args.max_minutes),
+                 keras.callbacks.CSVLogger(str(out_dir / "log.csv"), append=initial_epoch > 0),
+                 keras.callbacks.TerminateOnNaN(), Checkpoint(cfg, out_dir / "ckpt" / "latest.keras", args),
+                 Samples(cfg, reference, out_dir / "samples", args.sample_every, args.epochs, args.seed)]
+    if importlib.util.find_spec("tensorboard") is not None:   # keras' TensorBoard callback needs the package
+        callbacks.insert(1, keras.callbacks.TensorBoard(str(out_dir / "tb"), update_freq="epoch", write_graph=False))
+    else:
+        notice("tensorboard is not installed: TensorBoard logs disabled (log.csv is still written)")
+    return callbacks
+
+
+# ------------------------------------------------------------------------------ the run
+def open_model(args, out_dir):
+    """``(model, cfg, initial_epoch)``: resumed from ``out_dir/ckpt/latest.keras`` (if ``args.resume``), else new.
+
+    On resume the checkpoint's model configuration wins. Either way ``args``' model flags are
+    set to the model's configuration, so the saved resolved flags describe the model trained.
+    """
+    latest = out_dir / "ckpt" / "latest.keras"
+    if args.resume and latest.is_file():
+        model, cfg = load_vocoder(latest, compile=True)
+        initial_epoch = int(load_vocoder_meta(latest).get("epoch", 0))
+        print(f"resuming from {latest} at epoch {initial_epoch} (the checkpoint's config wins)", flush=True)
+    else:
+        if args.resume:
+            print(f"{latest}: no checkpoint yet, starting from scratch", flush=True)
+        cfg = make_config(args)
+        model = build_wavenet(cfg)
+        model.compile(optimizer=keras.optimizers.Adam(args.lr, clipnorm=1.0), loss=make_loss(cfg),
+                      jit_compile=False)
+        initial_epoch = 0
+    for k in MODEL_FLAGS:   # the resolved configuration names the model actually trained
+        setattr(args, k, getattr(cfg, k))
+    return model, cfg, initial_epoch
+
+
+def training_data(args, cfg, files, out_dir):
+    """Utterances to train on (``files`` of ``--data_dir``, or the synthetic corpus, made if missing)."""
+    data_dir = Path(args.data_dir) if args.data_dir is not None else DEFAULT_SYNTH_DIR
+    if files is None:
+        if not (data_dir / "metadata.csv").is_file():
+            print(f"making a {args.synth_minutes}-minute synthetic corpus at {cfg.sample_rate} Hz in {data_dir}",
+                  flush=True)
+            make_corpus(data_dir, minutes=args.synth_minutes, sr=cfg.sample_rate, seed=args.seed, progress=True)
+        files = list_speech_files(data_dir)[:args.max_files]
+    speakers = None
+    if args.speaker_regex and cfg.n_speakers == 0:
+        raise InputError("--speaker_regex needs a globally conditioned model: give --n_speakers N")
+    if cfg.n_speakers > 0:
+        if not args.speaker_regex:
+            raise InputError("this vocoder is globally conditioned (n_speakers > 0): give --speaker_regex")
+        speakers, names = speaker_ids(files, args.speaker_regex)
+        if len(names) > cfg.n_speakers:
+            raise InputError(f"{len(names)} speakers in {data_dir} but the model has {cfg.n_speakers}")
+        with atomic_output(out_dir / "speakers.json") as tmp:
+            tmp.write_text(json.dumps(names, indent=2) + "\n")
+        print(f"global conditioning on {len(names)} speakers: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}")
+    utts = load_utterances(files, cfg, min_frames=args.window_frames + 1, speakers=speakers)
+    total_s = sum(len(u[0]) for u in utts) / cfg.sample_rate
+    print(f"{len(utts)} utterances ({total_s / 60:.1f} min) from {data_dir}", flush=True)
+    return utts
+
+
+def train(args):
+    """Train (or resume) the vocoder described by the resolved flags ``args`` (see ``wavenet.train``).
+
+    Returns:
+        Path of the final vocoder (``args.final`` or ``out_dir/vocoder.keras``).
+    """
+    files = None
+    if args.data_dir is not None:   # fail on a bad data folder before anything is built or written
+        files = list_speech_files(args.data_dir)[:args.max_files]
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not os.access(out_dir, os.W_OK):
+        raise InputError(f"{out_dir}: output folder is not writable")
+    keras.utils.set_random_seed(args.seed)
+    model, cfg, initial_epoch = open_model(args, out_dir)
+    final_path = Path(args.final) if args.final else out_dir / "vocoder.keras"
+    if initial_epoch >= args.epochs:
+        print(f"already trained for {initial_epoch} >= {args.epochs} epochs; nothing to do")
+        if not final_path.is_file():
+            save_vocoder(model, cfg, final_path, extra={"epoch": initial_epoch, "args": to_jsonable(args)})
+            print(f"saved {final_path}")
+        return final_path
+
+    utts = training_data(args, cfg, files, out_dir)
+    reference = pick_reference(utts[0], args.sample_frames, cfg.hop)
+    save_config(out_dir / "config.json", args)
+    rf = receptive_field(cfg)
+    print(f"model {model.count_params():,} params, receptive field {rf} samples "
+          f"({1000 * rf / cfg.sample_rate:.0f} ms), output {cfg.output}, upsample {cfg.upsample}", flush=True)
+    dataset = WindowDataset(utts, cfg, args.batch_size, args.window_frames, args.steps_per_epoch, seed=args.seed)
+    dataset.epoch = initial_epoch
+    history = model.fit(dataset, epochs=args.epochs, initial_epoch=initial_epoch,
+                        verbose=2 if not sys.stdout.isatty() else 1,
+                        callbacks=make_callbacks(cfg, args, out_dir, reference, initial_epoch))
+    done = initial_epoch + len(history.history.get("loss", []))
+    save_vocoder(model, cfg, final_path, extra={"epoch": done, "args": to_jsonable(args)})
+    print(f"saved {final_path} (+ {final_path.with_suffix('.json').name}); log {out_dir / 'log.csv'}; "
+          f"samples in {out_dir / 'samples'}; resolved flags {out_dir / 'config.json'}")
+    return final_path
