@@ -1,23 +1,27 @@
-"""Benchmark the separation methods' inference on one mixture (untrained default-size models).
+"""Benchmark the separation methods' inference on one mixture (untrained models).
 
-    python bench/bench_separation.py [--seconds 3] [--paper]
+    python -m bench.bench_separation [--seconds 3] [--preset paper] [--seed 0]
 
 Prints the real-time factor (processing time / audio duration) of feature
 extraction, encoder block inference (batched blocks vs one block per call, same
-run), Griffin-Lim (100 iterations), B2 sliding inference and the IBM oracle.
+run), Griffin-Lim (100 iterations), B2 sliding inference and the IBM oracle, with
+the network sizes of a separation preset (separation/presets/{proposed,b2}/NAME.json).
 The WaveNet vocoder has its own bench (bench/bench_wavenet.py). Last line: JSON.
 """
 import argparse
 import json
-import os
-import sys
 import time
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import keras
+import numpy as np
 
-import numpy as np  # noqa: E402
+from dsp.spectral import griffin_lim
+from separation import features as F
+from separation import mixing
+from separation.blocks import cut_blocks, predict_utterance, stitch
+from separation.denoising_wavenet import B2Config, build_denoising_wavenet, denoise
+from separation.encoder import EncoderConfig, build_encoder
+from separation.separate import ideal_binary_mask
 
 
 def _timeit(fn, repeat=2):
@@ -31,27 +35,18 @@ def _timeit(fn, repeat=2):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=3.0)
-    p.add_argument("--paper", action="store_true", help="paper-size encoder and B2")
+    p.add_argument("--preset", default="default", help="network sizes: default (CPU) or paper")
+    p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
 
-    import keras
-
-    from dsp.spectral import griffin_lim
-    from separation import features as F
-    from separation import mixing
-    from separation.blocks import cut_blocks, predict_utterance, stitch
-    from separation.denoising_wavenet import B2Config, build_denoising_wavenet, denoise
-    from separation.encoder import EncoderConfig, build_encoder
-    from separation.separate import ideal_binary_mask
-
-    keras.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
+    keras.utils.set_random_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
     n = int(a.seconds * F.SR)
     t = np.arange(n) / F.SR
     speech = (0.3 * np.sin(2 * np.pi * 150 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
     m, s, _ = mixing.mix_paper(speech, rng.normal(size=F.SR).astype(np.float32))
-    ecfg = EncoderConfig.paper() if a.paper else EncoderConfig.default()
-    bcfg = B2Config.paper() if a.paper else B2Config.default()
+    ecfg = EncoderConfig.from_preset(a.preset)
+    bcfg = B2Config.from_preset(a.preset)
     enc = build_encoder("proposed", ecfg)
     b2 = build_denoising_wavenet(bcfg)
     feats = F.mixture_features(m)

@@ -14,18 +14,20 @@ of dilations 1..512) is that of the dilated stack, as the paper quotes it; the
 two 3-tap head convolutions add 4 samples (`model_field` = 6143).
 """
 import dataclasses
-import json
 
 import keras
 import numpy as np
 from keras import layers, ops
+
+from separation import settings
 
 PACKAGE = "separation"
 
 
 @dataclasses.dataclass
 class B2Config:
-    """Denoising WaveNet sizes.
+    """Denoising WaveNet sizes. The field defaults are the published network; the named
+    sizes are the preset files `separation/presets/b2/NAME.json` (`from_preset`).
 
     Args:
         stacks: int, number of dilation stacks (3).
@@ -48,21 +50,11 @@ class B2Config:
     target_field: int = 1601
 
     @classmethod
-    def paper(cls):
-        return cls()
-
-    @classmethod
-    def default(cls):
-        # narrow dilated stack for a CPU; the head stays wide-ish (the paper's is 2048/256):
-        # with (128, 64) B2 lowered STOI on real mixtures, with (512, 128) it raises it (README)
-        return cls(stacks=2, max_dilation_exp=6, residual_channels=32, gate_channels=64,
-                   skip_channels=32, head_channels=(512, 128), target_field=1601)
-
-    @classmethod
-    def preset(cls, name):
-        if name not in ("paper", "default"):
-            raise ValueError(f"unknown B2 preset {name!r} (paper, default)")
-        return getattr(cls, name)()
+    def from_preset(cls, name="default"):
+        """The sizes of preset `name` (or a .json path). `default`: a narrow dilated stack
+        for a CPU whose head stays wide-ish (the paper's is 2048/256): with (128, 64) B2
+        lowered STOI on real mixtures, with (512, 128) it raises it (README)."""
+        return cls.from_dict(settings.load("b2", name))
 
     @property
     def dilations(self):
@@ -169,10 +161,10 @@ def build_denoising_wavenet(cfg=None, input_length=None):
     outputs {"speech": [batch, time - model_field + 1], "noise": same} where noise = centre-cropped input - speech.
 
     Args:
-        cfg: B2Config (default `B2Config.default()`).
+        cfg: B2Config (default `B2Config.from_preset("default")`).
         input_length: fixed input length or None (any length >= receptive field).
     """
-    cfg = cfg or B2Config.default()
+    cfg = cfg or B2Config.from_preset("default")
     inp = keras.Input((input_length,), name="mixture")
     x = layers.Reshape((-1, 1), name="add_channel")(inp)
     h = layers.Conv1D(cfg.residual_channels, 1, name="input_conv")(x)
@@ -223,7 +215,3 @@ def denoise(model, cfg, x, batch_size=8):
     y = model.predict(wins, batch_size=batch_size, verbose=0)["speech"]
     return np.asarray(y, np.float32).reshape(-1)[:n]
 
-
-def save_config(cfg, path):
-    from pathlib import Path
-    Path(path).write_text(json.dumps(cfg.to_dict(), indent=2))

@@ -7,11 +7,11 @@ predict the clean target in [0, 1]:
 - "b1": clean linear spectrum `[batch, frames, 512]` (Griffin-Lim or clean phase).
 """
 import dataclasses
-import json
 
 import keras
 from keras import layers
 
+from separation import settings
 from separation.layers import Hourglass, ResidualBlock, weighted_squared_error
 
 N_LINEAR = 512
@@ -21,8 +21,10 @@ KINDS = ("proposed", "b1")
 
 @dataclasses.dataclass
 class EncoderConfig:
-    """Sizes of the encoder. `paper()` is the published network; `default()` is a
-    narrower one that trains in minutes on a CPU (same topology).
+    """Sizes of the encoder. The field defaults are the published network; the named
+    sizes are the preset files `separation/presets/{proposed,b1}/NAME.json`
+    (`from_preset`): `paper`, and `default` / `realdata`, a narrower network of the same
+    topology that trains in minutes on a CPU.
 
     Args:
         frames: int, training crop / inference block length (64).
@@ -49,21 +51,12 @@ class EncoderConfig:
     bn_momentum: float = 0.99
 
     @classmethod
-    def paper(cls):
-        return cls()
+    def from_preset(cls, name="default", kind="proposed"):
+        """The sizes of preset `name` (or a .json path) of `kind` ("proposed" or "b1")."""
+        return cls.from_dict(settings.load(kind, name))
 
-    @classmethod
-    def default(cls):
-        return cls(lstm_linear=64, lstm_mel=32, res_mid=16, res_out=32, bn_momentum=0.9)
-
-    @classmethod
-    def preset(cls, name):
-        if name not in ("paper", "default"):
-            raise ValueError(f"unknown encoder preset {name!r} (paper, default)")
-        return getattr(cls, name)()
-
-    def to_json(self):
-        return json.dumps(dataclasses.asdict(self), indent=2)
+    def to_dict(self):
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d):
@@ -96,13 +89,13 @@ def build_encoder(kind="proposed", cfg=None):
 
     Args:
         kind: "proposed" or "b1".
-        cfg: EncoderConfig (default: `EncoderConfig.default()`).
+        cfg: EncoderConfig (default: `EncoderConfig.from_preset("default", kind)`).
     Returns:
         keras.Model with inputs {"linear": [B, T, 512], "mel": [B, T, 80]}.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown encoder kind {kind!r}; choose from {KINDS}")
-    cfg = cfg or EncoderConfig.default()
+    cfg = cfg or EncoderConfig.from_preset("default", kind)
     T = cfg.frames
     if T % (2 ** cfg.depth):
         raise ValueError(f"frames={T} must be divisible by 2**depth={2 ** cfg.depth}")

@@ -20,10 +20,14 @@ import json
 import sys
 from pathlib import Path
 
+import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
+from tqdm import tqdm
 
-from dsp.audio import InputError, atomic_output, cli_main, load_audio
 from dsp import metrics
+from dsp.audio import InputError, atomic_output, cli_main, load_audio
+from dsp.spectral import amplitude_to_db, stft
 
 METRICS = ("pesq", "stoi", "si_sdr", "sdr")
 
@@ -50,8 +54,6 @@ def evaluate_dirs(reference_dir, estimate_dirs, labels=None, mixture_dir=None, p
     Returns:
         (summary {label: {metric: mean}}, rows [{label, id, metric...}], matched ids).
     """
-    from tqdm import tqdm
-
     reference_dir = Path(reference_dir)
     refs = {p.stem: p for p in sorted(reference_dir.glob("*.wav"))}
     if not refs:
@@ -106,14 +108,12 @@ def write_csvs(summary, rows, out_dir):
 
 
 def plot_bars(summary, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Bar chart of the four metrics, one bar per method (a matplotlib Figure: no pyplot state)."""
     labels = list(summary)
     names = {"pesq": "PESQ (NB)", "stoi": "STOI", "si_sdr": "SI-SDR (dB)", "sdr": "SDR (dB)"}
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4))
-    colors = plt.cm.tab10(np.arange(len(labels)) % 10)
+    fig = Figure(figsize=(16, 4))
+    axes = fig.subplots(1, 4)
+    colors = matplotlib.colormaps["tab10"](np.arange(len(labels)) % 10)
     for ax, m in zip(axes, METRICS):
         vals = [summary[k][m] for k in labels]
         ax.bar(range(len(labels)), vals, color=colors)
@@ -125,19 +125,12 @@ def plot_bars(summary, path):
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
 
 
 def plot_spectrograms(utt_id, panels, sr, path):
     """One row per signal: log-magnitude spectrogram (dB) of mixture, clean, estimates."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from dsp.spectral import amplitude_to_db, stft
-
-    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 1.8 * len(panels)), sharex=True)
-    axes = np.atleast_1d(axes)
+    fig = Figure(figsize=(10, 1.8 * len(panels)))
+    axes = np.atleast_1d(fig.subplots(len(panels), 1, sharex=True))
     hop = 256 if sr > 16000 else 128
     for ax, (name, x) in zip(axes, panels):
         S = amplitude_to_db(np.abs(stft(x, 4 * hop, hop)))
@@ -150,7 +143,6 @@ def plot_spectrograms(utt_id, panels, sr, path):
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
 
 
 def build_parser():

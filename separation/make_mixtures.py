@@ -1,7 +1,7 @@
 """Stage 01: split speech and noise reproducibly and write the mixtures.
 
     python -m separation.make_mixtures --speech_dir data/synthetic22k \
-        --noise_dir data/noises22k --out_dir data/separation --categories all
+        --noise_dir data/noises22k --out_dir data/separation --categories all [--preset realdata]
 
 Writes, under --out_dir:
     split.json                      seed, mixing rule, speech tags and noise files per split
@@ -11,17 +11,22 @@ Speech: LJSpeech layout, split train/val/test (default 80/10/10) with --seed.
 Noise: ESC-50 layout (restricted to the paper's 20 environmental classes unless
 --categories all) or a plain folder of clips; clips with less than
 --min_noise_seconds of sound dropped; split 90/10 into train/test noises
-(validation mixtures use training noises).
+(validation mixtures use training noises). The preset
+(`separation/presets/mixtures/NAME.json`: default, realdata, paper) sets the
+defaults of these flags; a flag given here overrides it.
 """
 import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
+from tqdm import tqdm
 
-from corpus.readers import active_seconds
+from corpus.readers import ESC50_ENVIRONMENTAL_CLASSES, active_seconds, list_wavs, read_esc50, read_ljspeech
 from dsp.audio import InputError, atomic_output, cli_main, load_audio
-from separation import mixing
+from dsp.presets import parse_args
+from separation import mixing, settings
 from separation.features import SR
 
 
@@ -53,8 +58,6 @@ def build_parser():
 
 def list_noises(noise_dirs, categories, min_seconds):
     """[(path, category)] from ESC-50-layout or plain folders."""
-    from corpus.readers import ESC50_ENVIRONMENTAL_CLASSES, list_wavs, read_esc50
-
     if categories == "env":
         cats = ESC50_ENVIRONMENTAL_CLASSES
     elif categories == "all":
@@ -80,8 +83,6 @@ def list_noises(noise_dirs, categories, min_seconds):
 def write_float_wav(path, x, sr=SR):
     """Atomic 32-bit float wav, not clipped: the scaled speech (or noise) of a mixture may
     exceed 1 where the other component cancels it, and mix == clean + noise must hold."""
-    import soundfile as sf
-
     with atomic_output(path) as tmp:
         sf.write(str(tmp), np.asarray(x, np.float32), sr, subtype="FLOAT", format="WAV")
 
@@ -91,9 +92,6 @@ def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_s
                   train_mixes=3, test_mixes=1, max_utts=None, max_seconds=None, seed=0,
                   progress=True):
     """Write the split, lists and mixtures (see module docstring). Returns the split dict."""
-    from corpus.readers import read_ljspeech
-    from tqdm import tqdm
-
     out_dir = Path(out_dir)
     speech = [(tag, Path(p)) for tag, p, _ in read_ljspeech(speech_dir)]
     if max_utts:
@@ -140,7 +138,7 @@ def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_s
 
 @cli_main
 def main(argv=None):
-    a = build_parser().parse_args(argv)
+    a = parse_args(build_parser(), settings.preset_dir("mixtures"), argv, default="default")
     fr = tuple(float(v) for v in a.speech_split.split(","))
     if len(fr) != 3 or min(fr) < 0 or sum(fr) <= 0:
         raise InputError(f"--speech_split {a.speech_split!r}: need three non-negative fractions")

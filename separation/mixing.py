@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dsp.audio import InputError
+from dsp.audio import InputError, atomic_output
 
 SPEECH_PEAK = 0.999
 NOISE_PEAK = 0.5
@@ -42,15 +42,19 @@ def _final_rescale(speech, noise):
     return (mix * g).astype(np.float32), (speech * g).astype(np.float32), (noise * g).astype(np.float32)
 
 
-def mix_paper(speech, noise):
-    """Mix as in the paper. Returns (mixture, speech, noise), all [len(speech)], float32,
-    with mixture == speech + noise and peak(mixture) == 0.999."""
+def _scaled_speech_tiled_noise(speech, noise):
+    """Speech scaled to peak SPEECH_PEAK and the noise tiled from its start to its length (float64)."""
     speech = np.asarray(speech, np.float64)
     ps = _peak(speech)
     if ps <= 0:
         raise InputError("speech is silent")
-    speech = speech * (SPEECH_PEAK / ps)
-    noise = tile_to_length(noise, len(speech)).astype(np.float64)
+    return speech * (SPEECH_PEAK / ps), tile_to_length(noise, len(speech)).astype(np.float64)
+
+
+def mix_paper(speech, noise):
+    """Mix as in the paper. Returns (mixture, speech, noise), all [len(speech)], float32,
+    with mixture == speech + noise and peak(mixture) == 0.999."""
+    speech, noise = _scaled_speech_tiled_noise(speech, noise)
     pn = _peak(noise)
     noise = noise * (NOISE_PEAK / pn) if pn > 0 else noise
     return _final_rescale(speech, noise)
@@ -59,12 +63,7 @@ def mix_paper(speech, noise):
 def mix_snr(speech, noise, snr_db):
     """Mix at a speech-to-noise power ratio of `snr_db` dB (noise tiled from its
     start), then rescale all three so the mixture peak is 0.999."""
-    speech = np.asarray(speech, np.float64)
-    ps = _peak(speech)
-    if ps <= 0:
-        raise InputError("speech is silent")
-    speech = speech * (SPEECH_PEAK / ps)
-    noise = tile_to_length(noise, len(speech)).astype(np.float64)
+    speech, noise = _scaled_speech_tiled_noise(speech, noise)
     pn = np.mean(noise ** 2)
     if pn <= 0:
         raise InputError("noise is silent")
@@ -106,7 +105,6 @@ def split_items(items, fractions, seed):
 
 def write_list(path, rows):
     """Write a mixture list CSV (columns id, speech, noise, snr_db) atomically."""
-    from dsp.audio import atomic_output
 
     with atomic_output(path) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=LIST_FIELDS)
@@ -131,7 +129,6 @@ def read_list(path):
 
 
 def save_json(path, obj):
-    from dsp.audio import atomic_output
 
     with atomic_output(path) as tmp:
         Path(tmp).write_text(json.dumps(obj, indent=2, default=str))

@@ -3,7 +3,7 @@
     python -m separation.separate --method proposed --input mix.wav --output out.wav
     python -m separation.separate --method b1_gt --input mix.wav --reference clean.wav --output out.wav
     python -m separation.separate --method b2 --input_dir data/separation/test/mix \
-        --output_dir output/separation/b2
+        --out_dir output/separation/b2
 
 Methods (one process loads everything a method needs, encoder and vocoder together):
   proposed     encoder -> clean mel estimate -> WaveNet vocoder (fast generation)
@@ -12,21 +12,27 @@ Methods (one process loads everything a method needs, encoder and vocoder togeth
   b1_gt        B1 magnitude estimate with the clean reference's phase (needs --reference)
   b2           denoising WaveNet on the waveform
   ibm_gt       ideal binary mask |S| > |N| from the reference (needs --reference)
-Models are loaded by name from --models_dir: encoder_proposed.keras, encoder_b1.keras,
+Models are loaded by name from --model_dir: encoder_proposed.keras, encoder_b1.keras,
 b2.keras, vocoder.keras (override the vocoder with --vocoder). Any input sample
 rate is resampled to 22.05 kHz; outputs are 22.05 kHz wavs of the input's length.
+The vocoder samples its output: --seed makes it repeat.
 """
 import argparse
-import os
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+from tqdm import tqdm
 
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from dsp.audio import InputError, cli_main, load_audio, write_wav  # noqa: E402
-from separation import features as F  # noqa: E402
+import separation.layers  # noqa: F401  (registers the encoder's layers for load_model)
+from dsp.audio import InputError, cli_main, load_audio, write_wav
+from dsp.presets import load_config
+from dsp.spectral import griffin_lim
+from separation import features as F
+from separation.blocks import predict_utterance
+from separation.denoising_wavenet import B2Config, denoise
+from wavenet.generation import FastWaveNetGenerator
+from wavenet.model import load_vocoder
 
 METHODS = ("proposed", "proposed_gt", "b1", "b1_gt", "b2", "ibm_gt")
 NEEDS_REFERENCE = ("proposed_gt", "b1_gt", "ibm_gt")
@@ -58,47 +64,40 @@ class Separator:
 
     Args:
         method: one of METHODS.
-        models_dir: folder with encoder_<kind>.keras, b2.keras, vocoder.keras.
-        vocoder: path of the vocoder checkpoint (default <models_dir>/vocoder.keras).
+        model_dir: folder with encoder_<kind>.keras, b2.keras, vocoder.keras.
+        vocoder: path of the vocoder checkpoint (default <model_dir>/vocoder.keras).
         encoder / vocoder_model / b2_model: already-built models (injected, e.g. in tests);
             `vocoder_model` is a (model, WaveNetConfig) pair.
+        seed: int, the vocoder's sampling seed.
     """
 
-    def __init__(self, method, models_dir="models/separation", vocoder=None, encoder=None,
+    def __init__(self, method, model_dir="models/separation", vocoder=None, encoder=None,
                  vocoder_model=None, b2_model=None, gl_iters=GRIFFIN_LIM_ITERS, vocoder_batch=16,
-                 progress=True):
+                 progress=True, seed=0):
         if method not in METHODS:
             raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-        self.method, self.models_dir = method, Path(models_dir)
-        self.gl_iters, self.vocoder_batch, self.progress = gl_iters, vocoder_batch, progress
+        self.method, self.model_dir = method, Path(model_dir)
+        self.gl_iters, self.vocoder_batch, self.progress, self.seed = gl_iters, vocoder_batch, progress, seed
         self.encoder, self.voc, self.b2 = encoder, vocoder_model, b2_model
         self.b2_cfg = None
         if method in ("proposed", "b1", "b1_gt") and self.encoder is None:
             self.encoder = self._load_keras(f"encoder_{'proposed' if method == 'proposed' else 'b1'}.keras")
         if method in ("proposed", "proposed_gt") and self.voc is None:
-            from separation.wavenet import load_vocoder
-            path = Path(vocoder) if vocoder else self.models_dir / "vocoder.keras"
+            path = Path(vocoder) if vocoder else self.model_dir / "vocoder.keras"
             if not path.is_file():
                 raise InputError(f"{path}: vocoder checkpoint not found (run separation/04_train_vocoder.sh)")
             self.voc = load_vocoder(path)
         if method == "b2":
-            import json
-
-            from separation.denoising_wavenet import B2Config
             if self.b2 is None:
                 self.b2 = self._load_keras("b2.keras")
-            meta = self.models_dir / "b2.json"
-            self.b2_cfg = (B2Config.from_dict(json.loads(meta.read_text())["config"])
+            meta = self.model_dir / "b2.json"
+            self.b2_cfg = (B2Config.from_dict(load_config(meta)["config"])
                            if meta.is_file() else getattr(self.b2, "b2_config", None))
             if self.b2_cfg is None:
                 raise InputError(f"{meta}: B2 config missing beside b2.keras")
 
     def _load_keras(self, name):
-        import keras
-
-        import separation.denoising_wavenet  # noqa: F401  (registers the layers)
-        import separation.layers  # noqa: F401
-        path = self.models_dir / name
+        path = self.model_dir / name
         if not path.is_file():
             raise InputError(f"{path}: model not found (train it with the numbered stages first)")
         try:
@@ -112,7 +111,6 @@ class Separator:
 
     def estimate_features(self, mixture):
         """Encoder output for a whole mixture: mel `[T, 80]` or linear `[T, 512]`."""
-        from separation.blocks import predict_utterance
         return predict_utterance(self.encoder, F.mixture_features(mixture), self.block)
 
     def mels(self, mixture, reference=None):
@@ -121,8 +119,8 @@ class Separator:
         return self.estimate_features(mixture)
 
     def vocode(self, mels, lengths):
-        """Batched fast WaveNet generation; mels padded to the longest, outputs trimmed."""
-        from separation.wavenet_fast import FastWaveNetGenerator
+        """Batched fast WaveNet generation; mels padded to the longest, outputs trimmed
+        (every batch samples with the same `seed`)."""
         model, cfg = self.voc
         gen = FastWaveNetGenerator(model, cfg)
         outs = []
@@ -130,7 +128,8 @@ class Separator:
             group = mels[i:i + self.vocoder_batch]
             T = max(len(m) for m in group)
             batch = np.stack([np.pad(m, ((0, T - len(m)), (0, 0)), mode="edge") for m in group])
-            wav = gen.generate(batch.astype(np.float32), progress=self.progress)
+            wav = gen.generate(batch.astype(np.float32), seed=self.seed,
+                               progress=self.progress)
             outs += [_fit_length(w, n) for w, n in zip(wav, lengths[i:i + self.vocoder_batch])]
         return outs
 
@@ -154,12 +153,10 @@ class Separator:
         if self.method == "ibm_gt":
             return _fit_length(ideal_binary_mask(mixture, reference), n)
         if self.method == "b2":
-            from separation.denoising_wavenet import denoise
             return _fit_length(denoise(self.b2, self.b2_cfg, mixture), n)
         mag = F.linear_to_magnitude(self.estimate_features(mixture))
         if self.method == "b1_gt":
             return _fit_length(magnitude_with_phase(mag, reference, n), n)
-        from dsp.spectral import griffin_lim
         return _fit_length(griffin_lim(mag, n_iter=self.gl_iters, hop_length=F.HOP, n_fft=F.N_FFT,
                                        length=n), n)
 
@@ -177,12 +174,14 @@ def build_parser():
     p.add_argument("--output", help="separated wav")
     p.add_argument("--reference", help="clean speech wav (gt methods)")
     p.add_argument("--input_dir", help="folder of mixture wavs (batch mode)")
-    p.add_argument("--output_dir", help="folder for the separated wavs (batch mode)")
+    p.add_argument("--out_dir", help="folder for the separated wavs (batch mode)")
     p.add_argument("--reference_dir", help="folder of clean wavs matched by name (gt methods)")
-    p.add_argument("--models_dir", default="models/separation")
-    p.add_argument("--vocoder", default=None, help="vocoder checkpoint (default <models_dir>/vocoder.keras)")
+    p.add_argument("--model_dir", default="models/separation",
+                   help="encoder_{proposed,b1}.keras, b2.keras, vocoder.keras (default: models/separation)")
+    p.add_argument("--vocoder", default=None, help="vocoder checkpoint (default <model_dir>/vocoder.keras)")
     p.add_argument("--vocoder_batch", type=int, default=16, help="utterances vocoded at once")
     p.add_argument("--limit", type=int, default=None, help="batch mode: first N files only")
+    p.add_argument("--seed", type=int, default=0, help="the vocoder's sampling seed")
     return p
 
 
@@ -190,19 +189,19 @@ def build_parser():
 def main(argv=None):
     a = build_parser().parse_args(argv)
     if bool(a.input) == bool(a.input_dir):
-        raise InputError("give either --input/--output or --input_dir/--output_dir")
+        raise InputError("give either --input/--output or --input_dir/--out_dir")
     if a.input:
         if not a.output:
             raise InputError("--output is required with --input")
         pairs = [(Path(a.input), Path(a.output), Path(a.reference) if a.reference else None)]
     else:
-        if not a.output_dir:
-            raise InputError("--output_dir is required with --input_dir")
+        if not a.out_dir:
+            raise InputError("--out_dir is required with --input_dir")
         files = sorted(Path(a.input_dir).glob("*.wav"))[: a.limit]
         if not files:
             raise InputError(f"{a.input_dir}: no .wav files")
-        Path(a.output_dir).mkdir(parents=True, exist_ok=True)
-        pairs = [(f, Path(a.output_dir) / f.name,
+        Path(a.out_dir).mkdir(parents=True, exist_ok=True)
+        pairs = [(f, Path(a.out_dir) / f.name,
                   Path(a.reference_dir) / f.name if a.reference_dir else None) for f in files]
     if a.method in NEEDS_REFERENCE and any(r is None for _, _, r in pairs):
         raise InputError(f"method {a.method} needs --reference (or --reference_dir)")
@@ -211,11 +210,10 @@ def main(argv=None):
     for (_, o, _) in pairs:
         if not o.parent.is_dir():
             raise InputError(f"{o}: output folder {o.parent} does not exist")
-    sep = Separator(a.method, a.models_dir, a.vocoder, vocoder_batch=a.vocoder_batch)
+    sep = Separator(a.method, a.model_dir, a.vocoder, vocoder_batch=a.vocoder_batch, seed=a.seed)
     if a.method in ("proposed", "proposed_gt"):
         outs = sep.separate_many(mixtures, refs)
     else:
-        from tqdm import tqdm
         outs = [sep.separate(m, r) for m, r in tqdm(list(zip(mixtures, refs)), desc=a.method,
                                                     unit="utt", disable=len(mixtures) < 2)]
     for (_, o, _), y in zip(pairs, outs):

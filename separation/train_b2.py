@@ -1,53 +1,58 @@
-"""Stage 03: train baseline B2 (denoising WaveNet) on the stage-01 mixtures.
+"""Stage 3: train baseline B2 (denoising WaveNet) on the stage-1 mixtures.
 
-    python -m separation.train_b2 --data_dir data/separation --models_dir models/separation \
-        [--preset paper] [--epochs 20] [--resume]
+    python -m separation.train_b2 --data_dir data/separation --model_dir models/separation \
+        [--preset realdata] [--epochs 20] [--no-resume]
 
-Random windows of `target_field + receptive_field - 1` mixture samples (zero
-padding at the utterance edges), targets the centred `target_field` samples of
-the clean speech and of the noise (= mixture - speech). Loss L1(speech) +
-L1(noise), Adam 1e-3 (x0.98 per epoch). Validation and the checkpoint use an
-exponential moving average of the weights (`--ema`, momentum 0.99; 0 = off):
-on the real-data test mixtures it makes STOI rise steadily with the steps instead
-of swinging by +-0.01 from one checkpoint to the next (measured; README). The
-best model on validation windows is kept as `<models_dir>/b2.keras` (+ `b2.json`
-with the config).
+Settings come from the preset `separation/presets/b2/NAME.json` (default,
+realdata, paper); a flag given here overrides it. Random windows of
+`target_field + receptive_field - 1` mixture samples (zero padding at the
+utterance edges), targets the centred `target_field` samples of the clean speech
+and of the noise (= mixture - speech). Loss L1(speech) + L1(noise), Adam (x0.98
+per epoch). Validation and the checkpoint use an exponential moving average of
+the weights (`--ema`, momentum 0.99; 0 = off): on the real-data test mixtures it
+makes STOI rise steadily with the steps instead of swinging by +-0.01 from one
+checkpoint to the next (measured; README). The best model on validation windows
+is kept as `<model_dir>/b2.keras`, with `b2.json` beside it (every resolved flag,
+the network sizes under "config", epoch and score).
 """
 import argparse
-import os
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
 
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from dsp.audio import InputError, cli_main, load_audio  # noqa: E402
+from dsp.audio import InputError, cli_main, load_audio
+from dsp.presets import parse_args
+from separation import settings
+from separation.data import SeededBatches
+from separation.denoising_wavenet import B2Config, build_denoising_wavenet, compile_b2
+from separation.features import SR
+from separation.mixing import read_list
+from separation.training import add_training_flags, fit_checkpointed
 
 
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("--data_dir", default="data/separation")
-    p.add_argument("--models_dir", default="models/separation")
-    p.add_argument("--preset", choices=("default", "paper"), default="default")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--steps_per_epoch", type=int, default=40)
-    p.add_argument("--batch_size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
+    add_training_flags(p, "b2")
     p.add_argument("--ema", type=float, default=0.99,
                    help="momentum of the weight average used for validation and checkpoints (0 = off)")
-    p.add_argument("--max_minutes", type=float, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true")
+    net = p.add_argument_group("network sizes (B2Config; defaults: the preset)")
+    for field, value in B2Config().to_dict().items():
+        if isinstance(value, list):
+            net.add_argument(f"--{field}", type=int, nargs=len(value), default=value)
+        else:
+            net.add_argument(f"--{field}", type=type(value), default=value)
     return p
+
+
+def parse(argv=None):
+    """Resolve the flags: the preset (separation/presets/b2/), then the command line."""
+    return parse_args(build_parser(), settings.preset_dir("b2"), argv, default="default")
 
 
 def load_pairs(data_dir, split, max_items=None):
     """[(mixture, speech)] float32 waveforms of a split."""
-    from separation.features import SR
-    from separation.mixing import read_list
-
     data_dir = Path(data_dir)
     rows = read_list(data_dir / f"{split}.csv")[:max_items]
     if not rows:
@@ -71,26 +76,21 @@ def _window(pair, cfg, start):
     return x, y, c - y
 
 
-def make_dataset_class():
-    from separation.data import SeededBatches
+class WindowDataset(SeededBatches):
+    """Random training windows; batch i of epoch e uses rng([seed, e, i])."""
 
-    class WindowDataset(SeededBatches):
-        """Random training windows; batch i of epoch e uses rng([seed, e, i])."""
+    def __init__(self, pairs, cfg, batch_size, steps, seed=0, **kw):
+        super().__init__(steps, seed, **kw)
+        self.pairs, self.cfg, self.bs = pairs, cfg, batch_size
 
-        def __init__(self, pairs, cfg, batch_size, steps, seed=0, **kw):
-            super().__init__(steps, seed, **kw)
-            self.pairs, self.cfg, self.bs = pairs, cfg, batch_size
-
-        def __getitem__(self, idx):
-            rng = self.batch_rng(idx)
-            xs, ys, ns = [], [], []
-            for k in rng.integers(len(self.pairs), size=self.bs):
-                n = len(self.pairs[k][0])
-                x, y, c = _window(self.pairs[k], self.cfg, int(rng.integers(max(1, n - self.cfg.target_field // 2))))
-                xs.append(x), ys.append(y), ns.append(c)
-            return np.stack(xs), {"speech": np.stack(ys), "noise": np.stack(ns)}
-
-    return WindowDataset
+    def __getitem__(self, idx):
+        rng = self.batch_rng(idx)
+        xs, ys, ns = [], [], []
+        for k in rng.integers(len(self.pairs), size=self.bs):
+            n = len(self.pairs[k][0])
+            x, y, c = _window(self.pairs[k], self.cfg, int(rng.integers(max(1, n - self.cfg.target_field // 2))))
+            xs.append(x), ys.append(y), ns.append(c)
+        return np.stack(xs), {"speech": np.stack(ys), "noise": np.stack(ns)}
 
 
 def validation_windows(pairs, cfg, per_utt=16):
@@ -103,38 +103,24 @@ def validation_windows(pairs, cfg, per_utt=16):
     return np.stack(xs), {"speech": np.stack(ys), "noise": np.stack(ns)}
 
 
-def train(data_dir, models_dir, preset="default", epochs=20, steps_per_epoch=40, batch_size=16,
-          lr=1e-3, max_minutes=None, seed=0, resume=False, cfg=None, verbose=2, ema=0.99):
-    import keras
-
-    from separation.denoising_wavenet import B2Config, build_denoising_wavenet, compile_b2
-    from separation.training import standard_callbacks
-
-    keras.utils.set_random_seed(seed)
-    cfg = cfg or B2Config.preset(preset)
-    train_pairs, val_pairs = load_pairs(data_dir, "train"), load_pairs(data_dir, "val")
-    ds = make_dataset_class()(train_pairs, cfg, batch_size, steps_per_epoch, seed)
+def train(args, verbose=2):
+    """Train B2 with the resolved flags `args` (from `parse`); returns (model, history)."""
+    keras.utils.set_random_seed(args.seed)
+    cfg = B2Config.from_dict(vars(args))
+    train_pairs, val_pairs = load_pairs(args.data_dir, "train"), load_pairs(args.data_dir, "val")
+    ds = WindowDataset(train_pairs, cfg, args.batch_size, args.steps_per_epoch, args.seed)
     val = validation_windows(val_pairs, cfg)
-    model = compile_b2(build_denoising_wavenet(cfg), lr, ema_momentum=ema)
-    models_dir = Path(models_dir)
-    ckpt = models_dir / "b2.keras"
-    if resume and ckpt.is_file() and not (models_dir / "logs" / "b2" / "backup").is_dir():
-        model.load_weights(ckpt)  # the previous run finished: continue from its best checkpoint
-        print(f"resuming from the weights of {ckpt}")
-    callbacks = standard_callbacks(models_dir / "b2.keras", models_dir / "logs" / "b2", lr,
-                                   extra={"config": cfg.to_dict(), "data_dir": str(data_dir), "seed": seed},
-                                   max_minutes=max_minutes, resume=resume, swap_ema=bool(ema))
-    hist = model.fit(ds, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    model = compile_b2(build_denoising_wavenet(cfg), args.lr, ema_momentum=args.ema)
+    hist = fit_checkpointed(model, "b2", args, cfg.to_dict(), ds, val, swap_ema=bool(args.ema), verbose=verbose)
     return model, hist
 
 
 @cli_main
 def main(argv=None):
-    a = build_parser().parse_args(argv)
-    _, hist = train(a.data_dir, a.models_dir, a.preset, a.epochs, a.steps_per_epoch, a.batch_size,
-                    a.lr, a.max_minutes, a.seed, a.resume, ema=a.ema)
+    a = parse(argv)
+    _, hist = train(a)
     v = hist.history.get("val_loss", [float("nan")])
-    print(f"B2: best val_loss {min(v):.4f} -> {Path(a.models_dir) / 'b2.keras'}")
+    print(f"B2: best val_loss {min(v):.4f} -> {Path(a.model_dir) / 'b2.keras'}")
 
 
 if __name__ == "__main__":

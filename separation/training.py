@@ -1,25 +1,58 @@
-"""Callbacks shared by the encoder and B2 trainers: atomic best checkpoint,
-exponential learning-rate decay per epoch, wall-clock budget, resumable fit."""
-import json
-import os
+"""What the encoder and B2 trainers share: their common flags, the atomic best
+checkpoint with the resolved configuration beside it, exponential learning-rate
+decay per epoch, the wall-clock budget and resuming."""
+import argparse
 import shutil
 import time
 from pathlib import Path
 
 import keras
 
+from dsp.audio import InputError, atomic_output
+from dsp.presets import load_config, save_config, to_jsonable
+
+
+def add_training_flags(parser, name):
+    """The flags every separation trainer has (their defaults come from the presets).
+
+    Args:
+        parser: argparse.ArgumentParser.
+        name: str, the checkpoint's name in --model_dir (for the help text).
+    """
+    parser.add_argument("--data_dir", default="data/separation", help="mixtures of stage 1")
+    parser.add_argument("--model_dir", default="models/separation",
+                        help=f"writes {name}.keras + {name}.json (the resolved configuration, epoch and "
+                             f"score) and logs/{name}/")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--steps_per_epoch", type=int, default=10,
+                        help="batches per epoch (validation, checkpoint and the x0.98 decay happen per epoch)")
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (x0.98 per epoch)")
+    parser.add_argument("--max_minutes", type=float, default=None,
+                        help="wall-clock budget, checked after every batch (default: none)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                        help="continue an interrupted run (or a finished one from its best checkpoint); "
+                             "--no-resume starts over")
+
+
+def metadata_path(ckpt_path):
+    """`encoder_b1.keras` -> `encoder_b1.json`: the configuration and score beside a checkpoint."""
+    return Path(ckpt_path).with_suffix(".json")
+
 
 class BestCheckpoint(keras.callbacks.Callback):
-    """Keep the best model (lowest `monitor`) at `path`, written atomically
-    (temp file + rename), with `extra` JSON (config, epoch, score) beside it."""
+    """Keep the best model (lowest `monitor`) at `path`, written atomically, with
+    `extra` (the resolved configuration) + epoch and score beside it as JSON
+    (`dsp.presets.save_config`, also atomic)."""
 
     def __init__(self, path, monitor="val_loss", extra=None):
         super().__init__()
         self.path, self.monitor, self.extra = Path(path), monitor, dict(extra or {})
         self.best = float("inf")
-        meta = self.path.with_suffix(".json")
+        meta = metadata_path(self.path)
         if meta.is_file():  # resuming: only beat the score already on disk
-            self.best = float(json.loads(meta.read_text()).get("best", self.best))
+            self.best = float(load_config(meta).get("best", self.best))
 
     def on_epoch_end(self, epoch, logs=None):
         score = (logs or {}).get(self.monitor)
@@ -27,13 +60,10 @@ class BestCheckpoint(keras.callbacks.Callback):
             return
         self.best = float(score)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.stem}.tmp.keras")
-        self.model.save(tmp)
-        os.replace(tmp, self.path)
-        meta = dict(self.extra, epoch=epoch + 1, best=self.best, monitor=self.monitor)
-        tmpj = self.path.with_name(f".{self.path.stem}.tmp.json")
-        tmpj.write_text(json.dumps(meta, indent=2))
-        os.replace(tmpj, self.path.with_suffix(".json"))
+        with atomic_output(self.path) as tmp:
+            self.model.save(tmp)
+        save_config(metadata_path(self.path),
+                    dict(self.extra, epoch=epoch + 1, best=self.best, monitor=self.monitor))
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -62,6 +92,29 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def resume_weights(model, ckpt_path, log_dir, config, resume):
+    """Check a checkpoint about to be continued, and load it when the run that wrote it finished.
+
+    An interrupted run (its `log_dir/backup` still there) is restored by Keras'
+    BackupAndRestore inside fit(); a finished one continues from its best checkpoint.
+
+    Args:
+        config: dict, the network sizes of this run (`cfg.to_dict()`).
+    Raises:
+        InputError: the checkpoint was trained with other network sizes.
+    """
+    ckpt_path, meta = Path(ckpt_path), metadata_path(ckpt_path)
+    if not resume or not meta.is_file():
+        return
+    saved = load_config(meta).get("config")
+    if saved is not None and saved != config:
+        raise InputError(f"{ckpt_path}: trained with other network sizes than preset/flags give now; "
+                         f"give --no-resume to start over, or another --model_dir")
+    if ckpt_path.is_file() and not (Path(log_dir) / "backup").is_dir():
+        model.load_weights(ckpt_path)
+        print(f"resuming from the weights of {ckpt_path}")
+
+
 def standard_callbacks(ckpt_path, log_dir, lr, decay=0.98, extra=None, max_minutes=None, resume=False,
                        swap_ema=False):
     """Callbacks for fit(): LR = lr * decay**epoch, best checkpoint, CSV log,
@@ -73,7 +126,7 @@ def standard_callbacks(ckpt_path, log_dir, lr, decay=0.98, extra=None, max_minut
     backup = log_dir / "backup"
     if not resume:
         shutil.rmtree(backup, ignore_errors=True)
-        meta = Path(ckpt_path).with_suffix(".json")
+        meta = metadata_path(ckpt_path)
         if meta.exists():
             meta.unlink()
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -85,3 +138,19 @@ def standard_callbacks(ckpt_path, log_dir, lr, decay=0.98, extra=None, max_minut
         keras.callbacks.CSVLogger(str(log_dir / "history.csv"), append=resume),
         TimeBudget(max_minutes),
     ]
+
+
+def fit_checkpointed(model, name, args, config, train_data, validation_data, swap_ema=False, verbose=2):
+    """Fit a compiled model as checkpoint `<args.model_dir>/<name>.keras` and return the History.
+
+    Checks and loads what `--resume` continues (`resume_weights`), then fits with
+    `standard_callbacks`, saving every resolved flag of `args` and the network sizes
+    `config` (a dict) beside the checkpoint.
+    """
+    model_dir = Path(args.model_dir)
+    ckpt, log_dir = model_dir / f"{name}.keras", model_dir / "logs" / name
+    resume_weights(model, ckpt, log_dir, config, args.resume)
+    callbacks = standard_callbacks(ckpt, log_dir, args.lr, extra={**to_jsonable(args), "config": config},
+                                   max_minutes=args.max_minutes, resume=args.resume, swap_ema=swap_ema)
+    return model.fit(train_data, validation_data=validation_data, epochs=args.epochs, callbacks=callbacks,
+                     verbose=verbose)

@@ -5,11 +5,17 @@ import sys
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
+from dsp.metrics import si_sdr
 from separation import features as F
+from separation import mixing
+from separation import separate as sep_mod
 from separation.denoising_wavenet import B2Config, build_denoising_wavenet, denoise
 from separation.encoder import EncoderConfig, build_encoder, compile_encoder
 from separation.layers import Hourglass, ResidualBlock, weighted_squared_error
+from separation.separate import Separator, magnitude_with_phase
+from separation.training import standard_callbacks
 
 SR = 22050
 TINY = EncoderConfig(frames=16, lstm_linear=4, lstm_mel=4, res_mid=4, res_out=8, depth=2,
@@ -64,6 +70,7 @@ def test_encoder_shapes_and_keras_round_trip(kind, bins, tmp_path):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(back(x, training=False)), y, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_encoder_training_lowers_loss():
     keras.utils.set_random_seed(0)
     cfg = EncoderConfig(frames=8, lstm_linear=4, lstm_mel=4, res_mid=4, res_out=8, depth=1,
@@ -78,7 +85,7 @@ def test_encoder_training_lowers_loss():
 
 
 def test_b2_receptive_field_paper_preset():
-    cfg = B2Config.paper()
+    cfg = B2Config.from_preset("paper")
     assert cfg.dilations[:10] == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] and len(cfg.dilations) == 30
     assert cfg.receptive_field == 6139
     assert cfg.target_field == 1601 and cfg.input_length == 1601 + 6138 + 4  # + two 3-tap head convs
@@ -110,8 +117,6 @@ def test_b2_energy_conserving_output_and_sliding_inference():
     assert y.shape == sig.shape
     np.testing.assert_allclose(y, full, atol=1e-4)
     # every weight gets a gradient (the last layer has no residual convolution feeding nothing)
-    import tensorflow as tf
-
     with tf.GradientTape() as tape:
         loss = keras.ops.mean(keras.ops.abs(model(x)["speech"]))
     grads = tape.gradient(loss, model.trainable_variables)
@@ -126,10 +131,6 @@ def _speechlike(seconds=1.0, f0=140.0):
 
 
 def test_oracle_methods_improve_over_the_mixture():
-    from dsp.metrics import si_sdr
-    from separation import mixing
-    from separation.separate import Separator
-
     rng = np.random.default_rng(0)
     m, s, n = mixing.mix_snr(_speechlike(), rng.normal(size=SR).astype(np.float32), 0.0)
     ibm = Separator("ibm_gt").separate(m, s)
@@ -138,7 +139,6 @@ def test_oracle_methods_improve_over_the_mixture():
     # feature range -50..+30 dB re |X| does not clip them)
     s = 0.1 * s
     exact = F.linear_to_magnitude(F.linear_features(s))
-    from separation.separate import magnitude_with_phase
     y = magnitude_with_phase(exact, s, len(s))
     assert si_sdr(s, y) > 25
 
@@ -155,10 +155,6 @@ def test_b1_gt_oracle_path_through_separator():
     """Clean linear features + clean phase through Separator('b1_gt') (blocks, stitching,
     denormalisation, Nyquist, istft length) rebuild the clean signal; the mixture's own
     features + clean phase stay close to the input."""
-    from dsp.metrics import si_sdr
-    from separation import mixing
-    from separation.separate import Separator
-
     rng = np.random.default_rng(1)
     n = 3 * SR + 77  # 3 blocks of 64 frames (last one end-aligned), length not a multiple of the hop
     clean = 0.1 * np.tile(_speechlike(), 4)[:n]  # quiet: no bin above +30 dB (the linear range)
@@ -174,8 +170,6 @@ def test_b1_gt_oracle_path_through_separator():
 
 
 def test_proposed_path_with_injected_encoder_and_vocoder(monkeypatch):
-    from separation import separate as sep_mod
-
     enc = build_encoder("proposed", TINY)
     seen = {}
 
@@ -183,20 +177,22 @@ def test_proposed_path_with_injected_encoder_and_vocoder(monkeypatch):
         def __init__(self, model, cfg):
             seen["cfg"] = cfg
 
-        def generate(self, mel, progress=True, **kw):
+        def generate(self, mel, seed=0, progress=True, **kw):
             seen.setdefault("shapes", []).append(mel.shape)
+            seen.setdefault("seeds", []).append(seed)
             return np.tile(mel.mean(axis=2, keepdims=True), (1, 1, F.HOP)).reshape(mel.shape[0], -1)
 
-    import separation.wavenet_fast as wf
-    monkeypatch.setattr(wf, "FastWaveNetGenerator", FakeGenerator)
-    s = sep_mod.Separator("proposed", encoder=enc, vocoder_model=("model", "cfg"), vocoder_batch=2)
+    monkeypatch.setattr(sep_mod, "FastWaveNetGenerator", FakeGenerator)
+    s = sep_mod.Separator("proposed", encoder=enc, vocoder_model=("model", "cfg"), vocoder_batch=2, seed=5)
     mixes = [_speechlike(0.5), _speechlike(0.8), _speechlike(0.3)]
     outs = s.separate_many(mixes)
     assert [len(o) for o in outs] == [len(x) for x in mixes]
     T = [F.n_frames(len(x)) for x in mixes]
     assert seen["shapes"] == [(2, max(T[:2]), 80), (1, T[2], 80)]  # batched, padded to the longest
+    assert seen["seeds"] == [5, 5]
 
 
+@pytest.mark.slow
 def test_cli_help_and_bad_input(tmp_path):
     code = ("import sys; from separation.separate import main\n"
             "sys.argv=['separate','--method','ibm_gt','--input',sys.argv[1],'--output',sys.argv[2],"
@@ -212,8 +208,6 @@ def test_cli_help_and_bad_input(tmp_path):
 
 
 def test_time_budget_stops_mid_epoch_and_still_checkpoints(tmp_path):
-    from separation.training import standard_callbacks
-
     seen = []
 
     class Count(keras.callbacks.Callback):
@@ -233,8 +227,6 @@ def test_time_budget_stops_mid_epoch_and_still_checkpoints(tmp_path):
 
 def test_ema_checkpoint_holds_the_averaged_weights(tmp_path):
     """With swap_ema, validation and the best checkpoint use the optimizer's moving average."""
-    from separation.training import standard_callbacks
-
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     opt = keras.optimizers.Adam(0.1, use_ema=True, ema_momentum=0.5)

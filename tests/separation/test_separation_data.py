@@ -1,11 +1,27 @@
 """Separation pipeline, numpy side: mixing rule, splits, features, block stitching, metrics."""
+import json
+
 import numpy as np
 import pytest
+import soundfile as sf
+from pesq import pesq
+from pystoi import stoi as pystoi_stoi
 
-from dsp.audio import InputError
+from corpus.noise import make_noises
+from corpus.readers import ESC50_ENVIRONMENTAL_CLASSES, read_esc50, read_ljspeech
+from corpus.synth import make_corpus
+from dsp.audio import InputError, load_audio, resample
+from dsp.metrics import sdr, si_sdr, stoi
+from dsp.spectral import mel_filterbank
 from separation import features as F
 from separation import mixing
 from separation.blocks import block_starts, cut_blocks, stitch, stitch_plan
+from separation.data import CropDataset, load_split
+from separation.evaluate import score_pair
+from separation.make_mixtures import make_mixtures
+from separation.separate import ideal_binary_mask
+from wavenet.features import log_mel
+from wavenet.model import WaveNetConfig
 
 SR = 22050
 
@@ -105,14 +121,18 @@ def test_linear_features_levels_and_inversion():
 
 
 def test_mel_features_match_definition():
-    from dsp.spectral import mel_filterbank
-
     x = _tone(440.0, 0.3) + _tone(2500.0, 0.3, amp=0.1)
     mel = F.mel_features(x)
     fb = mel_filterbank(SR, 1024, 80, 125.0, 7600.0)
     ref = np.abs(F.complex_stft(x)) @ fb.T
     expected = np.clip((20 * np.log10(np.maximum(1e-5, ref)) - 20 + 100) / 100, 0, 1)
     np.testing.assert_allclose(mel, expected, atol=1e-5)
+
+
+def test_encoder_target_is_the_vocoder_conditioning():
+    """The proposed encoder predicts exactly the mel the default vocoder is trained on."""
+    x = _tone(220.0, 0.5) + _tone(3100.0, 0.5, amp=0.05)
+    np.testing.assert_array_equal(F.mel_features(x), log_mel(x, WaveNetConfig(), whole_hops=False))
 
 
 # ---------------------------------------------------------------- stitching
@@ -140,8 +160,6 @@ def test_block_stitching_covers_every_frame_once(T):
 
 # ---------------------------------------------------------------- metrics
 def test_si_sdr_and_sdr_on_known_signals():
-    from dsp.metrics import sdr, si_sdr
-
     rng = np.random.default_rng(0)
     ref = rng.normal(size=16000)
     noise = rng.normal(size=16000)
@@ -157,12 +175,6 @@ def test_si_sdr_and_sdr_on_known_signals():
 
 
 def test_pesq_and_stoi_wrappers_agree_with_packages():
-    from pesq import pesq
-    from pystoi import stoi
-
-    from dsp.audio import resample
-    from separation.evaluate import score_pair
-
     rng = np.random.default_rng(0)
     t = np.arange(int(2.0 * SR)) / SR
     env = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
@@ -172,20 +184,11 @@ def test_pesq_and_stoi_wrappers_agree_with_packages():
     s = score_pair(ref, est, SR)
     r16, e16 = resample(ref, SR, 16000), resample(est, SR, 16000)
     assert s["pesq"] == pytest.approx(pesq(16000, r16.astype(np.float64), e16.astype(np.float64), "nb"), abs=1e-6)
-    assert s["stoi"] == pytest.approx(stoi(ref, est, SR), abs=1e-6)
+    assert s["stoi"] == pytest.approx(pystoi_stoi(ref, est, SR), abs=1e-6)
 
 
 # ---------------------------------------------------------------- stage 01 end to end
 def test_make_mixtures_writes_reproducible_lists(tmp_path):
-    import json
-
-    import soundfile as sf
-
-    from corpus.noise import make_noises
-    from corpus.synth import make_corpus
-    from separation.data import CropDataset, load_split
-    from separation.make_mixtures import make_mixtures
-
     make_corpus(tmp_path / "speech", n_utterances=5, seconds_per_utt=(0.6, 0.9), sr=SR, seed=0)
     make_noises(tmp_path / "noise", sr=SR, seconds=0.7, seed=0, n_per_kind=1,
                 categories=("pink_noise", "babble", "mains_hum"))
@@ -221,11 +224,6 @@ def test_make_mixtures_writes_reproducible_lists(tmp_path):
 
 def test_oracle_mask_improves_real_mixtures(realdata):
     """Real LJSpeech clip + real ESC-50 noise mixed by the paper's rule: IBM-gt beats the mixture."""
-    from corpus.readers import ESC50_ENVIRONMENTAL_CLASSES, read_esc50, read_ljspeech
-    from dsp.audio import load_audio
-    from dsp.metrics import si_sdr, stoi
-    from separation.separate import ideal_binary_mask
-
     _, wav, _ = read_ljspeech(realdata / "ljspeech_sample")[1]
     path, _, _ = read_esc50(realdata / "noise" / "esc50_sample", ESC50_ENVIRONMENTAL_CLASSES, 4.5)[0]
     speech, _ = load_audio(wav, sr=SR)
@@ -234,64 +232,3 @@ def test_oracle_mask_improves_real_mixtures(realdata):
     est = ideal_binary_mask(m, s)
     assert si_sdr(s, est) > si_sdr(s, m) + 3
     assert stoi(s, est, SR) > stoi(s, m, SR)
-
-
-# ---------------------------------------------------------------- run.sh settings
-def _run_sh(args, tmp_path, **env_extra):
-    import os
-    import subprocess
-    from pathlib import Path
-
-    repo = Path(__file__).resolve().parents[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEP_")}
-    env.update(env_extra)
-    r = subprocess.run(["bash", str(repo / "separation" / "run.sh"), *args], capture_output=True,
-                       text=True, env=env, timeout=60)
-    settings = dict(ln.split("=", 1) for ln in r.stdout.splitlines() if ln.startswith("SEP_"))
-    return r, settings
-
-
-def test_run_sh_defaults_synthetic_and_realdata(tmp_path):
-    """The synthetic chain is clock-bounded (3 min per model, 10-step epochs, B1 and B2 as the
-    rest); --realdata trains 500 steps per model (20 x 25), B1 and B2 1000 (40 x 25), 20-min cap;
-    exported settings win over both."""
-    r, s = _run_sh(["--show"], tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert (s["SEP_EPOCHS"], s["SEP_STEPS"], s["SEP_MAX_MINUTES"]) == ("40", "10", "3")
-    assert s["SEP_B1_EPOCHS"] == s["SEP_B2_EPOCHS"] == "40"
-    assert s["SEP_SPEECH"] == "" and s["SEP_DATA"] == "data/separation"
-    rd = tmp_path / "realdata"
-    (rd / "ljspeech_sample").mkdir(parents=True)
-    (rd / "ljspeech_sample" / "metadata.csv").write_text("")
-    r, s = _run_sh(["--realdata", str(rd), "--show"], tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert (s["SEP_EPOCHS"], s["SEP_STEPS"], s["SEP_MAX_MINUTES"]) == ("20", "25", "60")
-    assert (s["SEP_B1_EPOCHS"], s["SEP_B2_EPOCHS"]) == ("40", "40")
-    assert s["SEP_SPEECH"] == f"{rd}/ljspeech_sample" and s["SEP_DATA"] == "data/separation_real"
-    _, s = _run_sh(["--realdata", str(rd), "--show"], tmp_path, SEP_MAX_MINUTES="2", SEP_EPOCHS="7",
-                   SEP_B1_EPOCHS="9")
-    assert (s["SEP_EPOCHS"], s["SEP_STEPS"], s["SEP_MAX_MINUTES"]) == ("7", "25", "2")
-    assert (s["SEP_B1_EPOCHS"], s["SEP_B2_EPOCHS"]) == ("9", "40")
-    r, _ = _run_sh(["--realdata", str(tmp_path / "missing"), "--show"], tmp_path)
-    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error")]
-    assert r.returncode != 0 and len(errors) == 1 and "missing" in errors[0]
-
-
-def test_env_sh_jemalloc_is_opt_in():
-    """_env.sh preloads jemalloc only with SEP_JEMALLOC=1, and only where the library exists."""
-    import os
-    import platform
-    import subprocess
-    from pathlib import Path
-    root = Path(__file__).resolve().parents[1]
-    lib = Path(f"/usr/lib/{platform.machine()}-linux-gnu/libjemalloc.so.2")
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MALLOC_CONF", "SEP_JEMALLOC")}
-    show = 'source separation/_env.sh; echo "[${LD_PRELOAD:-}]"'
-
-    def preload(**extra):
-        return subprocess.run(["bash", "-c", show], cwd=root, env={**env, **extra},
-                              capture_output=True, text=True, check=True, timeout=30).stdout.strip()
-
-    assert preload() == "[]"
-    assert preload(SEP_JEMALLOC="0") == "[]"
-    assert preload(SEP_JEMALLOC="1") == (f"[{lib}]" if lib.is_file() else "[]")
