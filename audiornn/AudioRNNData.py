@@ -10,7 +10,7 @@ pre-emphasis, the file list with sizes and modification times) and is
 rebuilt when any of it changes.
 
 Usage:
-    python audiornn/AudioRNNData.py -d data/audiornn_corpus -sr 8000 -o data/audiornn/codes.npz
+    python -m audiornn.AudioRNNData -d data/audiornn_corpus -sr 8000 -o data/audiornn/codes.npz
 """
 import argparse
 import json
@@ -18,11 +18,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python audiornn/AudioRNNData.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import numpy as np
+from tqdm import tqdm
 
+from corpus.readers import list_wavs
 from dsp.audio import InputError, atomic_output, cli_main, load_audio
 from dsp.filters import de_emphasis, pre_emphasis
 from dsp.mulaw import mu_law_decode, mu_law_encode
@@ -96,43 +95,39 @@ class CodeCache:
         return self.codes[self.starts[i]:self.starts[i] + self.lengths[i]]
 
 
-def find_wavs(datadir):
-    """Every .wav under `datadir`, recursively, sorted; clear error if none."""
-    datadir = Path(datadir)
-    if not datadir.exists():
-        raise InputError(f"{datadir}: data folder does not exist")
-    if not datadir.is_dir():
-        raise InputError(f"{datadir}: is not a folder")
+def find_wavs(data_dir):
+    """Every .wav under `data_dir`, recursively, sorted; clear error if none."""
+    data_dir = Path(data_dir)
+    if not data_dir.exists():
+        raise InputError(f"{data_dir}: data folder does not exist")
+    if not data_dir.is_dir():
+        raise InputError(f"{data_dir}: is not a folder")
     try:
-        from corpus.readers import list_wavs
-        wavs = [Path(p) for p in list_wavs(datadir)]
-    except ImportError:  # corpus package absent: same rule, recursive *.wav
-        wavs = sorted(p for p in datadir.rglob("*") if p.suffix.lower() == ".wav")
+        wavs = [Path(p) for p in list_wavs(data_dir)]
     except InputError:
         wavs = []
     if not wavs:
-        raise InputError(f"{datadir}: no .wav files found (searched recursively)")
+        raise InputError(f"{data_dir}: no .wav files found (searched recursively)")
     return sorted(wavs)
 
 
-def _signature(datadir, wavs, sr, mu, coef):
-    datadir = Path(datadir).resolve()
+def _signature(data_dir, wavs, sr, mu, coef):
+    """What the cache depends on (its "datadir" key name is part of the cache format)."""
+    data_dir = Path(data_dir).resolve()
     files = []
     for p in wavs:
         st = p.stat()
-        files.append([str(p.resolve().relative_to(datadir)), st.st_size, st.st_mtime_ns])
-    return {"version": CACHE_VERSION, "datadir": str(datadir), "sr": int(sr),
+        files.append([str(p.resolve().relative_to(data_dir)), st.st_size, st.st_mtime_ns])
+    return {"version": CACHE_VERSION, "datadir": str(data_dir), "sr": int(sr),
             "mu": int(mu), "preemphasis": float(coef), "files": files}
 
 
-def prepare_codes(datadir, sr=8000, mu=255, coef=PREEMPHASIS, progress=True):
-    """Read every wav under `datadir` and encode it (see module docstring)."""
-    from tqdm import tqdm
-
+def prepare_codes(data_dir, sr=8000, mu=255, coef=PREEMPHASIS, progress=True):
+    """Read every wav under `data_dir` and encode it (see module docstring)."""
     if mu not in MU_VARIANTS:
         raise InputError(f"mu must be one of {MU_VARIANTS}, got {mu}")
-    wavs = find_wavs(datadir)
-    meta = _signature(datadir, wavs, sr, mu, coef)
+    wavs = find_wavs(data_dir)
+    meta = _signature(data_dir, wavs, sr, mu, coef)
     parts = []
     for p in tqdm(wavs, desc="encoding wavs", unit="file", disable=not progress,
                   mininterval=1.0):
@@ -170,26 +165,27 @@ def load_cache(path):
     return cache
 
 
-def load_or_prepare(datadir, cache_path, sr=8000, mu=255, coef=PREEMPHASIS, progress=True):
+def load_or_prepare(data_dir, cache_path, sr=8000, mu=255, coef=PREEMPHASIS, progress=True):
     """Reuse `cache_path` if it was made from the same files and settings, else rebuild it."""
     cache_path = Path(cache_path)
     if cache_path.exists():
         try:
             cache = load_cache(cache_path)
-            if cache.meta == _signature(datadir, find_wavs(datadir), sr, mu, coef):
+            if cache.meta == _signature(data_dir, find_wavs(data_dir), sr, mu, coef):
                 return cache
         except InputError:
             pass
-        print(f"note: {cache_path} is stale, re-encoding {datadir}", file=sys.stderr)
-    cache = prepare_codes(datadir, sr=sr, mu=mu, coef=coef, progress=progress)
+        print(f"note: {cache_path} is stale, re-encoding {data_dir}", file=sys.stderr)
+    cache = prepare_codes(data_dir, sr=sr, mu=mu, coef=coef, progress=progress)
     save_cache(cache, cache_path)
     return cache
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="python -m audiornn.AudioRNNData",
+                                description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("-d", "--datadir", required=True, help="folder of wav files (searched recursively)")
+    p.add_argument("-d", "--data_dir", required=True, help="folder of wav files (searched recursively)")
     p.add_argument("-sr", "--samplerate", type=int, default=8000, help="training sample rate (Hz)")
     p.add_argument("-o", "--output", default="data/audiornn/codes.npz", help="code cache to write")
     p.add_argument("--mu", type=int, default=255, choices=MU_VARIANTS,
@@ -201,7 +197,7 @@ def build_parser():
 @cli_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    cache = load_or_prepare(args.datadir, args.output, sr=args.samplerate, mu=args.mu,
+    cache = load_or_prepare(args.data_dir, args.output, sr=args.samplerate, mu=args.mu,
                             coef=args.preemphasis)
     print(f"{args.output}: {len(cache.lengths)} files, {len(cache.codes)} samples "
           f"({cache.seconds / 60:.1f} min at {args.samplerate} Hz), {cache.codes.nbytes / 2**20:.1f} MB")

@@ -1,4 +1,4 @@
-"""The AudioRNN network, its single-step twin, and sample generation.
+"""The AudioRNN network and its single-step twin (any Keras backend).
 
 Network (as the original), for windows of T codes scaled to [0, 1]:
 
@@ -8,25 +8,15 @@ Network (as the original), for windows of T codes scaled to [0, 1]:
 
 trained with sparse categorical cross-entropy, RMSprop(1e-3), accuracy.
 
-Generation, two ways with the same weights:
-  * `generate_sliding` (the original): for each new sample, run the whole
-    T-step network on the last T codes (cost O(T) per sample).
-  * `generate_stateful`: `build_step_model` wires the trained layers (the
-    Dense/BN layers and the GRU layers' cells, hence their weights) into a
-    one-step model [x_t, h1, h2] -> [p(x_{t+1}), h1', h2'].  The seed window
-    is fed step by step from zero states (which reproduces the full model's
-    prediction for it), then each new sample costs one step.  Afterwards the
-    two differ only in context: the sliding window restarts its GRUs from zero
-    T samples back, the stateful path remembers everything before.
+`StepModel` wires the trained layers (the Dense/BN layers and the GRU
+layers' cells, hence their weights) into a one-step model
+[x_t, h1, h2] -> [p(x_{t+1}), h1', h2'] for fast generation (generation.py,
+TensorFlow-only).  Everything here uses `keras.ops` and runs on any backend.
 """
-import weakref
-
 import keras
-import numpy as np
 from keras import layers, ops
 
 N_CODES = 256
-_SLIDING_PREDICT = weakref.WeakKeyDictionary()
 LAYER_NAMES = ("dense_in", "bn_in", "gru_1", "bn_1", "gru_2", "bn_2", "dense_out")
 
 
@@ -115,125 +105,3 @@ class StepModel(keras.Model):
 def build_step_model(model):
     """The StepModel of `model` (layers and weights shared, nothing copied)."""
     return StepModel(model)
-
-
-class StatefulGenerator:
-    """Fast generation: one network step per new sample, several streams at once.
-
-    The loop runs inside compiled TensorFlow functions (XLA by default: the
-    per-step work is a few tiny matmuls, so per-op overhead dominates and XLA
-    removes it), in fixed chunks of `chunk` samples so that it compiles once
-    whatever the requested length.  GRU states are carried from chunk to chunk.
-
-    Args:
-        model: a trained model from build_model (its weights are shared, not copied).
-        jit_compile: bool, default True.
-        chunk: int, samples per compiled call (default 1000).
-
-    Example:
-        >>> gen = StatefulGenerator(model)
-        >>> codes = gen(seed_codes, n_samples=8000, temperature=0.0)  # [S, 8000] uint8
-    """
-
-    def __init__(self, model, jit_compile=True, chunk=1000):
-        import tensorflow as tf
-
-        self.step = build_step_model(model)
-        self.neurons = model.get_layer("gru_1").units
-        self.chunk = int(chunk)
-        step, chunk = self.step, self.chunk
-
-        def warm(seed_x):
-            # seed_x float [L, S] (time-major): states after feeding all but the last code.
-            zeros = tf.zeros([tf.shape(seed_x)[1], self.neurons], tf.float32)
-
-            def body(t, h1, h2):
-                _, h1, h2 = step([tf.gather(seed_x, t)[:, None], h1, h2], training=False)
-                return t + 1, h1, h2
-
-            _, h1, h2 = tf.while_loop(lambda t, *_: t < tf.shape(seed_x)[0] - 1, body,
-                                      (tf.constant(0), zeros, zeros))
-            return h1, h2
-
-        def run(x, h1, h2, temperature, rng_seed, offset):
-            # x float [S, 1], the last code; returns codes int32 [S, chunk] and new state.
-            out = tf.TensorArray(tf.int32, size=chunk)
-
-            def body(i, x, h1, h2, out):
-                probs, h1, h2 = step([x, h1, h2], training=False)
-                code = tf.cond(temperature > 0,
-                               lambda: _sample(probs, temperature, rng_seed, offset + i),
-                               lambda: tf.argmax(probs, axis=-1, output_type=tf.int32))
-                out = out.write(i, code)
-                return i + 1, tf.cast(code, tf.float32)[:, None] / 255.0, h1, h2, out
-
-            _, x, h1, h2, out = tf.while_loop(lambda i, *_: i < chunk, body,
-                                              (tf.constant(0), x, h1, h2, out))
-            return tf.transpose(out.stack()), x, h1, h2
-
-        self._warm = tf.function(warm, jit_compile=jit_compile, reduce_retracing=True)
-        self._run = tf.function(run, jit_compile=jit_compile, reduce_retracing=True)
-
-    def __call__(self, seed_codes, n_samples, temperature=0.0, seed=0):
-        """Continue each seed window.
-
-        Args:
-            seed_codes: int [S, L] codes (one row per stream, L >= 1).
-            n_samples: int, samples to generate per stream.
-            temperature: float, 0 = greedy argmax (the original), > 0 samples
-                from softmax(log p / temperature).
-            seed: int, sampling seed (streams draw independently).
-        Returns:
-            uint8 [S, n_samples].
-        """
-        import tensorflow as tf
-
-        seed_codes = np.atleast_2d(np.asarray(seed_codes, dtype=np.int32))
-        seed_x = tf.constant(seed_codes.T.astype(np.float32) / 255.0)
-        h1, h2 = self._warm(seed_x)
-        x = seed_x[-1][:, None]
-        temperature, seed = tf.constant(float(temperature)), tf.constant(int(seed))
-        pieces = []
-        for offset in range(0, int(n_samples), self.chunk):
-            codes, x, h1, h2 = self._run(x, h1, h2, temperature, seed, tf.constant(offset))
-            pieces.append(codes.numpy())
-        if not pieces:
-            return np.zeros((len(seed_codes), 0), np.uint8)
-        return np.concatenate(pieces, axis=1)[:, :int(n_samples)].astype(np.uint8)
-
-
-def _sample(probs, temperature, rng_seed, i):
-    import tensorflow as tf
-
-    logits = tf.math.log(tf.maximum(probs, 1e-30)) / temperature
-    pair = tf.stack([rng_seed, i])
-    return tf.cast(tf.random.stateless_categorical(logits, 1, seed=pair)[:, 0], tf.int32)
-
-
-def generate_sliding(model, seed_codes, n_samples, temperature=0.0, seed=0, progress=False):
-    """The original method: the full T-step network on the last T codes, per sample.
-
-    Args:
-        model: model from build_model; seed_codes int [S, T]; others as StatefulGenerator.
-    Returns:
-        uint8 [S, n_samples].
-    """
-    import tensorflow as tf
-    from tqdm import tqdm
-
-    if model not in _SLIDING_PREDICT:  # trace once per model, not once per call
-        _SLIDING_PREDICT[model] = tf.function(lambda x: model(x, training=False),
-                                              reduce_retracing=True)
-    predict = _SLIDING_PREDICT[model]
-    window = np.atleast_2d(np.asarray(seed_codes, dtype=np.int32))
-    out = np.empty((window.shape[0], n_samples), np.uint8)
-    for i in tqdm(range(n_samples), desc="sliding generation", disable=not progress):
-        probs = predict(tf.constant(window[..., None].astype(np.float32) / 255.0))
-        if temperature > 0:
-            code = _sample(probs, tf.constant(float(temperature)), tf.constant(int(seed)),
-                           tf.constant(i)).numpy()
-        else:
-            code = np.argmax(probs.numpy(), axis=-1)
-        out[:, i] = code
-        window = np.concatenate([window[:, 1:], code[:, None].astype(np.int32)], axis=1)
-    return out

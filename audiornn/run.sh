@@ -1,83 +1,54 @@
 #!/usr/bin/env bash
-# AudioRNN recipe: numbered stages on the embedded synthetic corpus at 8 kHz.
+# AudioRNN recipe: the numbered stages on the embedded synthetic corpus at 8 kHz.
 #
-#   audiornn/run.sh                          # all stages, small defaults (<= 15 min on 2 CPU cores)
-#   audiornn/run.sh --stage 2 --stop_stage 3 # only generate and evaluate
-#   audiornn/run.sh --datadir /data/LJSpeech-1.1/wavs --timesteps 1000 --neurons 256 \
-#                   --batchsize 128 --accumulate 8 --epochs 50 --steps_per_epoch 2000   # the original sizes
-# Options: --stage --stop_stage --datadir --minutes --samplerate --timesteps --neurons --batchsize
-#          --accumulate --epochs --steps_per_epoch --val_windows --genlength --num_streams
-#          --temperature --modelfile --audiofile --seed
+# Usage: audiornn/run.sh [options]          (run from the checkout root; paths are relative to it)
+#   audiornn/run.sh                              # stages 0-3, preset default (~15 min on 2 CPU cores)
+#   audiornn/run.sh --stage 2 --stop_stage 3     # only generate and evaluate again
+#   audiornn/run.sh --preset original --data_dir /data/LJSpeech-1.1/wavs   # the original sizes
 #
-# Stages: 0 data (synthesise the corpus unless --datadir is given, encode it to
-# uint8 mu-law codes), 1 train (resumes if interrupted), 2 generate, 3 eval.
+# Stages (each also runs alone: audiornn/0N_*.sh --help):
+#   0 data      00_data.sh      synthesise the corpus (unless --data_dir is given), encode to codes
+#   1 train     01_train.sh     train, resuming an interrupted run
+#   2 generate  02_generate.sh  generate --audio with the best checkpoint
+#   3 eval      03_eval.sh      metrics against the baselines, figures
+#
+# Options (passed on to the stages that use them):
+#   --stage N --stop_stage M   run stages N..M (default: 0..3)
+#   --preset NAME         audiornn/presets/NAME.json: default (small CPU run) or original
+#                         (T = 1000, 256 neurons, batch 128), or a .json path (default: default)
+#   --data_dir DIR        wav folder (default: data/audiornn_corpus, synthesised in stage 0)
+#   --minutes M           length of the synthetic corpus (default: 4)
+#   --samplerate HZ       (default: 8000)
+#   --model FILE          best checkpoint; the others sit beside it
+#                         (default: models/audiornn/audiornn.keras)
+#   --audio FILE          generated wav (default: output/audiornn/generated.wav)
+#   --figures_dir DIR     (default: figures)
+#   --seed N              (default: 0)
+#   --resume true|false   continue an interrupted training (default: true)
+#   --timesteps N  --neurons N  --batchsize N  --accumulate K  --epochs N  --steps_per_epoch N
+#   --val_windows N  --genlength S  --num_streams N  --temperature T
+#                         override the preset's value (default: empty = the preset's)
+#   --method stateful|sliding   generation method (default: stateful)
+#   -h, --help            this text
 set -euo pipefail
-cd "$(dirname "$0")/.."
+stage=0 stop_stage=3 preset=default data_dir=data/audiornn_corpus minutes=4 samplerate=8000
+model=models/audiornn/audiornn.keras audio=output/audiornn/generated.wav figures_dir=figures
+seed=0 resume=true method=stateful
+timesteps="" neurons="" batchsize="" accumulate="" epochs="" steps_per_epoch="" val_windows=""
+genlength="" num_streams="" temperature=""
+. "$(dirname "$0")/../utils/parse_options.sh" "$@"
+here=$(dirname "$0")
 
-stage=0
-stop_stage=3
-datadir=""              # default: data/audiornn_corpus, synthesised in stage 0
-minutes=4               # length of the synthetic corpus
-samplerate=8000
-timesteps=128
-neurons=128
-batchsize=32
-accumulate=1            # micro-batches per batch (less memory at large T x batch)
-epochs=5
-steps_per_epoch=150
-val_windows=1024
-genlength=2
-num_streams=2
-temperature=0.9
-modelfile=models/audiornn/audiornn.keras
-audiofile=output/audiornn/generated.wav
-seed=0
+run_stage() {  # run_stage SCRIPT NAME...: the script with --stage/--stop_stage and --NAME=value
+  local script=$1 name
+  shift
+  local opts=(--stage="$stage" --stop_stage="$stop_stage")
+  for name in "$@"; do opts+=("--$name=${!name}"); done
+  bash "$here/$script" "${opts[@]}"
+}
 
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --stage|--stop_stage|--datadir|--minutes|--samplerate|--timesteps|--neurons|--batchsize|\
-    --accumulate|--epochs|--steps_per_epoch|--val_windows|--genlength|--num_streams|--temperature|\
-    --modelfile|--audiofile|--seed)
-      [[ $# -ge 2 ]] || { echo "error: $1 needs a value" >&2; exit 1; }
-      printf -v "${1#--}" '%s' "$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "error: unknown option $1 (see --help)" >&2; exit 1 ;;
-  esac
-done
-
-if [[ -z "$datadir" ]]; then
-  datadir=data/audiornn_corpus
-  synthesise=1
-else
-  synthesise=0
-fi
-cache="${modelfile%.keras}.codes.npz"
-
-if [[ $stage -le 0 && $stop_stage -ge 0 ]]; then
-  echo "=== stage 0: data ($datadir) ==="
-  if [[ $synthesise -eq 1 && ! -f "$datadir/metadata.csv" ]]; then
-    python -m corpus.make_synthetic --out_dir "$datadir" --minutes "$minutes" \
-      --sr "$samplerate" --seed "$seed"
-  fi
-  mkdir -p "$(dirname "$modelfile")"
-  python audiornn/AudioRNNData.py -d "$datadir" -sr "$samplerate" -o "$cache"
-fi
-
-if [[ $stage -le 1 && $stop_stage -ge 1 ]]; then
-  echo "=== stage 1: train ==="
-  python audiornn/AudioRNN.py -t -d "$datadir" -sr "$samplerate" -ts "$timesteps" \
-    -n "$neurons" -b "$batchsize" --accumulate "$accumulate" -e "$epochs" --steps_per_epoch "$steps_per_epoch" \
-    --val_windows "$val_windows" -m "$modelfile" --cache "$cache" --seed "$seed"
-fi
-
-if [[ $stage -le 2 && $stop_stage -ge 2 ]]; then
-  echo "=== stage 2: generate ==="
-  python audiornn/AudioRNN.py -g -gl "$genlength" --num_streams "$num_streams" \
-    --temperature "$temperature" -m "$modelfile" -a "$audiofile" --seed "$seed"
-fi
-
-if [[ $stage -le 3 && $stop_stage -ge 3 ]]; then
-  echo "=== stage 3: eval ==="
-  python audiornn/AudioRNNEval.py -m "$modelfile" -a "$audiofile" --figdir figures \
-    --val_windows "$val_windows" --seed "$seed"
-fi
+run_stage 00_data.sh data_dir minutes samplerate model seed
+run_stage 01_train.sh preset data_dir samplerate model seed resume \
+  timesteps neurons batchsize accumulate epochs steps_per_epoch val_windows
+run_stage 02_generate.sh preset model audio seed genlength num_streams temperature method
+run_stage 03_eval.sh model audio figures_dir val_windows seed

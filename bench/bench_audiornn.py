@@ -1,5 +1,7 @@
 """AudioRNN benchmark: training memory on an hour of audio, generation speed.
 
+TensorFlow-only: part (2) runs the TensorFlow generators of audiornn/generation.py.
+
 (1) Peak resident memory of training with T = 1000 (default sizes: 256
     neurons, batch 128 fed as 8 micro-batches of 16 with gradient
     accumulation) on 60 minutes of 8 kHz audio, against the original
@@ -16,8 +18,8 @@ The last line printed is one JSON object:
 {"peak_rss_mb", "original_scheme_mb", "sliding_samples_per_s",
  "stateful_samples_per_s", "speedup", "greedy_identical", ...}
 
-    python bench/bench_audiornn.py --realdata ../shared/realdata
-    python bench/bench_audiornn.py --minutes 5 --timesteps 200 --steps 2   # quick look
+    python -m bench.bench_audiornn --realdata ../shared/realdata
+    python -m bench.bench_audiornn --minutes 5 --timesteps 200 --steps 2   # quick look
 """
 import argparse
 import json
@@ -27,12 +29,14 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+import keras
 import numpy as np
 
 from audiornn.AudioRNNData import CodeCache, load_or_prepare
+from audiornn.generation import StatefulGenerator, generate_sliding, use_one_thread
+from audiornn.model import build_model, compile_model
+from audiornn.windows import EvalWindows, TrainWindows, split_train_val
+from corpus.synth import make_corpus
 
 
 def peak_rss_mb():
@@ -50,8 +54,6 @@ def hour_of_codes(args):
     have = sum(len(c.codes) for c in parts) / 8000 / 60
     missing = args.minutes - have
     if missing > 0.05:
-        from corpus.synth import make_corpus
-
         synth = work / f"synthetic_{missing:.1f}min"
         if not (synth / "metadata.csv").exists():
             print(f"synthesising {missing:.1f} min of corpus into {synth} ...", file=sys.stderr)
@@ -82,12 +84,6 @@ def main():
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
 
     cache, real_minutes = hour_of_codes(args)
-    import keras
-    import tensorflow as tf
-
-    from audiornn.model import StatefulGenerator, build_model, compile_model, generate_sliding
-    from audiornn.windows import EvalWindows, TrainWindows, split_train_val
-
     keras.utils.set_random_seed(0)
     T = args.timesteps
     train_idx, val_idx = split_train_val(cache.starts, cache.lengths, T, 0.1)
@@ -111,10 +107,7 @@ def main():
           f"(original scheme would hold {original_mb:.0f} MB of windows)", flush=True)
 
     # (2) generation speed, same weights, one stream, greedy, same seed window
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-    except RuntimeError:
-        pass
+    use_one_thread()  # as AudioRNN.py -g (after training here: then it changes nothing)
     seed = cache.codes[val_idx.starts([len(val_idx) // 2])[0]:][:T][None, :]
     generate_sliding(model, seed, 2)  # trace
     t0 = time.perf_counter()

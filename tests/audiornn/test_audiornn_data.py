@@ -1,38 +1,23 @@
-"""AudioRNN: codes, windows, model, stateful generation, training, bad input."""
-import json
-import subprocess
-import sys
-from pathlib import Path
-
+"""AudioRNN data: mu-law codes, windows, the code cache, bad folders, baselines."""
+import librosa
 import numpy as np
 import pytest
 import soundfile as sf
 
 from audiornn.AudioRNNData import (audio_to_codes, codes_to_audio, decode_codes, encode_codes,
                                    find_wavs, load_cache, load_or_prepare)
+from audiornn.baseline import LinearPredictionBaseline, score, unigram
 from audiornn.windows import (EvalWindows, TrainWindows, WindowIndex, gather_windows,
                               original_windows, split_train_val)
 from dsp.audio import AudioInputError, InputError
 from dsp.filters import de_emphasis, pre_emphasis
+from tests.audiornn.tones import write_tones
 
-REPO = Path(__file__).resolve().parent.parent
-T, NEURONS = 16, 16
-
-
-def _write_tones(folder, n_files=3, seconds=1.0, sr=8000):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(n_files):
-        t = np.arange(int(seconds * sr)) / sr
-        x = 0.4 * np.sin(2 * np.pi * (150 + 40 * i) * t) + 0.005 * rng.standard_normal(len(t))
-        sf.write(folder / f"tone{i}.wav", x.astype(np.float32), sr)
-    return folder
+T = 16
 
 
 # ---------------------------------------------------------------- codes
 def test_mulaw_255_matches_librosa_and_round_trips():
-    import librosa
-
     x = np.linspace(-1, 1, 20001)
     codes = encode_codes(x, mu=255)
     assert codes.dtype == np.uint8 and codes.min() == 0 and codes.max() == 255
@@ -108,7 +93,7 @@ def test_no_training_window_touches_validation():
 
 # ---------------------------------------------------------------- data folder
 def test_prepare_cache_and_reuse(tmp_path):
-    data = _write_tones(tmp_path / "wavs" / "sub")  # found recursively
+    data = write_tones(tmp_path / "wavs" / "sub")  # found recursively
     cache = load_or_prepare(tmp_path / "wavs", tmp_path / "c.npz", sr=8000)
     assert cache.codes.dtype == np.uint8 and len(cache.lengths) == 3
     assert cache.codes.nbytes == 3 * 8000 and list(cache.starts) == [0, 8000, 16000]
@@ -130,116 +115,15 @@ def test_bad_folders_give_clear_errors(tmp_path):
     (tmp_path / "txt" / "notes.txt").write_text("hello")
     with pytest.raises(InputError, match="no .wav files"):
         find_wavs(tmp_path / "txt")
-    bad = _write_tones(tmp_path / "bad", n_files=1)
+    bad = write_tones(tmp_path / "bad", n_files=1)
     (bad / "broken.wav").write_bytes(b"RIFF\x00\x00not really a wav file")
     with pytest.raises(AudioInputError, match="broken.wav"):
         load_or_prepare(bad, tmp_path / "bad.npz")
     assert not (tmp_path / "bad.npz").exists()
 
 
-def test_cli_bad_input_one_line(tmp_path):
-    (tmp_path / "empty").mkdir()
-    r = subprocess.run([sys.executable, "audiornn/AudioRNN.py", "-d", str(tmp_path / "empty"), "-t",
-                        "-m", str(tmp_path / "m.keras")], cwd=REPO, capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 1
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert lines == [f"error: {tmp_path / 'empty'}: no .wav files found (searched recursively)"]
-
-
-# ---------------------------------------------------------------- model
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A tiny model trained in-process through the CLI's train() (and resumed)."""
-    from audiornn import AudioRNN
-
-    root = tmp_path_factory.mktemp("audiornn")
-    data = _write_tones(root / "wavs", n_files=2, seconds=0.5)
-    argv = ["-d", str(data), "-t", "-ts", str(T), "-n", str(NEURONS), "-b", "32",
-            "--steps_per_epoch", "10", "--val_windows", "64",
-            "--learning_rate", "0.01", "-m", str(root / "m" / "a.keras")]
-    args = AudioRNN.build_parser().parse_args(argv + ["-e", "1"])
-    AudioRNN.train(args)
-    args = AudioRNN.build_parser().parse_args(argv + ["-e", "3"])
-    model = AudioRNN.train(args)  # resumes after epoch 1
-    return root, data, model
-
-
-def test_training_lowers_loss_and_resumes(trained):
-    root, _, _ = trained
-    import csv
-
-    rows = list(csv.DictReader(open(root / "m" / "a.log.csv")))
-    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
-    losses = [float(r["loss"]) for r in rows]
-    # An untrained softmax is near uniform: cross-entropy ln(256) = 5.55 nats.
-    assert losses[-1] < losses[0] and losses[-1] < np.log(256) - 1.0, losses
-    state = json.loads((root / "m" / "a.state.json").read_text())
-    assert state["epochs_done"] == 3
-    assert state["best_val_loss"] == pytest.approx(min(float(r["val_loss"]) for r in rows))
-    for name in ("a.keras", "a.latest.keras", "a.json", "a.codes.npz"):
-        assert (root / "m" / name).exists()
-
-
-def test_keras_save_load_round_trip(trained, tmp_path):
-    import keras
-
-    _, _, model = trained
-    x = np.random.default_rng(4).integers(0, 256, (3, T, 1)).astype(np.float32) / 255
-    path = tmp_path / "copy.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path)
-    assert np.allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
-    assert [l.name for l in loaded.layers[1:]][:2] == ["dense_in", "bn_in"]
-
-
-def test_step_model_reproduces_full_model(trained):
-    from audiornn.model import StepModel
-
-    _, _, model = trained
-    step = StepModel(model)
-    seeds = np.random.default_rng(5).integers(0, 256, (2, T))
-    h1 = h2 = np.zeros((2, NEURONS), np.float32)
-    for t in range(T):
-        probs, h1, h2 = step([seeds[:, t:t + 1].astype(np.float32) / 255, h1, h2], training=False)
-    full = model.predict(seeds[..., None].astype(np.float32) / 255, verbose=0)
-    assert np.allclose(probs.numpy(), full, atol=1e-5)
-    # The step model owns no weights of its own: it shares the trained ones.
-    ids = {id(v) for v in model.weights}
-    assert step.weights and all(id(v) in ids for v in step.weights)
-
-
-def test_stateful_and_sliding_generation_agree(trained):
-    from audiornn.model import StatefulGenerator, generate_sliding
-
-    _, _, model = trained
-    seeds = np.random.default_rng(6).integers(0, 256, (2, T))
-    gen = StatefulGenerator(model, chunk=16)
-    fast = gen(seeds, 40)
-    slow = generate_sliding(model, seeds, 40)
-    assert fast.shape == slow.shape == (2, 40) and fast.dtype == np.uint8
-    assert np.array_equal(fast, slow)
-    # Sampling: reproducible for a seed, different across seeds and streams.
-    a = gen(seeds, 40, temperature=1.0, seed=1)
-    assert np.array_equal(a, gen(seeds, 40, temperature=1.0, seed=1))
-    assert not np.array_equal(a, gen(seeds, 40, temperature=1.0, seed=2))
-    same_seed = gen(np.repeat(seeds[:1], 2, 0), 40, temperature=1.0, seed=1)
-    assert not np.array_equal(same_seed[0], same_seed[1])
-
-
-def test_timesteps_longer_than_audio(trained, tmp_path):
-    from audiornn import AudioRNN
-
-    _, data, _ = trained
-    args = AudioRNN.build_parser().parse_args(
-        ["-d", str(data), "-t", "-ts", "5000", "-m", str(tmp_path / "m.keras")])
-    with pytest.raises(InputError, match="timesteps 5000 is longer"):
-        AudioRNN.train(args)
-
-
+# ---------------------------------------------------------------- baselines
 def test_linear_prediction_baseline_beats_unigram_on_a_tone():
-    from audiornn.baseline import LinearPredictionBaseline, score, unigram
-
     tone = 0.5 * np.sin(2 * np.pi * 310 * np.arange(16000) / 8000)
     codes = encode_codes(tone)  # no pre-emphasis: a pure AR(2) signal
     train_idx, val_idx = split_train_val([0], [len(codes)], T, val_fraction=0.25)
@@ -251,15 +135,3 @@ def test_linear_prediction_baseline_beats_unigram_on_a_tone():
     acc, bits = score(probs, y)
     uni_acc, uni_bits = score(np.broadcast_to(unigram(codes[:12000]), probs.shape), y)
     assert acc > 0.5 and bits < 2.0 and uni_bits > 5.0 and uni_acc < 0.1, (acc, bits, uni_acc, uni_bits)
-
-
-def test_cli_argument_checks():
-    from audiornn import AudioRNN
-
-    parse = AudioRNN.build_parser().parse_args
-    for argv, msg in ((["-t", "-b", "32", "--accumulate", "3"], "accumulate"),
-                      (["-t", "-ts", "0"], "timesteps"),
-                      (["-t", "--val_fraction", "1.5"], "val_fraction"),
-                      ([], "nothing to do")):
-        with pytest.raises(InputError, match=msg):
-            AudioRNN.check_args(parse(argv))

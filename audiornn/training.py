@@ -1,0 +1,121 @@
+"""AudioRNN training: windows of the code cache, checkpoints, resume (any Keras backend).
+
+`train(args)` is what `python -m audiornn.AudioRNN -t` runs: it reads (and
+caches) the codes of every wav under args.data_dir, cuts windows on the fly,
+holds out the last args.val_fraction of every file for validation, and keeps
+beside args.model the files listed in checkpoint.py.  Running it again resumes
+after the last finished epoch (args.resume).
+"""
+import json
+import sys
+
+import keras
+import numpy as np
+
+from audiornn.AudioRNNData import load_or_prepare
+from audiornn.checkpoint import model_paths, write_json
+from audiornn.model import build_model, compile_model, model_dims
+from audiornn.windows import EpochSync, EvalWindows, TrainWindows, split_train_val
+from dsp.audio import InputError, atomic_output
+from dsp.presets import save_config
+
+NOT_SAVED = ("train", "generate")  # actions, not settings: left out of the saved configuration
+
+
+def load_data(args, paths):
+    """Code cache and train/val window indices for the settings in `args`."""
+    if not args.data_dir:
+        raise InputError("no data folder: pass -d/--data_dir")
+    cache = load_or_prepare(args.data_dir, args.cache or paths["cache"], sr=args.samplerate,
+                            mu=args.mu, coef=args.preemphasis)
+    train_idx, val_idx = split_train_val(cache.starts, cache.lengths, args.timesteps,
+                                         args.val_fraction)
+    if len(train_idx) == 0:
+        raise InputError(f"{args.data_dir}: timesteps {args.timesteps} is longer than the training "
+                         f"part of every file (longest file: {int(cache.lengths.max())} samples)")
+    if len(val_idx) == 0:
+        raise InputError(f"{args.data_dir}: no validation windows: every file's last "
+                         f"{args.val_fraction:.0%} is shorter than timesteps + 1 = "
+                         f"{args.timesteps + 1} samples (raise --val_fraction or lower -ts)")
+    return cache, train_idx, val_idx
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Latest and best-on-validation .keras checkpoints plus resume state, atomically.
+
+    Args:
+        paths: dict from checkpoint.model_paths.
+        best_so_far: float or None, best validation loss of the epochs already done.
+    """
+
+    def __init__(self, paths, best_so_far=None):
+        super().__init__()
+        self.paths = paths
+        self.best = best_so_far
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        with atomic_output(self.paths["latest"]) as tmp:
+            self.model.save(tmp)
+        val = logs.get("val_loss")
+        if val is not None and np.isfinite(val) and (self.best is None or val < self.best):
+            self.best = float(val)
+            with atomic_output(self.paths["best"]) as tmp:
+                self.model.save(tmp)
+        write_json(self.paths["state"], {"epochs_done": epoch + 1, "best_val_loss": self.best})
+
+
+def resume_or_build(args, paths):
+    """(model, state, resumed): the latest checkpoint when resuming, else a new compiled model."""
+    if args.resume and paths["latest"].exists() and paths["state"].exists():
+        state = json.loads(paths["state"].read_text())
+        model = keras.models.load_model(paths["latest"])
+        if model_dims(model) != (args.timesteps, args.neurons):
+            raise InputError(f"{paths['latest']}: checkpoint has (timesteps, neurons) = "
+                             f"{model_dims(model)}, not ({args.timesteps}, {args.neurons}); "
+                             "pass --no-resume to start over, or another -m")
+        saved_k = model.optimizer.gradient_accumulation_steps or 1
+        if saved_k != args.accumulate:
+            raise InputError(f"{paths['latest']}: checkpoint was trained with --accumulate "
+                             f"{saved_k}, not {args.accumulate}; pass the same value or --no-resume")
+        print(f"resuming from {paths['latest']} after epoch {state['epochs_done']}")
+        return model, state, True
+    model = compile_model(build_model(args.timesteps, args.neurons), args.learning_rate,
+                          args.accumulate)
+    for key in ("log", "state", "latest"):
+        paths[key].unlink(missing_ok=True)
+    return model, {"epochs_done": 0, "best_val_loss": None}, False
+
+
+def train(args):
+    """Train (or resume) as set by `args` (AudioRNN.parse_arguments); returns the model."""
+    paths = model_paths(args.model)
+    paths["best"].parent.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(args.seed)
+    cache, train_idx, val_idx = load_data(args, paths)
+    print(f"data: {len(cache.lengths)} files, {cache.seconds / 60:.1f} min; "
+          f"{len(train_idx)} training windows, {len(val_idx)} validation windows "
+          f"(T={args.timesteps})")
+    # With --accumulate K, each update sees K micro-batches of B / K windows.
+    k = args.accumulate
+    train_seq = TrainWindows(cache.codes, train_idx, args.batchsize // k,
+                             args.steps_per_epoch * k if args.steps_per_epoch else None,
+                             seed=args.seed)
+    val_seq = EvalWindows(cache.codes, val_idx, args.batchsize, max_windows=args.val_windows)
+    model, state, resumed = resume_or_build(args, paths)
+    config = {key: value for key, value in vars(args).items() if key not in NOT_SAVED}
+    config["cache"] = str(args.cache or paths["cache"])
+    save_config(paths["config"], config)
+    if state["epochs_done"] >= args.epochs:
+        print(f"already trained for {state['epochs_done']} epochs (>= -e {args.epochs})")
+        return model
+    callbacks = [EpochSync(train_seq),
+                 keras.callbacks.CSVLogger(str(paths["log"]), append=resumed),
+                 AtomicCheckpoint(paths, state["best_val_loss"]),
+                 keras.callbacks.TerminateOnNaN()]
+    model.fit(train_seq, validation_data=val_seq, epochs=args.epochs,
+              initial_epoch=state["epochs_done"], callbacks=callbacks,
+              verbose=1 if sys.stdout.isatty() else 2)
+    print(f"best checkpoint: {paths['best']}; latest: {paths['latest']}; log: {paths['log']}; "
+          f"configuration: {paths['config']}")
+    return model
