@@ -1,8 +1,10 @@
 """CNN vocoder pipeline: feed-forward spectrogram inversion vs Griffin-Lim and PGHI.
 
-Modules: config (settings), features (spectrograms, validation), layers and
-model (the Keras network), losses (in-graph STFT loss), pghi (phase-gradient
-heap integration), inversion (the common ``invert(spec, method)`` call);
-scripts preprocess.py, train.py, gen_spec.py, synthesis.py and the numbered
-stages (see README.md).
+Modules: config (settings; presets in presets/*.json), features (spectrograms,
+validation), layers and model (the Keras network), losses (in-graph STFT loss),
+pghi (phase-gradient heap integration), inference (checkpoint loading, the fast
+compiled form of the network), inversion (the common ``invert(spec, method)``
+call); command-line modules preprocess, train, gen_spec, synthesis (run them
+with ``python -m cnnvocoder.NAME``) and the numbered stages (see README.md).
 """
+import dsp  # noqa: F401  (first: sets TensorFlow's log level before Keras loads)

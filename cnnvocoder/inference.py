@@ -1,5 +1,11 @@
 """Fast inference form of a trained CNN vocoder (same function, fewer FLOPs).
 
+Backend: the compiled path (``tf.function``, ``compile=True``) needs the
+TensorFlow backend of Keras (``dsp.backend.require_tensorflow``); on any other
+backend :class:`FastVocoder` runs the same ``keras.ops`` eagerly (the default
+``compile=None`` picks).  This module also loads checkpoints
+(:func:`load_vocoder`) and runs a model on a spectrogram (:func:`run_cnn`).
+
 :class:`FastVocoder` reads the weights of a model built by
 ``cnnvocoder.model.build_model`` and evaluates the same network, in
 inference mode, with three exact rewrites:
@@ -26,16 +32,24 @@ inference mode, with three exact rewrites:
 
 XLA (``jit_compile=True``) measured slower on this CPU and is not used.
 
-``tests/test_cnnvocoder.py`` checks it against ``model(x, training=False)``.
+``tests/cnnvocoder/test_cnnvocoder.py`` checks it against ``model(x, training=False)``.
 
 Example:
-    >>> fast = FastVocoder(model)                      # a trained keras.Model
+    >>> model, config = load_vocoder("models/cnnvocoder/model.keras")
+    >>> fast = fast_vocoder(model)                     # or FastVocoder(keras_model)
     >>> wav = fast(spec)                               # [frames, 1025] -> [frames * 256]
 """
-import numpy as np
+from pathlib import Path
 
 import keras
+import numpy as np
 from keras import ops
+
+import cnnvocoder.layers  # noqa: F401  (registers the custom layers for loading)
+import cnnvocoder.losses  # noqa: F401  (registers the loss for loading)
+from cnnvocoder.config import DEFAULT_CONFIG, config_path_for, load_config
+from dsp.audio import InputError
+from dsp.backend import is_tensorflow, require_tensorflow
 
 
 def _bn_affine(layer):
@@ -124,15 +138,17 @@ class FastVocoder:
         model: keras.Model built by ``cnnvocoder.model.build_model`` (trained
             or not); its weights are copied, so later training does not
             change this object.
-        compile: bool, default True. Wrap the pass in ``tf.function`` on the
-            TensorFlow backend (other backends run it eagerly).
+        compile: bool or None (default). True: wrap both stages in
+            ``tf.function`` (TensorFlow backend only: BackendError otherwise);
+            False: run ``keras.ops`` eagerly; None: compile on TensorFlow,
+            eager on other backends.
 
     Call: ``fast(spec)`` with ``spec`` [frames, bins] (float) returns a
     float32 numpy waveform [frames * 256]; equal to
     ``model(spec[None], training=False)[0]`` up to float rounding.
     """
 
-    def __init__(self, model, compile=True, prenet_chunk=48, head_chunk=128):
+    def __init__(self, model, compile=None, prenet_chunk=48, head_chunk=128):
         self.n_bins = int(model.input_shape[-1])
         names = [layer.name for layer in model.layers]
         # pre-net: first conv, then residual blocks pre0, pre1, ...
@@ -176,13 +192,19 @@ class FastVocoder:
         self.head_halo = 4
         self.hop = 2 ** len(self.heads[0][0])
         self._pre_fn, self._head_fn = self._prenet, self._heads
-        if compile and keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
+        if compile or (compile is None and is_tensorflow()):
+            self._compile_tf()
 
-            self._pre_fn = tf.function(self._prenet, input_signature=[
-                tf.TensorSpec([1, None, self.n_bins], tf.float32)])
-            self._head_fn = tf.function(self._heads, input_signature=[
-                tf.TensorSpec([1, None, self.n_bins * self.pre_channels], tf.float32)])
+    def _compile_tf(self):
+        """Both stages as ``tf.function`` with a symbolic length (TensorFlow only)."""
+        require_tensorflow("FastVocoder(compile=True)")
+        # lazy: TensorFlow exists only on its backend; the module must import on any other
+        import tensorflow as tf
+
+        self._pre_fn = tf.function(self._prenet, input_signature=[
+            tf.TensorSpec([1, None, self.n_bins], tf.float32)])
+        self._head_fn = tf.function(self._heads, input_signature=[
+            tf.TensorSpec([1, None, self.n_bins * self.pre_channels], tf.float32)])
 
     @staticmethod
     def _block(model, name):
@@ -256,3 +278,54 @@ class FastVocoder:
             b = a + min(chunk, n - s) * factor
             out.append(y[:, a:b] if y.ndim == 3 else y[a:b])
         return np.concatenate(out, axis=1 if out[0].ndim == 3 else 0)
+
+
+def load_vocoder(model_path):
+    """(keras model, config) from a ``.keras`` checkpoint and the configuration
+    saved beside it (the defaults when there is none)."""
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise InputError(f"{model_path}: no such model file")
+    cfg_path = config_path_for(model_path)
+    config = load_config(cfg_path) if cfg_path else dict(DEFAULT_CONFIG)
+    try:
+        model = keras.saving.load_model(model_path, compile=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{model_path}: cannot load the model ({exc})") from None
+    return model, config
+
+
+def fast_vocoder(model):
+    """The compiled inference form (:class:`FastVocoder`) of a keras model, or
+    ``model`` itself when it already is one.  Build it once and pass it to
+    ``cnnvocoder.inversion.invert`` for repeated calls (the first call of a
+    new object traces the graph); it holds a copy of the weights."""
+    return model if isinstance(model, FastVocoder) else FastVocoder(model)
+
+
+def model_bins(model):
+    """Spectrogram bins a FastVocoder or keras model expects."""
+    return model.n_bins if isinstance(model, FastVocoder) else int(model.input_shape[-1])
+
+
+def run_cnn_keras(model, spec):
+    """The plain keras call ``model(spec[None], training=False)`` (reference
+    and speed baseline of the FastVocoder)."""
+    if not hasattr(model, "input_shape"):
+        raise InputError("fast=False needs a keras.Model, not a FastVocoder")
+    y = model(ops.convert_to_tensor(spec[None].astype(np.float32)), training=False)
+    return np.asarray(ops.convert_to_numpy(y))[0].astype(np.float32)
+
+
+def run_cnn(model, spec):
+    """Waveform [frames*256] from a checked normalised spectrogram, BN in inference mode.
+
+    ``model``: a FastVocoder (BN folded, one compiled pass) or a keras.Model,
+    converted on the fly (use :func:`fast_vocoder` once for repeated calls).
+    """
+    if not isinstance(model, FastVocoder):
+        try:
+            model = FastVocoder(model)
+        except (ValueError, KeyError):
+            return run_cnn_keras(model, spec)  # a layout FastVocoder does not know
+    return model(spec)

@@ -5,6 +5,9 @@
     wav = invert(mag, "griffinlim", spec_type="magnitude", n_iter=100,
                  n_fft=1024, win_length=1024, hop_length=256)
     wav = invert(spec, "cnn", model="models/cnnvocoder/model.keras")
+    model, config = load_vocoder("models/cnnvocoder/model.keras")
+    fast = fast_vocoder(model)                       # compile once, reuse:
+    wav = invert(spec, "cnn", model=fast, config=config)
 
 ``spec`` is time-major ``[frames, bins]``.  ``spec_type`` says what it holds:
 ``"normalized_db"`` (default: the [0, 1] mapping of ``cnnvocoder.features``
@@ -12,13 +15,13 @@ with ``ref_level_db``/``min_level_db``), ``"db"`` (20 log10 |X|) or
 ``"magnitude"`` (|X|).  The CNN method needs a trained model whose
 configuration (n_fft, levels, linear or mel input) matches the spectrogram;
 Griffin-Lim and PGHI need a linear spectrogram with ``n_fft//2+1`` bins.
+Only the CNN method loads Keras (``cnnvocoder.inference``, on first use).
 """
-import json
 from pathlib import Path
 
 import numpy as np
 
-from cnnvocoder.config import DEFAULT_CONFIG, load_config, n_input_bins
+from cnnvocoder.config import DEFAULT_CONFIG, n_input_bins
 from cnnvocoder.features import check_spectrogram, spec_to_magnitude
 from cnnvocoder.pghi import pghi
 from dsp.audio import InputError
@@ -28,74 +31,24 @@ METHODS = ("cnn", "griffinlim", "pghi")
 SPEC_TYPES = ("normalized_db", "db", "magnitude")
 
 
-def config_path_for(model_path):
-    """JSON configuration stored next to a checkpoint (``x.keras`` -> ``x.json``
-    or ``config.json`` in the same folder)."""
-    model_path = Path(model_path)
-    for cand in (model_path.with_suffix(".json"), model_path.parent / "config.json"):
-        if cand.is_file():
-            return cand
-    return None
+def _inference():
+    """``cnnvocoder.inference`` (the CNN method), imported on first use."""
+    # lazy: it imports Keras (~5 s); Griffin-Lim, PGHI and the CLIs' --help never need it
+    from cnnvocoder import inference
+
+    return inference
 
 
 def load_vocoder(model_path):
-    """(model, config) from a ``.keras`` checkpoint and its JSON configuration."""
-    import keras
-
-    import cnnvocoder.layers  # noqa: F401  (registers the custom layers)
-    import cnnvocoder.losses  # noqa: F401
-
-    model_path = Path(model_path)
-    if not model_path.is_file():
-        raise InputError(f"{model_path}: no such model file")
-    cfg_path = config_path_for(model_path)
-    config = load_config(cfg_path) if cfg_path else dict(DEFAULT_CONFIG)
-    try:
-        model = keras.saving.load_model(model_path, compile=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{model_path}: cannot load the model ({exc})") from None
-    return model, config
+    """(keras model, config) of a ``.keras`` checkpoint and the configuration saved
+    beside it (``cnnvocoder.inference.load_vocoder``; loads Keras)."""
+    return _inference().load_vocoder(model_path)
 
 
 def fast_vocoder(model):
-    """The compiled inference form (:class:`cnnvocoder.inference.FastVocoder`)
-    of a keras model, or ``model`` itself when it already is one.  Build it
-    once and pass it to :func:`invert` for repeated calls (the first call of a
-    new object traces the graph); it holds a copy of the weights."""
-    from cnnvocoder.inference import FastVocoder
-
-    return model if isinstance(model, FastVocoder) else FastVocoder(model)
-
-
-def _model_bins(model):
-    from cnnvocoder.inference import FastVocoder
-
-    return model.n_bins if isinstance(model, FastVocoder) else int(model.input_shape[-1])
-
-
-def run_cnn_keras(model, spec):
-    """The plain keras call ``model(spec[None], training=False)`` (reference
-    and speed baseline of the FastVocoder)."""
-    from keras import ops
-
-    y = model(ops.convert_to_tensor(spec[None].astype(np.float32)), training=False)
-    return np.asarray(ops.convert_to_numpy(y))[0].astype(np.float32)
-
-
-def run_cnn(model, spec):
-    """Waveform [frames*256] from a checked normalised spectrogram, BN in inference mode.
-
-    ``model``: a FastVocoder (BN folded, one compiled pass) or a keras.Model,
-    converted on the fly (use :func:`fast_vocoder` once for repeated calls).
-    """
-    from cnnvocoder.inference import FastVocoder
-
-    if not isinstance(model, FastVocoder):
-        try:
-            model = FastVocoder(model)
-        except (ValueError, KeyError):
-            return run_cnn_keras(model, spec)  # a layout FastVocoder does not know
-    return model(spec)
+    """The compiled inference form of a keras model (``cnnvocoder.inference.fast_vocoder``):
+    build it once and pass it as ``model=`` for repeated calls of :func:`invert`."""
+    return _inference().fast_vocoder(model)
 
 
 def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config=None,
@@ -136,8 +89,9 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
     if method == "cnn":
         if model is None:
             raise InputError("method 'cnn' needs a model (keras.Model or .keras path)")
+        cnn = _inference()
         if isinstance(model, (str, Path)):
-            model, model_config = load_vocoder(model)
+            model, model_config = cnn.load_vocoder(model)
             config = config or model_config
     cfg = dict(DEFAULT_CONFIG)
     cfg.update(config or {})
@@ -149,8 +103,8 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
     if method != "cnn" and cfg["input"] == "mel":
         cfg["input"] = "linear"  # GL / PGHI always work on the linear spectrogram
     n_bins = n_input_bins(cfg)
-    if method == "cnn" and _model_bins(model) != n_bins:
-        raise InputError(f"model expects {_model_bins(model)} bins but the configuration "
+    if method == "cnn" and cnn.model_bins(model) != n_bins:
+        raise InputError(f"model expects {cnn.model_bins(model)} bins but the configuration "
                          f"says {n_bins}")
 
     spec = check_spectrogram(spec, n_bins, kind=spec_type)
@@ -162,12 +116,7 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
             spec = normalize_db(amplitude_to_db(spec), ref, floor).astype(np.float32)
         elif spec_type == "db":
             spec = normalize_db(spec, ref, floor).astype(np.float32)
-        if fast:
-            y = run_cnn(model, spec)
-        else:
-            if not hasattr(model, "input_shape"):
-                raise InputError("fast=False needs a keras.Model, not a FastVocoder")
-            y = run_cnn_keras(model, spec)
+        y = cnn.run_cnn(model, spec) if fast else cnn.run_cnn_keras(model, spec)
         return _fit_length(y, length)
 
     if spec_type == "normalized_db":
@@ -192,8 +141,3 @@ def _fit_length(y, length):
     length = int(length)
     return y[:length] if len(y) >= length else np.pad(y, (0, length - len(y)))
 
-
-def describe(config):
-    """Short JSON of the analysis settings (for logs)."""
-    keys = ("sr", "n_fft", "win_length", "hop_length", "ref_level_db", "min_level_db", "input")
-    return json.dumps({k: config[k] for k in keys})

@@ -29,10 +29,8 @@ new island.  The loop runs in numba (compiled once, cached).
 import functools
 
 import numpy as np
-from scipy.signal import get_window
 
-import dsp  # noqa: F401  (sets NUMBA_CACHE_DIR before numba compiles)
-from dsp.spectral import istft, stft
+from dsp.spectral import hann_window, istft, stft
 
 try:
     import numba
@@ -156,7 +154,7 @@ def hann_log_kernel(win_length, n_fft, step=0.005):
     win_length bins), the window periodic as ``dsp.spectral.stft`` uses it;
     the log-magnitude a stationary sinusoid leaves around its peak.
     """
-    w = get_window("hann", int(win_length), fftbins=True)
+    w = hann_window(int(win_length))
     d = np.arange(0.0, 2.0 * n_fft / win_length, step)
     n = np.arange(win_length) - win_length / 2.0
     mag = np.abs(np.exp(-2j * np.pi * np.outer(d, n) / n_fft) @ w)

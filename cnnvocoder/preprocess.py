@@ -8,32 +8,30 @@ random segments of ``segment_frames`` = 81 frames are cut, with the matching
 is written atomically as ``<out_dir>/segments/<tag>_<k>.npz`` with arrays
 ``wav`` [20736], ``spec`` [81, 1025] and ``mel`` [81, 80]; the file lists
 ``train.txt`` / ``val.txt`` (whole recordings held out for validation) and
-``config.json`` go next to them.  Deterministic for a ``--seed``.
+``config.json`` (the analysis configuration: ``--preset``, ``--sr``) go next
+to them; train with the same preset.  Deterministic for a ``--seed``.
 
-    python cnnvocoder/preprocess.py --data_dir data/cnnvocoder/synthetic \
+    python -m cnnvocoder.preprocess --data_dir data/cnnvocoder/synthetic \
         --out_dir data/cnnvocoder/segments --samples_per_audio 8 --num_workers 2
 """
 import argparse
 import os
-import sys
 from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from cnnvocoder.config import make_config, save_config  # noqa: E402
-from cnnvocoder.features import compute_features  # noqa: E402
-from dsp.audio import InputError, atomic_output, cli_main, load_audio  # noqa: E402
+from cnnvocoder.config import DEFAULT_PRESET, make_config, preset_config
+from cnnvocoder.features import compute_features
+from corpus.readers import list_wavs, read_ljspeech
+from dsp.audio import InputError, atomic_output, cli_main, load_audio
+from dsp.presets import save_config
 
 
 def find_recordings(data_dir):
     """[(tag, path)] of an LJSpeech-layout folder or any folder of audio files."""
-    from corpus.readers import list_wavs, read_ljspeech
-
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: no such folder")
@@ -85,7 +83,8 @@ def write_list(path, names):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="python -m cnnvocoder.preprocess",
+                                description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data_dir", required=True, help="LJSpeech-layout folder or folder of wavs")
     p.add_argument("--out_dir", required=True, help="output folder for segments and lists")
@@ -93,7 +92,11 @@ def parse_args(argv=None):
     p.add_argument("--num_workers", type=int, default=max(1, min(2, os.cpu_count() or 1)))
     p.add_argument("--val_fraction", type=float, default=0.05,
                    help="fraction of recordings held out for validation (at least one)")
-    p.add_argument("--sr", type=int, default=22050, help="sample rate (audio is resampled)")
+    p.add_argument("--preset", default=DEFAULT_PRESET,
+                   help="analysis settings: a preset name (cnnvocoder/presets/NAME.json) or a "
+                        ".json file; use the same one for training")
+    p.add_argument("--sr", type=int, default=None,
+                   help="sample rate (audio is resampled; default: the preset's)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -103,7 +106,9 @@ def main(argv=None):
     args = parse_args(argv)
     if args.samples_per_audio < 1:
         raise InputError("--samples_per_audio must be >= 1")
-    config = make_config(sr=args.sr)
+    config = preset_config(args.preset)
+    if args.sr:
+        config = make_config(**{**config, "sr": args.sr})
     items = find_recordings(args.data_dir)
     out_dir = Path(args.out_dir)
     (out_dir / "segments").mkdir(parents=True, exist_ok=True)
@@ -123,7 +128,7 @@ def main(argv=None):
     val = [n for i, (_, names) in enumerate(results) if i in val_ids for n in names]
     write_list(out_dir / "train.txt", train)
     write_list(out_dir / "val.txt", val or train[:1])
-    save_config(config, out_dir / "config.json")
+    save_config(out_dir / "config.json", config)
     print(f"{len(train)} training and {len(val)} validation segments of "
           f"{config['segment_frames']} frames from {len(results)} recordings -> {out_dir}")
 

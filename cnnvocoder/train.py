@@ -1,41 +1,53 @@
-"""Train the CNN vocoder on segments written by preprocess.py.
+"""Train the CNN vocoder on segments written by cnnvocoder.preprocess.
+
+Settings come from ``--preset NAME`` (``cnnvocoder/presets/NAME.json``,
+default ``repo``: the repository configuration, 6 epochs x 20 steps of 4
+segments) or ``--preset FILE.json``; every configuration key is also a flag
+(``--n_heads 2``, ``--upsample_channels ...``) and flags given win.  The
+analysis settings must match the segments' (preprocess with the same preset).
 
 Adam (1e-3, weight decay 1e-5, global gradient-norm clip 5) on the spectral
 loss of ``cnnvocoder.losses``; every loss term is a metric, so the CSV log and
 TensorBoard (``--log_dir``) get one scalar per term for training and
-validation.  After every epoch ``<out_dir>/last.keras`` (model + optimiser)
-and ``<out_dir>/last.json`` (configuration) are written atomically together
-with ``state.json`` (epoch); the best validation model is
-``<out_dir>/model.keras`` (+ ``model.json``).  Every ``--sample_every``
-epochs a validation segment is synthesised to ``<out_dir>/samples/``.
+validation.  After every epoch ``<model_dir>/last.keras`` (model + optimiser)
+and ``<model_dir>/last.json`` (the resolved configuration) are written
+atomically together with ``state.json`` (epoch); the best validation model is
+``<model_dir>/model.keras`` (+ ``model.json``).  Every ``--sample_every``
+epochs a validation segment is synthesised to ``<model_dir>/samples/``.
 
-Resume: ``--resume`` continues from ``<out_dir>/last.keras``, or
-``--checkpoint_path X.keras`` from another checkpoint (optimiser state and
-epoch counter included).  ``--warm_start X.keras`` only copies the weights
+Resume (default ``--resume``): continue from ``<model_dir>/last.keras`` when it
+exists (its stored configuration is kept), or ``--checkpoint X.keras`` from
+another checkpoint (optimiser state and epoch counter included);
+``--no-resume`` starts over.  ``--warm_start X.keras`` only copies the weights
 (fresh optimiser, epoch 0), e.g. to fine-tune on a new corpus.
 
-    python cnnvocoder/train.py --data_dir data/cnnvocoder/segments \
-        --out_dir models/cnnvocoder --epochs 10 --steps_per_epoch 20
+    python -m cnnvocoder.train --data_dir data/cnnvocoder/segments \
+        --model_dir models/cnnvocoder --epochs 10 --steps_per_epoch 20
 """
 import argparse
 import json
-import os
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from cnnvocoder.config import load_config, make_config, save_config  # noqa: E402
-from dsp.audio import InputError, cli_main, write_wav  # noqa: E402
+from cnnvocoder.config import (ANALYSIS_KEYS, DEFAULT_CONFIG, DEFAULT_PRESET, PRESET_DIR,
+                               TRAINING_DEFAULTS, add_config_flags, config_path_for,
+                               load_config, make_config)
+from cnnvocoder.inference import load_vocoder
+from cnnvocoder.losses import make_loss, term_metrics
+from cnnvocoder.model import build_model
+from dsp.audio import InputError, atomic_output, cli_main, write_wav
+from dsp.presets import parse_args as parse_with_preset
+from dsp.presets import save_config
 
 
 def read_list(data_dir, name):
     path = Path(data_dir) / name
     if not path.is_file():
-        raise InputError(f"{path}: missing file list (run preprocess.py first)")
+        raise InputError(f"{path}: missing file list (run python -m cnnvocoder.preprocess first)")
     files = [Path(data_dir) / "segments" / line.strip()
              for line in path.read_text().splitlines() if line.strip()]
     if not files:
@@ -51,112 +63,117 @@ def load_segment(path, key):
         raise InputError(f"{path}: unreadable segment ({exc})") from None
 
 
-def make_dataset(files, config, batch_size, shuffle, seed, steps=None):
-    """keras.utils.PyDataset of (spectrogram [B, 81, bins], wav [B, 20736])."""
-    import keras
+class Segments(keras.utils.PyDataset):
+    """Batches of (spectrogram [B, 81, bins], wav [B, 20736]) from segment files.
 
-    key = "mel" if config["input"] == "mel" else "spec"
+    Args:
+        files: list of segment .npz paths.
+        config: configuration ("input" picks the 'spec' or 'mel' array).
+        batch_size: int.
+        shuffle: bool; reshuffled after every epoch with a generator seeded by `seed`.
+        seed: int.
+        steps: int or None; at least this many batches per epoch (files repeat).
+    """
 
-    class Segments(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__()
-            self.rng = np.random.default_rng(seed)
-            self.order = np.arange(len(files))
-            self.on_epoch_end()
+    def __init__(self, files, config, batch_size, shuffle, seed, steps=None):
+        super().__init__()
+        self.files, self.batch_size, self.shuffle, self.steps = files, batch_size, shuffle, steps
+        self.key = "mel" if config["input"] == "mel" else "spec"
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(files))
+        self.on_epoch_end()
 
-        def __len__(self):
-            n = max(1, len(files) // batch_size)
-            return n if steps is None else max(n, steps)
+    def __len__(self):
+        n = max(1, len(self.files) // self.batch_size)
+        return n if self.steps is None else max(n, self.steps)
 
-        def on_epoch_end(self):
-            if shuffle:
-                self.order = self.rng.permutation(len(files))
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.files))
 
-        def __getitem__(self, i):
-            idx = [self.order[(i * batch_size + j) % len(files)] for j in range(batch_size)]
-            pairs = [load_segment(files[k], key) for k in idx]
-            return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
-
-    return Segments()
-
-
-def save_atomic(model, path):
-    """model.save to a temporary name then rename (a crash never leaves half a file)."""
-    path = Path(path)
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    model.save(tmp)
-    tmp.replace(path)
+    def __getitem__(self, i):
+        n = len(self.files)
+        idx = [self.order[(i * self.batch_size + j) % n] for j in range(self.batch_size)]
+        pairs = [load_segment(self.files[k], self.key) for k in idx]
+        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
-def make_callbacks(args, config, val_spec, val_wav):
-    import keras
+def save_model(model, path):
+    """model.save under a temporary name, then rename (a crash never leaves half a file)."""
+    with atomic_output(path) as tmp:
+        model.save(tmp)
 
-    out_dir = Path(args.out_dir)
 
-    class Checkpoints(keras.callbacks.Callback):
-        """last.keras every epoch, model.keras on a new best validation loss."""
+def save_json(path, data):
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(json.dumps(data))
 
-        def __init__(self, best):
-            super().__init__()
-            self.best = best
 
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            save_atomic(self.model, out_dir / "last.keras")
-            save_config(config, out_dir / "last.json")
-            val = float(logs.get("val_loss", logs.get("loss", np.inf)))
-            if val < self.best:
-                self.best = val
-                save_atomic(self.model, out_dir / "model.keras")
-                save_config(config, out_dir / "model.json")
-            state = {"epoch": epoch + 1, "best_val_loss": self.best}
-            tmp = out_dir / "state.json.tmp"
-            tmp.write_text(json.dumps(state))
-            tmp.replace(out_dir / "state.json")
+class Checkpoints(keras.callbacks.Callback):
+    """last.keras + last.json every epoch, model.keras + model.json on a new best
+    validation loss, state.json (epoch, best loss); `resolved` is the configuration
+    saved beside each checkpoint."""
 
-    class Samples(keras.callbacks.Callback):
-        """Synthesise validation segments (BatchNorm in inference mode)."""
+    def __init__(self, model_dir, resolved, best):
+        super().__init__()
+        self.model_dir, self.resolved, self.best = Path(model_dir), resolved, best
 
-        def on_epoch_end(self, epoch, logs=None):
-            if (epoch + 1) % args.sample_every:
-                return
-            y = np.asarray(self.model(val_spec, training=False))
-            for k, wav in enumerate(y):
-                write_wav(out_dir / "samples" / f"epoch{epoch + 1:04d}_{k}.wav", wav, config["sr"])
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        save_model(self.model, self.model_dir / "last.keras")
+        save_config(self.model_dir / "last.json", self.resolved)
+        val = float(logs.get("val_loss", logs.get("loss", np.inf)))
+        if val < self.best:
+            self.best = val
+            save_model(self.model, self.model_dir / "model.keras")
+            save_config(self.model_dir / "model.json", self.resolved)
+        save_json(self.model_dir / "state.json", {"epoch": epoch + 1, "best_val_loss": self.best})
 
+
+class Samples(keras.callbacks.Callback):
+    """Every `every` epochs, synthesise validation segments (BatchNorm in inference mode)."""
+
+    def __init__(self, out_dir, spec, every, sr):
+        super().__init__()
+        self.out_dir, self.spec, self.every, self.sr = Path(out_dir), spec, every, sr
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        y = np.asarray(self.model(self.spec, training=False))
+        for k, wav in enumerate(y):
+            write_wav(self.out_dir / f"epoch{epoch + 1:04d}_{k}.wav", wav, self.sr)
+
+
+def make_callbacks(args, resolved, val_spec, val_wav):
+    model_dir = Path(args.model_dir)
     best = np.inf
-    state_path = out_dir / "state.json"
+    state_path = model_dir / "state.json"
     if args.resume_from and state_path.is_file():
         best = json.loads(state_path.read_text()).get("best_val_loss", np.inf)
-    (out_dir / "samples").mkdir(parents=True, exist_ok=True)
+    samples = model_dir / "samples"
+    samples.mkdir(parents=True, exist_ok=True)
     for k, wav in enumerate(val_wav):
-        write_wav(out_dir / "samples" / f"target_{k}.wav", wav, config["sr"])
+        write_wav(samples / f"target_{k}.wav", wav, resolved["sr"])
     callbacks = [
-        Checkpoints(best),
-        Samples(),
-        keras.callbacks.CSVLogger(str(out_dir / "log.csv"), append=bool(args.resume_from)),
+        Checkpoints(model_dir, resolved, best),
+        Samples(samples, val_spec, args.sample_every, resolved["sr"]),
+        keras.callbacks.CSVLogger(str(model_dir / "log.csv"), append=bool(args.resume_from)),
         keras.callbacks.TerminateOnNaN(),
     ]
-    try:
-        import tensorboard  # noqa: F401  (tf.summary needs it)
+    if find_spec("tensorboard") is not None:  # keras' TensorBoard callback needs the package
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(args.log_dir),
                                                      update_freq="epoch", write_graph=False))
-    except ImportError:
+    else:
         print("note: tensorboard is not installed; loss terms are logged to "
-              f"{out_dir / 'log.csv'} only (pip install tensorboard)", file=sys.stderr)
+              f"{model_dir / 'log.csv'} only (pip install tensorboard)", file=sys.stderr)
     return callbacks
 
 
 def build_and_compile(config, warm_start=None):
-    import keras
-
-    from cnnvocoder.losses import make_loss, term_metrics
-    from cnnvocoder.model import build_model
-
+    """A fresh compiled model of `config`, optionally with the weights of `warm_start`."""
     model = build_model(config)
     if warm_start:
-        from cnnvocoder.inversion import load_vocoder
-
         source, _ = load_vocoder(warm_start)
         try:
             model.set_weights(source.get_weights())
@@ -171,88 +188,97 @@ def build_and_compile(config, warm_start=None):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="python -m cnnvocoder.train",
+                                description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data_dir", required=True, help="output folder of preprocess.py")
-    p.add_argument("--out_dir", default="models/cnnvocoder", help="checkpoints and samples")
-    p.add_argument("--log_dir", default=None, help="TensorBoard logs (default OUT_DIR/logs)")
-    p.add_argument("--checkpoint_path", default=None,
+    p.add_argument("--data_dir", required=True, help="output folder of cnnvocoder.preprocess")
+    p.add_argument("--model_dir", default="models/cnnvocoder", help="checkpoints and samples")
+    p.add_argument("--log_dir", default=None, help="TensorBoard logs (default MODEL_DIR/logs)")
+    p.add_argument("--checkpoint", default=None,
                    help="resume from this .keras checkpoint (optimiser + epoch)")
-    p.add_argument("--resume", action="store_true", help="resume from OUT_DIR/last.keras")
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="continue from MODEL_DIR/last.keras when it exists; --no-resume "
+                        "starts over")
     p.add_argument("--warm_start", default=None, help="initialise weights from this .keras")
-    p.add_argument("--config", default=None, help="JSON file of configuration overrides")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--steps_per_epoch", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=TRAINING_DEFAULTS["epochs"])
+    p.add_argument("--steps_per_epoch", type=int, default=TRAINING_DEFAULTS["steps_per_epoch"])
     p.add_argument("--validation_steps", type=int, default=2)
-    p.add_argument("--batch_size", type=int, default=None, help="default from the config (4)")
-    p.add_argument("--sample_every", type=int, default=5, help="epochs between sample wavs")
+    p.add_argument("--sample_every", type=int, default=TRAINING_DEFAULTS["sample_every"],
+                   help="epochs between sample wavs")
     p.add_argument("--seed", type=int, default=0)
-    return p.parse_args(argv)
+    add_config_flags(p)
+    return parse_with_preset(p, PRESET_DIR, argv, default=DEFAULT_PRESET)
+
+
+def resolve_config(args, resume_from=None):
+    """The configuration of this run: the flags', or when resuming from the
+    checkpoint `resume_from` the one saved beside it (its architecture is fixed;
+    `batch_size` still follows the flags).
+
+    Raises InputError when the analysis settings differ from the segments'.
+    """
+    data_cfg_path = Path(args.data_dir) / "config.json"
+    data_config = load_config(data_cfg_path) if data_cfg_path.is_file() else make_config()
+    config = make_config(**{k: getattr(args, k) for k in DEFAULT_CONFIG})
+    cfg_path = config_path_for(resume_from) if resume_from else None
+    if cfg_path:
+        stored = load_config(cfg_path)
+        changed = sorted(k for k in stored if k != "batch_size" and stored[k] != config[k])
+        if changed:
+            print(f"note: resuming {resume_from} with its own configuration "
+                  f"(ignoring this command's {', '.join(changed)})", file=sys.stderr)
+        config = {**stored, "batch_size": config["batch_size"]}
+    for key in ANALYSIS_KEYS:
+        if config[key] != data_config[key]:
+            raise InputError(f"{args.data_dir}: data made with {key}={data_config[key]} but the "
+                             f"model configuration has {config[key]} (preprocess and train "
+                             f"with the same --preset)")
+    return config
+
+
+def load_or_build(args, config):
+    """(compiled model, initial epoch): the checkpoint to resume, or a new model."""
+    if not args.resume_from:
+        return build_and_compile(config, args.warm_start), 0
+    if not Path(args.resume_from).is_file():
+        raise InputError(f"{args.resume_from}: no such checkpoint")
+    model = keras.saving.load_model(args.resume_from, compile=True)
+    state = Path(args.resume_from).parent / "state.json"
+    initial_epoch = int(json.loads(state.read_text())["epoch"]) if state.is_file() else 0
+    print(f"resuming from {args.resume_from} at epoch {initial_epoch}")
+    return model, initial_epoch
 
 
 @cli_main
 def main(argv=None):
     args = parse_args(argv)
-    out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    args.log_dir = args.log_dir or str(out_dir / "logs")
-    args.resume_from = args.checkpoint_path or (
-        str(out_dir / "last.keras") if args.resume and (out_dir / "last.keras").is_file() else None)
-    if args.resume and not args.resume_from:
-        print(f"note: nothing to resume in {out_dir}; starting fresh", file=sys.stderr)
-
-    data_config = load_config(Path(args.data_dir) / "config.json") \
-        if (Path(args.data_dir) / "config.json").is_file() else make_config()
-    config = dict(data_config)
-    if args.resume_from:
-        from cnnvocoder.inversion import config_path_for
-        cfg_path = config_path_for(args.resume_from)
-        if cfg_path:
-            config = load_config(cfg_path)
-    if args.config:
-        overrides = json.loads(Path(args.config).read_text())
-        config = make_config(**{**config, **overrides})
-    if args.batch_size:
-        config["batch_size"] = args.batch_size
-    for key in ("sr", "n_fft", "win_length", "hop_length", "ref_level_db", "min_level_db",
-                "n_mels", "segment_frames"):
-        if config[key] != data_config[key]:
-            raise InputError(f"{args.data_dir}: data made with {key}={data_config[key]} but the "
-                             f"model configuration has {config[key]}")
-
-    import keras
+    model_dir = Path(args.model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    args.log_dir = args.log_dir or str(model_dir / "logs")
+    last = model_dir / "last.keras"
+    resume_from = args.checkpoint or (str(last) if args.resume and last.is_file() else None)
+    config = resolve_config(args, resume_from)
+    resolved = {**vars(args), **config}  # every flag's final value, saved beside checkpoints
+    args.resume_from = resume_from
 
     keras.utils.set_random_seed(args.seed)
     train_files = read_list(args.data_dir, "train.txt")
     val_files = read_list(args.data_dir, "val.txt")
-    initial_epoch = 0
-    if args.resume_from:
-        import cnnvocoder.layers  # noqa: F401
-        import cnnvocoder.losses  # noqa: F401
-        if not Path(args.resume_from).is_file():
-            raise InputError(f"{args.resume_from}: no such checkpoint")
-        model = keras.saving.load_model(args.resume_from, compile=True)
-        state = Path(args.resume_from).parent / "state.json"
-        if state.is_file():
-            initial_epoch = int(json.loads(state.read_text())["epoch"])
-        print(f"resuming from {args.resume_from} at epoch {initial_epoch}")
-    else:
-        model = build_and_compile(config, args.warm_start)
-    save_config(config, out_dir / "config.json")
+    model, initial_epoch = load_or_build(args, config)
+    save_config(model_dir / "config.json", resolved)
 
     bs = int(config["batch_size"])
-    train = make_dataset(train_files, config, bs, True, args.seed, steps=args.steps_per_epoch)
-    val = make_dataset(val_files, config, bs, False, args.seed)
+    train = Segments(train_files, config, bs, True, args.seed, steps=args.steps_per_epoch)
+    val = Segments(val_files, config, bs, False, args.seed)
     val_spec, val_wav = val[0]
-    val_spec, val_wav = val_spec[:2], val_wav[:2]
     if initial_epoch >= args.epochs:
         print(f"already trained for {initial_epoch} >= {args.epochs} epochs; nothing to do")
         return
     model.fit(train, epochs=args.epochs, initial_epoch=initial_epoch,
               steps_per_epoch=args.steps_per_epoch, validation_data=val,
               validation_steps=min(args.validation_steps, len(val)),
-              callbacks=make_callbacks(args, config, val_spec, val_wav), verbose=2)
-    print(f"done: {out_dir / 'model.keras'} (best), {out_dir / 'last.keras'} (last)")
+              callbacks=make_callbacks(args, resolved, val_spec[:2], val_wav[:2]), verbose=2)
+    print(f"done: {model_dir / 'model.keras'} (best), {model_dir / 'last.keras'} (last)")
 
 
 if __name__ == "__main__":

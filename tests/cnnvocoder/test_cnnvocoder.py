@@ -1,21 +1,18 @@
 """CNN vocoder: layers, model geometry, loss terms, PGHI, inversion interface."""
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+import keras
 import numpy as np
 import pytest
 
-import keras
-
 from cnnvocoder.config import make_config
 from cnnvocoder.features import compute_features
+from cnnvocoder.inference import FastVocoder
 from cnnvocoder.inversion import invert
 from cnnvocoder.layers import LinearUpsample1D
-from cnnvocoder.losses import loss_terms, SpectralLoss
+from cnnvocoder.losses import SpectralLoss, loss_terms
 from cnnvocoder.model import build_model, upsampling_factor
-from cnnvocoder.pghi import pghi
+from cnnvocoder.pghi import declip, pghi
 from dsp.audio import InputError
+from dsp.backend import BackendError
 from dsp.metrics import spectral_convergence
 from dsp.spectral import istft, stft
 
@@ -207,8 +204,6 @@ def _randomise_batchnorm(model, seed=0):
 def test_fast_vocoder_matches_keras_model(kw):
     """BN folding, the matrix-product-then-interpolate upsampling and the
     chunking with halos give the keras model's output (inference mode)."""
-    from cnnvocoder.inference import FastVocoder
-
     model = tiny_model(**kw)
     _randomise_batchnorm(model)
     bins = int(model.input_shape[-1])
@@ -223,9 +218,18 @@ def test_fast_vocoder_matches_keras_model(kw):
         np.testing.assert_allclose(y, ref, atol=2e-5)
 
 
-def test_declip_restores_a_clipped_sinusoid_peak():
-    from cnnvocoder.pghi import declip
+def test_fast_vocoder_compiled_path_needs_tensorflow(tiny, monkeypatch):
+    """compile=True is TensorFlow-only (clear error elsewhere); the default falls
+    back to eager keras.ops on other backends, with the same output."""
+    x = np.random.default_rng(3).random((9, 1025)).astype("float32")
+    ref = FastVocoder(tiny, compile=False)(x)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(BackendError, match="TensorFlow backend"):
+        FastVocoder(tiny, compile=True)
+    np.testing.assert_allclose(FastVocoder(tiny)(x), ref, atol=1e-6)
 
+
+def test_declip_restores_a_clipped_sinusoid_peak():
     t = np.arange(SR // 2) / SR
     x = 0.1 * np.sin(2 * np.pi * 1001.3 * t)  # peak |X| ~ 25.6: 8 dB over a ceiling of 10
     mag = _stft_mag(x)[4:-4]

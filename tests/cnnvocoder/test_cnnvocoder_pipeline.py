@@ -5,15 +5,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
 from cnnvocoder import preprocess, train
-from cnnvocoder.config import make_config
+from cnnvocoder.config import load_config, make_config
 from cnnvocoder.features import compute_features
 from dsp.audio import write_wav
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(prenet_channels=[2, 2], upsample_channels=[4] * 8, postnet_blocks=1,
             postnet_channels=4, batch_size=2)
 
@@ -74,9 +75,8 @@ def test_preprocess_bad_folder(tmp_path, capsys):
     assert len(err) == 1 and "empty" in err[0]
 
 
+@pytest.mark.slow
 def test_training_steps_lower_the_loss():
-    import keras
-
     keras.utils.set_random_seed(0)
     config = make_config(**{**TINY, "upsample_channels": [4, 4]})  # x4: a cheap graph
     model = train.build_and_compile(config)
@@ -90,22 +90,30 @@ def test_training_steps_lower_the_loss():
     assert total == pytest.approx(hist["loss"][-1], rel=1e-3)
 
 
+@pytest.mark.slow
 def test_train_checkpoints_and_resume(segments, tmp_path):
     cfg = tmp_path / "tiny.json"
     cfg.write_text(json.dumps(TINY))
     out = tmp_path / "model"
-    common = ["--data_dir", str(segments), "--out_dir", str(out), "--config", str(cfg),
+    common = ["--data_dir", str(segments), "--model_dir", str(out), "--preset", str(cfg),
               "--steps_per_epoch", "1", "--validation_steps", "1", "--sample_every", "1"]
     train.main(common + ["--epochs", "1"])
     assert json.loads((out / "state.json").read_text())["epoch"] == 1
     for f in ("last.keras", "last.json", "model.keras", "model.json", "samples/epoch0001_0.wav"):
         assert (out / f).is_file(), f
     assert not list(out.glob("*.tmp*"))
-    train.main(common + ["--epochs", "2", "--resume"])
+    # the resolved configuration (preset + flags) is saved beside every checkpoint
+    saved = json.loads((out / "model.json").read_text())
+    assert saved["preset"] == str(cfg) and saved["epochs"] == 1 and saved["seed"] == 0
+    assert load_config(out / "model.json") == make_config(**TINY)
+    train.main(common + ["--epochs", "2"])  # resumes by default
     assert json.loads((out / "state.json").read_text())["epoch"] == 2
     rows = (out / "log.csv").read_text().strip().splitlines()
     assert len(rows) == 3 and "log_mag_low" in rows[0]  # header + epochs 0 and 1
     assert json.loads((out / "last.json").read_text())["upsample_channels"] == [4] * 8
+    train.main(common + ["--epochs", "1", "--no-resume"])  # starts over
+    assert json.loads((out / "state.json").read_text())["epoch"] == 1
+    assert len((out / "log.csv").read_text().strip().splitlines()) == 2
 
 
 def test_synthesis_cli_rejects_nan_spectrogram(tmp_path):
@@ -115,9 +123,9 @@ def test_synthesis_cli_rejects_nan_spectrogram(tmp_path):
     np.savez(bad, spec=spec)
     out = tmp_path / "out.wav"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    r = subprocess.run([sys.executable, str(ROOT / "cnnvocoder" / "synthesis.py"), "--method",
-                        "pghi", "--spec_path", str(bad), "--out_path", str(out)],
-                       capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run([sys.executable, "-m", "cnnvocoder.synthesis", "--method", "pghi",
+                        "--input", str(bad), "--output", str(out)],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and str(bad) in lines[0] and "NaN" in lines[0]
