@@ -10,6 +10,7 @@ for what the run writes.
 Examples:
     python -m wavenet.train --epochs 20 --steps_per_epoch 100          # synthetic corpus
     python -m wavenet.train --data_dir LJSpeech-1.1 --preset paper --out_dir models/wavenet_lj
+    python -m wavenet.train --data_dir asterisk16k ljspeech_sample --sample_rate 16000 --mel_fmax 7600
 """
 import argparse
 import sys
@@ -18,7 +19,7 @@ from dsp.audio import InputError, cli_main
 from dsp.presets import parse_args
 from wavenet import PRESET_DIR
 
-POSITIVE = ("epochs", "steps_per_epoch", "batch_size", "window_frames", "sample_frames")
+POSITIVE = ("epochs", "steps_per_epoch", "batch_size", "window_frames", "sample_frames", "val_batches")
 FROM_PRESET = "(default: the preset's value)"
 
 
@@ -27,9 +28,8 @@ def build_parser():
     p = argparse.ArgumentParser(prog="python -m wavenet.train",
                                 description="Train the WaveNet vocoder (mel -> waveform).",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data_dir", default=None,
-                   help="speech folder (LJSpeech layout or any wav folder); default: synthetic corpus in "
-                        "data/wavenet_synth (made if missing)")
+    p.add_argument("--data_dir", nargs="+", default=None,
+                   help="speech folders (LJSpeech layout, or every .wav/.flac below); default: a synthetic corpus")
     p.add_argument("--synth_minutes", type=float, default=3.0,
                    help="size of the synthetic corpus made when --data_dir is not given")
     p.add_argument("--out_dir", default="models/wavenet", help="run folder: checkpoints, log, samples")
@@ -40,6 +40,11 @@ def build_parser():
     m.add_argument("--upsample", default=None, help=f"conditioning upsampler: transposed or repeat {FROM_PRESET}")
     m.add_argument("--upsample_scales", type=int, nargs="+", default=None,
                    help=f"transposed-conv strides, product = hop 256 {FROM_PRESET}")
+    m.add_argument("--sample_rate", type=int, default=None, help=f"Hz; audio is resampled to it {FROM_PRESET}")
+    m.add_argument("--hop", type=int, default=None, help=f"samples per mel frame {FROM_PRESET}")
+    m.add_argument("--n_fft", type=int, default=None, help=f"mel analysis FFT size {FROM_PRESET}")
+    m.add_argument("--mel_fmin", type=float, default=None, help=f"lowest mel band edge, Hz {FROM_PRESET}")
+    m.add_argument("--mel_fmax", type=float, default=None, help=f"highest mel band edge, Hz {FROM_PRESET}")
     m.add_argument("--n_layers", type=int, default=None, help=FROM_PRESET)
     m.add_argument("--n_stacks", type=int, default=None, help=FROM_PRESET)
     m.add_argument("--kernel_size", type=int, default=None, help=FROM_PRESET)
@@ -59,7 +64,12 @@ def build_parser():
     t.add_argument("--batch_size", type=int, default=4)
     t.add_argument("--window_frames", type=int, default=8, help="mel frames per training window (x hop samples)")
     t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--max_files", type=int, default=None, help="use only the first N files")
+    t.add_argument("--max_files", type=int, default=None, help="use only the first N files of each folder")
+    t.add_argument("--val_fraction", type=float, default=0.05,
+                   help="files of each folder held out for validation (0: none); the split is saved as "
+                        "OUT_DIR/split.json and reused on resume")
+    t.add_argument("--val_batches", type=int, default=8,
+                   help="fixed validation batches scored after every epoch (val_loss in log.csv)")
     t.add_argument("--sample_every", type=int, default=5,
                    help="epochs between audio samples/figures (0: only at the end)")
     t.add_argument("--sample_frames", type=int, default=40, help="mel frames vocoded for each sample")
@@ -77,6 +87,8 @@ def main(argv=None):
     for name in POSITIVE:
         if getattr(args, name) < 1:
             raise InputError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if not 0.0 <= args.val_fraction < 1.0:
+        raise InputError(f"--val_fraction must be in [0, 1), got {args.val_fraction}")
     # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.
     from wavenet.training import train
     train(args)

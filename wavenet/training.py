@@ -2,10 +2,11 @@
 
 Runs on any Keras backend (`model.fit` on a `keras.utils.PyDataset`; no TensorFlow-only code).
 
-Data: any speech folder. A folder with ``metadata.csv`` is read in the LJSpeech
+Data: speech folders. A folder with ``metadata.csv`` is read in the LJSpeech
 layout (``corpus.readers.read_ljspeech``), otherwise every audio file below it
-(``corpus.readers.list_wavs``). Audio is resampled to the model rate (22.05 kHz);
-the 80-band log-mel (`wavenet.features.log_mel`) of every utterance is computed
+(``corpus.readers.list_wavs``); ``--val_fraction`` of each folder's files is held
+out for a validation curve (``split.json``, kept on resume). Audio is resampled to
+the model rate (``cfg.sample_rate``); the 80-band log-mel (`wavenet.features.log_mel`) of every utterance is computed
 once, and each batch cuts (mel, waveform) windows at random frame offsets. Without
 a data folder a synthetic corpus (``corpus.synth.make_corpus``, 22.05 kHz) is
 made under ``data/wavenet_synth``.
@@ -13,7 +14,7 @@ made under ``data/wavenet_synth``.
 Outputs in the run folder: ``ckpt/latest.keras`` + ``ckpt/latest.json`` (model
 config, epoch, loss and the resolved command-line ``args``; atomic; resumed from),
 the final ``vocoder.keras`` + ``vocoder.json``, ``config.json`` (the resolved
-flags: reusable as ``--preset run/config.json``), ``log.csv``, ``tb/``
+flags: reusable as ``--preset run/config.json``), ``split.json``, ``log.csv`` (loss, val_loss), ``tb/``
 (TensorBoard), ``samples/epoch_NNNN.wav`` and ``.png`` (generated vs real).
 """
 import importlib.util
@@ -41,7 +42,8 @@ from wavenet.model import (WaveNetConfig, build_wavenet, load_vocoder, load_voco
 DEFAULT_SYNTH_DIR = Path("data/wavenet_synth")
 # Command-line flags that are WaveNetConfig fields (None: the preset's value, else the field default).
 MODEL_FLAGS = ("n_layers", "n_stacks", "kernel_size", "residual_channels", "gate_channels", "skip_channels",
-               "output", "n_mixtures", "upsample", "upsample_scales", "n_speakers", "global_channels")
+               "output", "n_mixtures", "upsample", "upsample_scales", "n_speakers", "global_channels",
+               "sample_rate", "hop", "n_fft", "mel_fmin", "mel_fmax")
 
 
 def make_config(args):
@@ -79,6 +81,39 @@ def speaker_ids(files, pattern):
         names.append(m.group(1) if rx.groups else m.group(0))
     table = sorted(set(names))
     return [table.index(n) for n in names], table
+
+
+def split_files(files_by_dir, val_fraction, seed):
+    """Hold out ``val_fraction`` of each folder's files (at least one when the folder has two or more).
+
+    Args:
+        files_by_dir: list of lists of paths, one list per ``--data_dir`` folder.
+    Returns:
+        ``(train, val)``: lists of str paths, deterministic given ``seed``.
+    """
+    train, val = [], []
+    for i, files in enumerate(files_by_dir):
+        order = np.random.default_rng([seed, i]).permutation(len(files))
+        n_val = int(round(val_fraction * len(files)))
+        if val_fraction > 0 and len(files) >= 2:
+            n_val = min(max(n_val, 1), len(files) - 1)
+        val += [str(files[k]) for k in sorted(order[:n_val])]
+        train += [str(files[k]) for k in sorted(order[n_val:])]
+    return train, val
+
+
+def load_or_make_split(out_dir, files_by_dir, val_fraction, seed, resume):
+    """The run's file split: ``OUT_DIR/split.json`` when resuming (so validation files stay unseen), else new."""
+    path = out_dir / "split.json"
+    if resume and path.is_file():
+        split = json.loads(path.read_text())
+        print(f"using the saved split {path}: {len(split['train'])} training, {len(split['val'])} validation files",
+              flush=True)
+        return split["train"], split["val"]
+    train, val = split_files(files_by_dir, val_fraction, seed)
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps({"train": train, "val": val}, indent=1) + "\n")
+    return train, val
 
 
 def load_utterances(files, cfg, min_frames, progress=True, speakers=None):
@@ -143,6 +178,13 @@ class WindowDataset(keras.utils.PyDataset):
         self.epoch += 1
 
 
+class FixedWindows(WindowDataset):
+    """The same windows every epoch (validation: ``val_loss`` curves comparable across epochs)."""
+
+    def on_epoch_end(self):
+        pass
+
+
 def pick_reference(utt, n_frames, hop):
     """The loudest ``n_frames`` of an utterance (by mean log-mel), as ``(wav, mel, speaker)`` for the samples."""
     wav, mel = utt[0], utt[1]
@@ -182,9 +224,10 @@ class Checkpoint(keras.callbacks.Callback):
         self.cfg, self.path, self.args = cfg, path, args
 
     def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
         save_vocoder(self.model, self.cfg, self.path,
-                     extra={"epoch": epoch + 1, "loss": float((logs or {}).get("loss", np.nan)),
-                            "args": to_jsonable(self.args)})
+                     extra={"epoch": epoch + 1, "loss": float(logs.get("loss", np.nan)),
+                            "val_loss": float(logs.get("val_loss", np.nan)), "args": to_jsonable(self.args)})
 
 
 class Samples(keras.callbacks.Callback):
@@ -263,31 +306,50 @@ def open_model(args, out_dir):
     return model, cfg, initial_epoch
 
 
-def training_data(args, cfg, files, out_dir):
-    """Utterances to train on (``files`` of ``--data_dir``, or the synthetic corpus, made if missing)."""
-    data_dir = Path(args.data_dir) if args.data_dir is not None else DEFAULT_SYNTH_DIR
-    if files is None:
-        if not (data_dir / "metadata.csv").is_file():
-            print(f"making a {args.synth_minutes}-minute synthetic corpus at {cfg.sample_rate} Hz in {data_dir}",
-                  flush=True)
-            make_corpus(data_dir, minutes=args.synth_minutes, sr=cfg.sample_rate, seed=args.seed, progress=True)
-        files = list_speech_files(data_dir)[:args.max_files]
-    speakers = None
+def speech_files(args):
+    """Files of each ``--data_dir`` folder (first ``--max_files`` each); the synthetic corpus, made if missing."""
+    if args.data_dir is None:
+        if not (DEFAULT_SYNTH_DIR / "metadata.csv").is_file():
+            print(f"making a {args.synth_minutes}-minute synthetic corpus in {DEFAULT_SYNTH_DIR}", flush=True)
+            make_corpus(DEFAULT_SYNTH_DIR, minutes=args.synth_minutes, sr=22050, seed=args.seed, progress=True)
+        return [list_speech_files(DEFAULT_SYNTH_DIR)[:args.max_files]]
+    return [list_speech_files(d)[:args.max_files] for d in args.data_dir]
+
+
+def speakers_of(args, cfg, files, out_dir):
+    """Speaker ids of ``files`` for a globally conditioned model (None otherwise); names in speakers.json."""
     if args.speaker_regex and cfg.n_speakers == 0:
         raise InputError("--speaker_regex needs a globally conditioned model: give --n_speakers N")
-    if cfg.n_speakers > 0:
-        if not args.speaker_regex:
-            raise InputError("this vocoder is globally conditioned (n_speakers > 0): give --speaker_regex")
-        speakers, names = speaker_ids(files, args.speaker_regex)
-        if len(names) > cfg.n_speakers:
-            raise InputError(f"{len(names)} speakers in {data_dir} but the model has {cfg.n_speakers}")
-        with atomic_output(out_dir / "speakers.json") as tmp:
-            tmp.write_text(json.dumps(names, indent=2) + "\n")
-        print(f"global conditioning on {len(names)} speakers: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}")
-    utts = load_utterances(files, cfg, min_frames=args.window_frames + 1, speakers=speakers)
-    total_s = sum(len(u[0]) for u in utts) / cfg.sample_rate
-    print(f"{len(utts)} utterances ({total_s / 60:.1f} min) from {data_dir}", flush=True)
-    return utts
+    if cfg.n_speakers == 0:
+        return None
+    if not args.speaker_regex:
+        raise InputError("this vocoder is globally conditioned (n_speakers > 0): give --speaker_regex")
+    speakers, names = speaker_ids(files, args.speaker_regex)
+    if len(names) > cfg.n_speakers:
+        raise InputError(f"{len(names)} speakers in the data but the model has {cfg.n_speakers}")
+    with atomic_output(out_dir / "speakers.json") as tmp:
+        tmp.write_text(json.dumps(names, indent=2) + "\n")
+    print(f"global conditioning on {len(names)} speakers: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}")
+    return speakers
+
+
+def training_data(args, cfg, train_files, val_files, out_dir):
+    """``(train_utts, val_utts)`` of the split (``val_utts`` empty when nothing is held out)."""
+    speakers = speakers_of(args, cfg, train_files + val_files, out_dir)
+    n = len(train_files)
+    utts = load_utterances(train_files, cfg, min_frames=args.window_frames + 1,
+                           speakers=None if speakers is None else speakers[:n])
+    val = []
+    if val_files:
+        try:
+            val = load_utterances(val_files, cfg, min_frames=args.window_frames + 1,
+                                  speakers=None if speakers is None else speakers[n:])
+        except InputError as exc:   # all held-out files too short: train without a validation curve
+            notice(f"validation: {exc}; no val_loss this run")
+    minutes = [sum(len(u[0]) for u in x) / cfg.sample_rate / 60 for x in (utts, val)]
+    print(f"{len(utts)} training utterances ({minutes[0]:.1f} min), {len(val)} validation "
+          f"({minutes[1]:.1f} min)", flush=True)
+    return utts, val
 
 
 def train(args):
@@ -296,9 +358,7 @@ def train(args):
     Returns:
         Path of the final vocoder (``args.final`` or ``out_dir/vocoder.keras``).
     """
-    files = None
-    if args.data_dir is not None:   # fail on a bad data folder before anything is built or written
-        files = list_speech_files(args.data_dir)[:args.max_files]
+    files_by_dir = speech_files(args)   # fail on a bad data folder before anything is built or written
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if not os.access(out_dir, os.W_OK):
@@ -313,15 +373,19 @@ def train(args):
             print(f"saved {final_path}")
         return final_path
 
-    utts = training_data(args, cfg, files, out_dir)
-    reference = pick_reference(utts[0], args.sample_frames, cfg.hop)
+    train_files, val_files = load_or_make_split(out_dir, files_by_dir, args.val_fraction, args.seed,
+                                                args.resume and initial_epoch > 0)
+    utts, val_utts = training_data(args, cfg, train_files, val_files, out_dir)
+    reference = pick_reference((val_utts or utts)[0], args.sample_frames, cfg.hop)
     save_config(out_dir / "config.json", args)
     rf = receptive_field(cfg)
     print(f"model {model.count_params():,} params, receptive field {rf} samples "
           f"({1000 * rf / cfg.sample_rate:.0f} ms), output {cfg.output}, upsample {cfg.upsample}", flush=True)
     dataset = WindowDataset(utts, cfg, args.batch_size, args.window_frames, args.steps_per_epoch, seed=args.seed)
     dataset.epoch = initial_epoch
-    history = model.fit(dataset, epochs=args.epochs, initial_epoch=initial_epoch,
+    val_data = FixedWindows(val_utts, cfg, args.batch_size, args.window_frames, args.val_batches,
+                            seed=args.seed + 1) if val_utts else None
+    history = model.fit(dataset, epochs=args.epochs, initial_epoch=initial_epoch, validation_data=val_data,
                         verbose=2 if not sys.stdout.isatty() else 1,
                         callbacks=make_callbacks(cfg, args, out_dir, reference, initial_epoch))
     done = initial_epoch + len(history.history.get("loss", []))

@@ -132,6 +132,9 @@ def test_training_on_tones_lowers_loss_and_resumes(tmp_path, capsys):
     assert load_vocoder(out / "vocoder.keras")[1] == WaveNetConfig.default(
         n_layers=6, residual_channels=16, gate_channels=32, skip_channels=16)
 
+    split = json.loads((out / "split.json").read_text())   # one of the two files held out
+    assert len(split["train"]) == len(split["val"]) == 1 and set(split["train"]).isdisjoint(split["val"])
+
     assert train_cli.main(["--preset", str(out / "config.json"), "--epochs", "2", "--sample_every", "0"]) == 0
     assert "resuming from" in capsys.readouterr().out
     rows = list(csv.DictReader(open(out / "log.csv")))
@@ -139,6 +142,8 @@ def test_training_on_tones_lowers_loss_and_resumes(tmp_path, capsys):
     first, second = float(rows[0]["loss"]), float(rows[1]["loss"])
     assert first < 5.5                            # ln(256) = 5.55 at initialisation
     assert second < first - 0.3, (first, second)  # a reset model (broken resume) would not improve
+    assert all(np.isfinite(float(r["val_loss"])) for r in rows)   # the held-out tone is scored every epoch
+    assert json.loads((out / "split.json").read_text()) == split  # resuming keeps the split
     meta = json.loads((out / "ckpt" / "latest.json").read_text())
     assert meta["epoch"] == 2 and meta["args"]["epochs"] == 2 and meta["args"]["lr"] == 3e-3
     assert (out / "samples" / "epoch_0002.png").is_file()     # the final epoch always gets a sample
@@ -171,3 +176,13 @@ def test_real_ljspeech_windows(realdata):
     # speech: frame energy varies a lot between pauses and voiced parts
     energy = mel.mean(axis=1)
     assert energy.max() - energy.min() > 0.2
+
+
+def test_split_holds_out_files_per_folder_deterministically():
+    folders = [[Path(f"a/{i}.wav") for i in range(20)], [Path("b/0.wav")], [Path("c/0.wav"), Path("c/1.wav")]]
+    train, val = training.split_files(folders, 0.1, seed=3)
+    assert [sum(p.startswith(d) for p in val) for d in "abc"] == [2, 0, 1]   # >= 1 where a folder has 2+
+    assert set(train).isdisjoint(val) and sorted(train + val) == sorted(str(p) for f in folders for p in f)
+    assert training.split_files(folders, 0.1, seed=3) == (train, val)
+    assert training.split_files(folders, 0.1, seed=4)[1] != val
+    assert training.split_files(folders, 0.0, seed=3)[1] == []
