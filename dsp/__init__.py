@@ -18,7 +18,7 @@ Submodules:
     mulaw     mu-law companding
     lpc       Levinson-Durbin, LSF <-> polynomial, all-pole envelopes
     mfcc      the ResGAN MFCC -> all-pole envelope analysis (get_mfcc.py)
-    metrics   LSD, spectral convergence, MCD, SI-SDR, SDR, PESQ, STOI
+    metrics   LSD, spectral convergence, MCD, SI-SDR, SDR, PESQ, STOI, DNSMOS, ViSQOL
     presets   --preset NAME files, resolved configurations saved beside checkpoints
     backend   the TensorFlow-only checks (imports Keras: not for fast CLIs)
 

@@ -1,7 +1,8 @@
 """Objective measures shared by every pipeline's evaluation.
 
 Spectral measures take magnitudes [..., frames, bins]; waveform measures
-take 1-D signals (trimmed to the shorter of the two).
+take 1-D signals (trimmed to the shorter of the two). The perceptual
+estimates (DNSMOS, ViSQOL) run offline: their weights ship in the wheels.
 """
 import numpy as np
 import scipy.fft
@@ -120,3 +121,52 @@ def stoi(ref, est, sr, extended=False):
     """Short-time objective intelligibility (pystoi; resamples to 10 kHz itself)."""
     ref, est = _pair(ref, est)
     return float(_pystoi(ref, est, sr, extended=extended))
+
+
+SPEECH_SR = 16000
+
+
+def dnsmos(x, sr):
+    """Non-intrusive DNSMOS (Reddy et al. 2021/2022; `speechmos`, ONNX weights in the wheel).
+
+    Args:
+        x: 1-D signal at ``sr`` (resampled to 16 kHz; peak-normalised into [-1, 1] if beyond).
+    Returns:
+        dict of floats: ``p808`` (ITU-T P.808 MOS), ``sig``, ``bak``, ``ovrl`` (P.835 MOS).
+    """
+    # Start-up time: speechmos + onnxruntime cost ~0.4 s to import; only evaluation needs them.
+    from speechmos import dnsmos as _dnsmos
+
+    x = np.asarray(x, dtype=np.float32).ravel()
+    if x.size == 0:
+        raise ValueError("cannot score an empty signal")
+    x = resample(x, sr, SPEECH_SR)
+    peak = float(np.abs(x).max())
+    if peak > 1.0:  # speechmos refuses samples beyond [-1, 1]
+        x = x / peak
+    scores = _dnsmos.run(x, SPEECH_SR)
+    return {"p808": float(scores["p808_mos"]), "sig": float(scores["sig_mos"]),
+            "bak": float(scores["bak_mos"]), "ovrl": float(scores["ovrl_mos"])}
+
+
+_VISQOL_API = None
+
+
+def visqol(reference, degraded, sr):
+    """Full-reference ViSQOL v3 MOS-LQO (1..5) in speech mode at 16 kHz (`visqol-python`).
+
+    Both signals are resampled to 16 kHz and trimmed to the shorter; the speech-mode
+    deep-lattice mapper is used when its runtime (``visqol-python[lattice]``) is installed.
+    The first call in a process also JIT-compiles visqol's kernels (~10 s).
+    """
+    global _VISQOL_API
+    # Start-up time: visqol costs ~1.3 s to import (numba); only evaluation needs it.
+    from visqol import VisqolApi
+
+    ref, deg = _pair(reference, degraded)
+    ref = resample(ref.astype(np.float32), sr, SPEECH_SR).astype(np.float64)
+    deg = resample(deg.astype(np.float32), sr, SPEECH_SR).astype(np.float64)
+    if _VISQOL_API is None:
+        _VISQOL_API = VisqolApi()
+        _VISQOL_API.create(mode="speech")
+    return float(_VISQOL_API.measure_from_arrays(ref, deg, SPEECH_SR).moslqo)

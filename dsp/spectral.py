@@ -1,4 +1,4 @@
-"""Framing, STFT/iSTFT, mel filterbanks, dB normalisation and Griffin-Lim.
+"""Framing, STFT/iSTFT, mel filterbanks and their NNLS inverse, dB normalisation and Griffin-Lim.
 
 Arrays are time-major: a spectrogram is [..., frames, bins], like a Keras
 [batch, time, channels] tensor (librosa is [bins, frames]; we transpose).
@@ -282,6 +282,33 @@ def log_mel_spectrogram(x, sr, n_fft=1024, hop_length=256, win_length=None, n_me
     mag = np.abs(stft(x, n_fft, hop_length, win_length))
     mel = mag @ mel_filterbank(sr, n_fft, n_mels, fmin, fmax).T
     return normalize_db(amplitude_to_db(mel, floor), ref_level_db, min_level_db)
+
+
+def mel_to_linear(mel, filterbank, n_iter=100):
+    """Linear magnitude whose mel is closest to `mel`: non-negative least squares.
+
+    Solves ``min ||S F^T - mel||`` over ``S >= 0`` from the clipped pseudo-inverse (the
+    start librosa.feature.inverse.mel_to_stft uses) by accelerated projected gradient
+    (FISTA), numpy only. Bins no filter covers stay 0 (to rounding).
+
+    Args:
+        mel: [..., frames, n_mels] mel magnitudes (linear, not dB).
+        filterbank: [n_mels, bins], e.g. `mel_filterbank(...)`.
+        n_iter: gradient steps.
+    Returns:
+        [..., frames, bins] float64, non-negative.
+    """
+    fb = np.asarray(filterbank, dtype=np.float64)
+    mel = np.asarray(mel, dtype=np.float64)
+    S = np.clip(mel @ np.linalg.pinv(fb).T, 0.0, None)
+    step = 1.0 / np.linalg.norm(fb, 2) ** 2   # 1 / Lipschitz constant of the gradient
+    y, t = S, 1.0
+    for _ in range(n_iter):
+        S_next = np.maximum(y - step * ((y @ fb.T - mel) @ fb), 0.0)
+        t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+        y = S_next + ((t - 1.0) / t_next) * (S_next - S)
+        S, t = S_next, t_next
+    return S
 
 
 def griffin_lim(magnitude, n_iter=100, hop_length=256, win_length=None, n_fft=None,

@@ -1,21 +1,28 @@
-"""Vocode with a trained WaveNet: mel (.npy) or audio (copy synthesis) -> wav, fast batched generation.
+"""Vocode with a trained WaveNet (or Griffin-Lim): mel (.npy) or audio (copy synthesis) -> wav.
 
 Usage:
-    python -m wavenet.vocode --model models/separation/vocoder.keras \\
-        --input a.wav b.wav --out_dir output/vocoded            # analysis -> WaveNet (copy synthesis)
-    python -m wavenet.vocode --model ... --input mel.npy --out_dir ...   # [frames, 80] in [0, 1]
+    python -m wavenet.vocode --model_dir pretrained/wavenet --input_dir DIR --out_dir OUT
+    python -m wavenet.vocode --model_dir ... --input_dir DIR --out_dir OUT --method griffinlim
+    python -m wavenet.vocode --model models/wavenet/vocoder.keras --input a.wav mel.npy --out_dir OUT
 
-Each output ``<out_dir>/<stem>.wav`` has exactly ``frames * hop`` samples; all inputs are
-generated together in batches of ``--batch_size`` (padded to the longest, then trimmed).
+Each output ``<out_dir>/<stem>.wav`` has exactly ``frames * hop`` samples at the model's rate.
+Every input is read and checked before anything is written: a bad one (missing, corrupt,
+silent, shorter than one analysis window, a mel of the wrong shape) is refused with one line
+naming it, unless ``--skip_bad`` drops it with a notice. WaveNet generates all inputs together
+in batches of ``--batch_size`` (padded to the longest, then trimmed).
 """
 import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from dsp.audio import InputError, cli_main, load_audio, write_wav
-from wavenet.features import log_mel
+from dsp.audio import InputError, cli_main, load_audio, notice, write_wav
+from wavenet.features import griffin_lim_from_mel, log_mel
+
+AUDIO_SUFFIXES = (".wav", ".flac")
+MODEL_FILES = ("vocoder.keras", "vocoder.json")
 
 
 def input_mel(path, cfg):
@@ -28,26 +35,117 @@ def input_mel(path, cfg):
             mel = np.load(path)
         except Exception as e:
             raise InputError(f"{path}: cannot read .npy ({e})") from None
-        if mel.ndim != 2 or mel.shape[1] != cfg.n_mels:
+        if mel.ndim != 2 or mel.shape[1] != cfg.n_mels or len(mel) == 0:
             raise InputError(f"{path}: expected a [frames, {cfg.n_mels}] mel, got shape {mel.shape}")
         if not np.all(np.isfinite(mel)):
             raise InputError(f"{path}: mel contains NaN or Inf")
         return mel.astype(np.float32)
-    x, _ = load_audio(path, sr=cfg.sample_rate, min_samples=cfg.hop)
+    # at least one analysis window (n_fft samples) after resampling to the model's rate
+    x, _ = load_audio(path, sr=cfg.sample_rate, min_samples=max(cfg.n_fft, cfg.hop))
     return log_mel(x, cfg)
+
+
+def input_paths(args):
+    """The ``--input`` files, or every .wav/.flac in ``--input_dir`` (sorted); output stems must be unique."""
+    if args.input_dir is not None:
+        folder = Path(args.input_dir)
+        if not folder.is_dir():
+            raise InputError(f"{folder}: input folder not found")
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+        if not paths:
+            raise InputError(f"{folder}: no .wav or .flac files in the input folder")
+    else:
+        paths = [Path(p) for p in args.input]
+    seen = {}
+    for p in paths:
+        if p.stem in seen:
+            raise InputError(f"{p}: same output name {p.stem}.wav as {seen[p.stem]}")
+        seen[p.stem] = p
+    return paths
+
+
+def model_checkpoint(args):
+    """The ``.keras`` file to load: ``--model``, or ``--model_dir``/vocoder.keras with its JSON beside it."""
+    if args.model is not None:
+        return Path(args.model)
+    folder = Path(args.model_dir)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: model folder not found")
+    for name in MODEL_FILES:
+        if not (folder / name).is_file():
+            raise InputError(f"{folder / name}: missing from the model folder (it needs {' + '.join(MODEL_FILES)})")
+    return folder / MODEL_FILES[0]
+
+
+def check_model(model, cfg, path):
+    """The network must match its JSON configuration (mel bands in, output channels out)."""
+    n_mels = model.input["mel"].shape[-1] if isinstance(model.input, dict) else None
+    n_out = model.output.shape[-1]
+    if n_mels != cfg.n_mels or n_out != cfg.out_channels:
+        raise InputError(f"{path}: network (mel {n_mels}, output {n_out}) does not match its JSON config "
+                         f"(n_mels {cfg.n_mels}, output {cfg.out_channels} channels)")
+
+
+def read_inputs(paths, cfg, skip_bad):
+    """``[(path, mel)]`` of the usable inputs; a bad one raises, or is dropped with a notice (``skip_bad``)."""
+    good = []
+    for path in paths:
+        try:
+            good.append((path, input_mel(path, cfg)))
+        except InputError as e:
+            if not skip_bad:
+                raise
+            notice(f"skipped {e}")
+    if not good:
+        raise InputError("no usable input left (every input was skipped)")
+    return good
+
+
+def vocode_wavenet(model, cfg, items, out_dir, args):
+    """Fast batched WaveNet generation of every ``(path, mel)``; writes ``out_dir/<stem>.wav``."""
+    # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.
+    from wavenet.generation import FastWaveNetGenerator
+
+    gen = FastWaveNetGenerator(model, cfg)
+    with tqdm(total=len(items), desc="wavenet", unit="file") as bar:
+        for i in range(0, len(items), args.batch_size):
+            group = items[i:i + args.batch_size]
+            longest = max(len(m) for _, m in group)
+            batch = np.stack([np.pad(m, ((0, longest - len(m)), (0, 0))) for _, m in group])
+            speaker = None if args.speaker is None else [args.speaker] * len(group)
+            wavs = gen.generate(batch, temperature=args.temperature, seed=args.seed + i, progress=True,
+                                speaker=speaker)
+            for (path, mel), wav in zip(group, wavs):
+                write_output(out_dir, path, wav[:len(mel) * cfg.hop], cfg)
+                bar.update(1)
+
+
+def write_output(out_dir, path, wav, cfg):
+    out = out_dir / (Path(path).stem + ".wav")
+    write_wav(out, wav, cfg.sample_rate)
+    tqdm.write(f"wrote {out} ({len(wav)} samples)")
 
 
 def build_parser():
     p = argparse.ArgumentParser(prog="python -m wavenet.vocode",
-                                description="Vocode mel spectrograms or audio files with a trained WaveNet.",
+                                description="Vocode mel spectrograms or audio files with a trained WaveNet "
+                                            "(or Griffin-Lim from the same mel).",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--model", required=True, help="vocoder .keras file (with its .json beside it)")
-    p.add_argument("--input", nargs="+", required=True, help=".npy mels [frames, 80] or audio files")
+    model = p.add_mutually_exclusive_group(required=True)
+    model.add_argument("--model", help="vocoder .keras file (with its .json beside it)")
+    model.add_argument("--model_dir", help="folder holding vocoder.keras + vocoder.json")
+    inputs = p.add_mutually_exclusive_group(required=True)
+    inputs.add_argument("--input", nargs="+", help=".npy mels [frames, n_mels] in [0, 1] or audio files")
+    inputs.add_argument("--input_dir", help="folder: every .wav/.flac in it (any rate and channels)")
     p.add_argument("--out_dir", required=True, help="folder for <stem>.wav outputs")
+    p.add_argument("--method", choices=["wavenet", "griffinlim"], default="wavenet",
+                   help="WaveNet generation, or Griffin-Lim from the same mel (the baseline)")
+    p.add_argument("--n_iter", type=int, default=32, help="Griffin-Lim iterations")
+    p.add_argument("--skip_bad", action="store_true", help="skip bad inputs (a notice each) instead of stopping")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (0: most likely value)")
     p.add_argument("--batch_size", type=int, default=8, help="utterances generated at once")
     p.add_argument("--speaker", type=int, default=None, help="speaker id for globally conditioned vocoders")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="sampling / Griffin-Lim initial phase seed")
     return p
 
 
@@ -56,25 +154,23 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.batch_size < 1:
         raise InputError(f"--batch_size must be >= 1, got {args.batch_size}")
+    if args.n_iter < 1:
+        raise InputError(f"--n_iter must be >= 1, got {args.n_iter}")
+    paths = input_paths(args)
+    ckpt = model_checkpoint(args)
     # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.
-    from wavenet.generation import FastWaveNetGenerator
     from wavenet.model import load_vocoder
 
-    model, cfg = load_vocoder(args.model)
-    mels = [input_mel(path, cfg) for path in args.input]   # validate every input before generating
+    model, cfg = load_vocoder(ckpt)
+    check_model(model, cfg, ckpt)
+    items = read_inputs(paths, cfg, args.skip_bad)   # validate every input before writing anything
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    gen = FastWaveNetGenerator(model, cfg)
-    for i in range(0, len(mels), args.batch_size):
-        group = mels[i:i + args.batch_size]
-        longest = max(len(m) for m in group)
-        batch = np.stack([np.pad(m, ((0, longest - len(m)), (0, 0))) for m in group])
-        speaker = None if args.speaker is None else [args.speaker] * len(group)
-        wavs = gen.generate(batch, temperature=args.temperature, seed=args.seed + i, progress=True, speaker=speaker)
-        for path, mel, wav in zip(args.input[i:i + args.batch_size], group, wavs):
-            out = out_dir / (Path(path).stem + ".wav")
-            write_wav(out, wav[:len(mel) * cfg.hop], cfg.sample_rate)
-            print(f"wrote {out} ({len(mel) * cfg.hop} samples)")
+    if args.method == "wavenet":
+        vocode_wavenet(model, cfg, items, out_dir, args)
+    else:
+        for path, mel in tqdm(items, desc="griffin-lim", unit="file"):
+            write_output(out_dir, path, griffin_lim_from_mel(mel, cfg, n_iter=args.n_iter, seed=args.seed), cfg)
     return 0
 
 

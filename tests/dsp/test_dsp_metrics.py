@@ -3,13 +3,14 @@ import librosa
 import numpy as np
 import pytest
 import scipy.fft
+import soundfile as sf
 from pesq import pesq
 from pystoi import stoi as pystoi_stoi
-from scipy.signal import lfilter
+from scipy.signal import butter, lfilter, sosfilt
 
 from dsp.audio import resample
-from dsp.metrics import (log_spectral_distance, mel_cepstral_distortion, mel_cepstrum, pesq_nb, sdr,
-                         si_sdr, spectral_convergence, stoi)
+from dsp.metrics import (dnsmos, log_spectral_distance, mel_cepstral_distortion, mel_cepstrum, pesq_nb, sdr,
+                         si_sdr, spectral_convergence, stoi, visqol)
 from dsp.spectral import mel_filterbank, stft
 
 
@@ -94,3 +95,37 @@ def test_pesq_and_stoi_wrappers_agree_with_the_packages(speechlike):
     s22 = resample(s.astype(np.float32), 16000, 22050)
     score = pesq_nb(s22, s22, 22050)
     assert score > 4.0
+
+
+@pytest.fixture(scope="module")
+def speech(request):
+    """(sr, x, white noise): 4 s of LJSpeech when the real data is there, else a synthetic utterance."""
+    try:
+        wav = sorted((request.getfixturevalue("realdata") / "ljspeech_sample" / "wavs").glob("*.wav"))[0]
+    except pytest.skip.Exception:
+        wav = sorted((request.getfixturevalue("tiny_corpus") / "wav").glob("*.wav"))[0]
+    x, sr = sf.read(str(wav), dtype="float32")
+    x = x[:4 * sr]
+    x = 0.5 * x / np.abs(x).max()
+    noise = np.random.default_rng(0).standard_normal(len(x)).astype("float32")
+    return sr, x, noise * np.sqrt(np.mean(x ** 2))  # 0 dB SNR when added
+
+
+def test_dnsmos_prefers_clean_speech_to_noisy(speech):
+    sr, x, noise = speech
+    clean, noisy = dnsmos(x, sr), dnsmos(np.clip(x + noise, -1, 1), sr)
+    assert set(clean) == {"p808", "sig", "bak", "ovrl"}
+    assert all(1.0 <= v <= 5.0 for v in clean.values())
+    assert clean["p808"] > noisy["p808"] + 0.3
+    assert clean["bak"] > noisy["bak"]
+
+
+@pytest.mark.slow
+def test_visqol_of_a_copy_is_high_and_of_a_degraded_copy_lower(speech):
+    sr, x, noise = speech
+    itself = visqol(x, x, sr)
+    noisy = visqol(x, x + noise, sr)
+    lowpassed = visqol(x, sosfilt(butter(8, 1000, fs=sr, output="sos"), x), sr)  # telephone-dark: 1 kHz
+    assert itself > 4.0
+    assert noisy < itself - 1.0
+    assert lowpassed < itself - 0.5
