@@ -13,10 +13,9 @@ validation loss), training keeps beside it:
 Every file is written atomically (temporary name, then rename); the checkpoints by
 training.AtomicCheckpoint.
 """
-import json
 from pathlib import Path
 
-from dsp.audio import InputError, atomic_output
+from dsp.audio import InputError
 from dsp.presets import load_config
 
 DEFAULT_MODEL = "models/audiornn/audiornn.keras"
@@ -34,12 +33,6 @@ def model_paths(model):
     return {"best": m, "latest": Path(f"{stem}.latest.keras"), "log": Path(f"{stem}.log.csv"),
             "state": Path(f"{stem}.state.json"), "config": Path(f"{stem}.json"),
             "cache": Path(f"{stem}.codes.npz"), "eval": Path(f"{stem}.eval.json")}
-
-
-def write_json(path, obj):
-    """Write `obj` as indented JSON, atomically."""
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(obj, indent=2) + "\n")
 
 
 def read_config(model):

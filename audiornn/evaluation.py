@@ -17,9 +17,8 @@ from tqdm import tqdm
 
 from audiornn.AudioRNNData import codes_to_audio, load_or_prepare
 from audiornn.baseline import LinearPredictionBaseline, score, unigram
-from audiornn.checkpoint import write_json
 from audiornn.windows import EvalWindows, split_train_val
-from dsp.audio import InputError, atomic_output
+from dsp.audio import InputError, atomic_output, write_json
 from dsp.spectral import amplitude_to_db, stft
 
 

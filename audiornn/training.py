@@ -13,10 +13,10 @@ import keras
 import numpy as np
 
 from audiornn.AudioRNNData import load_or_prepare
-from audiornn.checkpoint import model_paths, write_json
+from audiornn.checkpoint import model_paths
 from audiornn.model import build_model, compile_model, model_dims
 from audiornn.windows import EpochSync, EvalWindows, TrainWindows, split_train_val
-from dsp.audio import InputError, atomic_output
+from dsp.audio import InputError, atomic_output, write_json
 from dsp.presets import save_config
 
 NOT_SAVED = ("train", "generate")  # actions, not settings: left out of the saved configuration

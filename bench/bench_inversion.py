@@ -40,7 +40,7 @@ from cnnvocoder.inversion import invert
 from cnnvocoder.model import build_model
 from corpus.readers import list_wavs
 from corpus.synth import make_corpus
-from dsp.audio import InputError, atomic_output, cli_main, load_audio
+from dsp.audio import InputError, atomic_output, cli_main, load_audio, write_json
 from dsp.metrics import log_spectral_distance, spectral_convergence
 from dsp.spectral import stft
 
@@ -214,8 +214,7 @@ def main(argv=None):
                 "seed": args.seed, "load_average": os.getloadavg()[0],
                 "cpu_count": os.cpu_count()}
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(args.json_out) as tmp:
-            Path(tmp).write_text(json.dumps({"results": results, "meta": meta}, indent=2))
+        write_json(args.json_out, {"results": results, "meta": meta})
     print(json.dumps(results))
 
 

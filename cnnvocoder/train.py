@@ -39,7 +39,7 @@ from cnnvocoder.config import (ANALYSIS_KEYS, DEFAULT_CONFIG, DEFAULT_PRESET, PR
 from cnnvocoder.inference import load_vocoder
 from cnnvocoder.losses import make_loss, term_metrics
 from cnnvocoder.model import build_model
-from dsp.audio import InputError, atomic_output, cli_main, write_wav
+from dsp.audio import InputError, atomic_output, cli_main, write_json, write_wav
 from dsp.presets import parse_args as parse_with_preset
 from dsp.presets import save_config
 
@@ -104,11 +104,6 @@ def save_model(model, path):
         model.save(tmp)
 
 
-def save_json(path, data):
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(data))
-
-
 class Checkpoints(keras.callbacks.Callback):
     """last.keras + last.json every epoch, model.keras + model.json on a new best
     validation loss, state.json (epoch, best loss); `resolved` is the configuration
@@ -127,7 +122,7 @@ class Checkpoints(keras.callbacks.Callback):
             self.best = val
             save_model(self.model, self.model_dir / "model.keras")
             save_config(self.model_dir / "model.json", self.resolved)
-        save_json(self.model_dir / "state.json", {"epoch": epoch + 1, "best_val_loss": self.best})
+        write_json(self.model_dir / "state.json", {"epoch": epoch + 1, "best_val_loss": self.best})
 
 
 class Samples(keras.callbacks.Callback):

@@ -10,6 +10,7 @@ Cheap to import (numpy; soundfile and soxr add ~10 ms): the fast CLIs
 """
 import contextlib
 import functools
+import json
 import os
 import sys
 import tempfile
@@ -147,6 +148,13 @@ def write_wav(path, x, sr, subtype="PCM_16"):
     with atomic_output(path) as tmp:
         sf.write(str(tmp), np.clip(x, -1.0, 1.0), int(sr), subtype=subtype,
                  format="WAV")
+
+
+def write_json(path, obj, sort_keys=False):
+    """Write `obj` as indented JSON (Paths and other objects as str), atomically."""
+    text = json.dumps(obj, indent=2, sort_keys=sort_keys, default=str) + "\n"
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(text)
 
 
 def cli_main(fn):

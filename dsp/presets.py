@@ -17,7 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
-from dsp.audio import InputError, atomic_output
+from dsp.audio import InputError, write_json
 
 
 def preset_names(preset_dir):
@@ -100,9 +100,7 @@ def to_jsonable(config):
 
 def save_config(path, config):
     """Write the resolved configuration as JSON, atomically (temporary name, then rename)."""
-    text = json.dumps(to_jsonable(config), indent=2, sort_keys=True, default=str) + "\n"
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(text)
+    write_json(path, to_jsonable(config), sort_keys=True)
 
 
 def load_config(path):

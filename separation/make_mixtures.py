@@ -24,7 +24,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from corpus.readers import ESC50_ENVIRONMENTAL_CLASSES, active_seconds, list_wavs, read_esc50, read_ljspeech
-from dsp.audio import InputError, atomic_output, cli_main, load_audio
+from dsp.audio import InputError, atomic_output, cli_main, load_audio, write_json
 from dsp.presets import parse_args
 from separation import mixing, settings
 from separation.features import SR
@@ -132,7 +132,7 @@ def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_s
                 write_float_wav(out_dir / name / sub / f"{mid}.wav", sig)
             rows.append({"id": mid, "speech": str(path), "noise": str(npath), "snr_db": snr})
         mixing.write_list(out_dir / f"{name}.csv", rows)
-    mixing.save_json(out_dir / "split.json", split)
+    write_json(out_dir / "split.json", split)
     return split
 
 

@@ -7,7 +7,6 @@ noise; then mixture, speech and noise all rescaled so the mixture peak is 0.999.
 applies the same final rescaling.
 """
 import csv
-import json
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +127,3 @@ def read_list(path):
     return rows
 
 
-def save_json(path, obj):
-
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(obj, indent=2, default=str))

@@ -35,6 +35,36 @@ def realdata():
     return path
 
 
+class RecordingPython:
+    """A stand-in `python` that logs its arguments (one line per call) instead of running.
+
+    ``env`` puts it first on PATH and sets ``$PYTHON`` to it, so a stage script run with
+    ``env`` shows which commands it would run, cheaply.
+    """
+
+    def __init__(self, folder):
+        bin_dir = folder / "recording_bin"
+        bin_dir.mkdir()
+        self.log = folder / "python_calls.log"
+        exe = bin_dir / "python"
+        exe.write_text(f'#!/usr/bin/env bash\necho "$*" >> "{self.log}"\n')
+        exe.chmod(0o755)
+        self.env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", PYTHON=str(exe))
+
+    def calls(self, clear=False):
+        """The argument strings of the calls so far (then forgotten when `clear`)."""
+        lines = self.log.read_text().splitlines() if self.log.exists() else []
+        if clear:
+            self.log.unlink(missing_ok=True)
+        return lines
+
+
+@pytest.fixture
+def recording_python(tmp_path):
+    """A `RecordingPython` in the test's temporary folder."""
+    return RecordingPython(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory):
     """A small deterministic synthetic corpus (16 kHz) with ground truth.

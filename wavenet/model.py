@@ -25,14 +25,13 @@ Example:
 Fast incremental generation lives in :mod:`wavenet.generation`.
 """
 import dataclasses
-import json
 import math
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from dsp.audio import InputError, atomic_output
+from dsp.audio import InputError, atomic_output, write_json
 from dsp.mulaw import mu_law_decode, mu_law_encode
 from dsp.presets import load_config, load_preset
 from wavenet import PRESET_DIR
@@ -236,8 +235,7 @@ def save_vocoder(model, cfg, path, extra=None):
     with atomic_output(path) as tmp:
         model.save(tmp)
     meta = {"config": cfg.to_dict(), **(extra or {})}
-    with atomic_output(config_path(path)) as tmp:
-        Path(tmp).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    write_json(config_path(path), meta)
     return path
 
 

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from corpus.readers import list_wavs, read_ljspeech
 from corpus.synth import make_corpus
-from dsp.audio import InputError, atomic_output, load_audio, notice, write_wav
+from dsp.audio import InputError, atomic_output, load_audio, notice, write_json, write_wav
 from dsp.presets import save_config, to_jsonable
 from wavenet.features import log_mel
 from wavenet.generation import vocode
@@ -111,8 +111,7 @@ def load_or_make_split(out_dir, files_by_dir, val_fraction, seed, resume):
               flush=True)
         return split["train"], split["val"]
     train, val = split_files(files_by_dir, val_fraction, seed)
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps({"train": train, "val": val}, indent=1) + "\n")
+    write_json(path, {"train": train, "val": val})
     return train, val
 
 
@@ -327,8 +326,7 @@ def speakers_of(args, cfg, files, out_dir):
     speakers, names = speaker_ids(files, args.speaker_regex)
     if len(names) > cfg.n_speakers:
         raise InputError(f"{len(names)} speakers in the data but the model has {cfg.n_speakers}")
-    with atomic_output(out_dir / "speakers.json") as tmp:
-        tmp.write_text(json.dumps(names, indent=2) + "\n")
+    write_json(out_dir / "speakers.json", names)
     print(f"global conditioning on {len(names)} speakers: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}")
     return speakers
 

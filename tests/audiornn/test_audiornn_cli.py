@@ -115,21 +115,14 @@ def test_stage_scripts_refuse_an_unknown_flag_in_one_line(script):
 
 
 @pytest.fixture
-def fake_python(tmp_path):
+def fake_python(tmp_path, recording_python):
     """A `python` first on PATH that only logs its arguments: what would each stage run?"""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = tmp_path / "python.log"
-    (bin_dir / "python").write_text(f'#!/usr/bin/env bash\necho "python $*" >> "{log}"\n')
-    (bin_dir / "python").chmod(0o755)
 
     def run(*argv):
         r = _run(["bash", "audiornn/run.sh", "--model", str(tmp_path / "m" / "a.keras")] + list(argv),
-                 env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+                 env=recording_python.env)
         assert r.returncode == 0, r.stderr
-        lines = log.read_text().splitlines() if log.exists() else []
-        log.unlink(missing_ok=True)
-        return r.stdout, lines
+        return r.stdout, ["python " + call for call in recording_python.calls(clear=True)]
 
     return run
 

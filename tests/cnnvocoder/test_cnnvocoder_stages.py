@@ -1,6 +1,5 @@
 """CNN vocoder stage scripts (options, --help, stage selection), presets and saved configs."""
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -73,15 +72,10 @@ def test_synthesize_without_heldout_says_what_to_do(tmp_path):
     assert "run stage 1 or give --test_wavs" in r.stderr and len(r.stderr.splitlines()) == 1
 
 
-def test_run_sh_passes_valid_flags_to_every_command(tmp_path):
+def test_run_sh_passes_valid_flags_to_every_command(tmp_path, recording_python):
     """With a stand-in `python` on PATH that records its arguments, run.sh's options
     reach every command of every stage, and each command's parser accepts them."""
-    log = tmp_path / "calls.txt"
-    fake = tmp_path / "bin" / "python"
-    fake.parent.mkdir()
-    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {log}\n')
-    fake.chmod(0o755)
-    env = dict(os.environ, PATH=f"{fake.parent}:{os.environ['PATH']}")
+    env = recording_python.env
     env.pop("AUDIOSYNTH_REALDATA", None)  # else stage 4 adds a real-data comparison
     wavs = f"{tmp_path}/a.wav {tmp_path}/b.wav"
     r = subprocess.run(["bash", str(ROOT / "cnnvocoder" / "run.sh"), "--data_dir",
@@ -90,7 +84,7 @@ def test_run_sh_passes_valid_flags_to_every_command(tmp_path):
                         "3", "--resume", "false", "--seed", "5", "--", "--n_heads", "2"],
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
-    calls = [line.split() for line in log.read_text().splitlines()]
+    calls = [line.split() for line in recording_python.calls()]
     modules = [c[1] for c in calls]
     per_wav = ["cnnvocoder.gen_spec"] + ["cnnvocoder.synthesis"] * 3
     assert modules == ["corpus.make_synthetic"] * 2 + ["cnnvocoder.preprocess",

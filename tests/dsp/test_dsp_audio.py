@@ -1,10 +1,12 @@
 """Audio loading: every kind of bad input gives one clear error naming the file."""
+import json
+
 import librosa
 import numpy as np
 import pytest
 import soundfile as sf
 
-from dsp.audio import AudioInputError, InputError, atomic_output, load_audio, resample, write_wav
+from dsp.audio import AudioInputError, InputError, atomic_output, load_audio, resample, write_json, write_wav
 
 
 def _write(path, x, sr=16000):
@@ -74,3 +76,12 @@ def test_resample_is_librosa_soxr_hq_bit_for_bit(shape, rates):
     ref = librosa.resample(x.T, orig_sr=rates[0], target_sr=rates[1], res_type="soxr_hq").T
     got = resample(x, *rates)
     assert got.shape == ref.shape and got.dtype == np.float32 and np.array_equal(got, ref)
+
+
+def test_write_json_round_trip_is_atomic(tmp_path):
+    target = tmp_path / "state.json"
+    write_json(target, {"path": tmp_path, "epoch": 3, "loss": [0.5, 0.25]})
+    assert json.loads(target.read_text()) == {"path": str(tmp_path), "epoch": 3, "loss": [0.5, 0.25]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]   # no temporary left behind
+    with pytest.raises(InputError):
+        write_json(tmp_path / "missing" / "x.json", {})

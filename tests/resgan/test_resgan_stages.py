@@ -1,6 +1,5 @@
 """ResGAN's numbered stage scripts and run.sh: --help, unknown flags, --stage/--stop_stage,
 and the flags each stage passes on (cheap: PYTHON is a stub that logs its arguments)."""
-import os
 import subprocess
 from pathlib import Path
 
@@ -17,21 +16,16 @@ def _bash(script, *args, env=None):
 
 
 @pytest.fixture()
-def stub(tmp_path):
-    """Environment whose PYTHON logs its arguments to ``tmp_path/calls`` (one line per call),
-    with every folder of the pipeline inside tmp_path; returns (env, folder flags, log)."""
-    log = tmp_path / "calls"
-    python = tmp_path / "python"
-    python.write_text('#!/usr/bin/env bash\necho "$*" >> "$STUB_LOG"\n')
-    python.chmod(0o755)
+def stub(tmp_path, recording_python):
+    """Environment whose PYTHON logs its arguments (one line per call), with every folder of
+    the pipeline inside tmp_path; returns (env, folder flags, log)."""
     for name in ("train", "test"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "data.nc1").write_bytes(b"")  # 01 checks that the data exist
     dirs = ["--data_dir", str(tmp_path / "data"), "--train_dir", str(tmp_path / "train"),
             "--test_dir", str(tmp_path / "test"), "--model_dir", str(tmp_path / "models"),
             "--out_dir", str(tmp_path / "output"), "--figures_dir", str(tmp_path / "figures")]
-    env = dict(os.environ, PYTHON=str(python), STUB_LOG=str(log))
-    return env, dirs, log
+    return recording_python.env, dirs, recording_python.log
 
 
 def _calls(log):
