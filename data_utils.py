@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from dsp.audio import cli_main
-from resgan.constants import INPUT_COLUMNS, LOG_F0_COLUMN, N_INPUTS, PULSE_LENGTH, VOICING_COLUMN
+from resgan.constants import CENTRE, INPUT_COLUMNS, LOG_F0_COLUMN, N_INPUTS, PULSE_LENGTH, VOICING_COLUMN
+from resgan.gci import pulse_centring
 from resgan.netcdf import (NcData, import_packaged, list_data_files, norm_stats, num_rows,
                            read_netcdf, write_netcdf)
 from resgan.packaging import analyze_utterance, package
@@ -43,6 +44,10 @@ def _info(path):
         f0 = np.exp(raw[voiced, LOG_F0_COLUMN]) if voiced.any() else np.array([np.nan])
         print(f"  voiced frames {voiced.mean() * 100:.1f} %, median F0 {np.median(f0):.1f} Hz, "
               f"c0 (energy dB) mean {raw[:, 0].mean():.1f}")
+        c = pulse_centring(data.targets, voiced)
+        if c["n_voiced"]:
+            print(f"  voiced pulses: {c['within'] * 100:.1f} % peak within +-3 samples of index {CENTRE}, "
+                  f"{c['positive'] * 100:.1f} % with a positive main peak, coherence {c['coherence']:.3f}")
     lengths = data.seq_lengths
     print(f"  utterance frames: min {lengths.min()} median {int(np.median(lengths))} max {lengths.max()}")
     print(f"  first tags: {', '.join(data.seq_tags[:5])}")
@@ -77,10 +82,12 @@ def package_from_args(args):
                       args.figures_every, args.figures_dir, args.seed, args.fmin, args.fmax,
                       args.max_files, jobs=args.jobs, skip_bad=args.skip_bad)
     speed = summary["seconds"] / max(summary["cpu_seconds"], 1e-9)
+    centred = "no voiced pulse" if np.isnan(summary["centred"]) else f"{summary['centred'] * 100:.1f} %"
     print(f"packaged {summary['n_train']} training utterances into {len(summary['train_files'])} "
           f"file(s) in {args.out_dir}, {summary['n_test']} test utterances into "
           f"{len(summary['test_files'])} file(s) in {args.test_dir}, {len(summary['skipped'])} skipped "
-          f"({summary['seconds']:.1f} s of audio, {speed:.1f}x real time in CPU time, figures included)")
+          f"({summary['seconds']:.1f} s of audio, {speed:.1f}x real time in CPU time, figures included); "
+          f"voiced training pulses peaking within +-3 samples of the centre: {centred}")
     return summary
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dsp.audio import InputError, cli_main, load_audio, write_wav
+from dsp.audio import InputError, check_output, cli_main, load_audio, write_wav
 from resgan import figures
 from resgan import synthesis as rs
 from resgan.constants import N_MFCC, SAMPLE_RATE
@@ -33,6 +33,7 @@ from resgan.netcdf import iterate_files, list_data_files, norm_stats
 from resgan.packaging import analyze_utterance
 
 SR = SAMPLE_RATE
+MIN_SAMPLES = 512  # copy-synthesis input: one window of the figure's spectrogram (32 ms)
 
 
 def build_parser():
@@ -122,7 +123,10 @@ def _model_pulses(args, inputs):
 
 def copy_synthesis(args):
     path = Path(args.input_file)
-    x, _ = load_audio(path, sr=SR)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_output(out_dir / f"{path.stem}_impulse.wav")  # before any work
+    x, _ = load_audio(path, sr=SR, min_samples=MIN_SAMPLES)
     feats = analyze_utterance(x, SR)
     mfcc = feats.inputs[:, :N_MFCC]
     excitations = {"impulse": rs.impulse_pulses(len(mfcc)), "residual": feats.targets}
@@ -133,8 +137,6 @@ def copy_synthesis(args):
     else:
         print(f"note: no trained models in {model_dir}: impulse and residual excitations only",
               file=sys.stderr)
-    out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     speech = {}
     for name, pulses in excitations.items():
         speech[name] = rs.synthesize(pulses, mfcc, feats.f0, feats.voiced, seed=args.seed)[:len(x)]

@@ -15,8 +15,9 @@ The code: resgan/config.py (flags), resgan/training.py (stages), resgan/gan.py
 (the GAN step), resgan/evaluation.py (generation, metrics), models.py (networks).
 """
 import sys
+from pathlib import Path
 
-from dsp.audio import cli_main
+from dsp.audio import check_output, cli_main
 from resgan.config import parse_args
 from resgan.constants import FRAME_HOP, SAMPLE_RATE
 
@@ -24,6 +25,10 @@ from resgan.constants import FRAME_HOP, SAMPLE_RATE
 @cli_main
 def main(argv=None):
     args = parse_args(argv)
+    out = {"generate": args.out_dir, "evaluate": None}.get(args.mode, args.model_dir)
+    if out is not None:  # an unwritable output folder stops the run before Keras loads
+        Path(out).mkdir(parents=True, exist_ok=True)
+        check_output(Path(out) / "x")
     # Keras loads here, after parsing: --help and bad flags answer without its ~5 s import
     import keras
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from audiornn.AudioRNNData import MU_VARIANTS, PREEMPHASIS, find_wavs
 from audiornn.checkpoint import DEFAULT_AUDIO, DEFAULT_MODEL, check_trained
-from dsp.audio import InputError, cli_main
+from dsp.audio import InputError, check_output, cli_main
 from dsp.presets import load_preset, parse_args
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
@@ -109,6 +109,8 @@ def main(argv=None):
         if not args.data_dir:
             raise InputError("training needs -d/--data_dir")
         find_wavs(args.data_dir)  # fail fast on a bad folder
+        Path(args.model).parent.mkdir(parents=True, exist_ok=True)
+        check_output(args.model)  # and on an unwritable model folder
     elif args.generate:
         check_trained(args.model)
     # Lazy: Keras (and TensorFlow) load only after the input checks above, so that bad

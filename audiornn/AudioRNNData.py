@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from corpus.readers import list_wavs
-from dsp.audio import InputError, atomic_output, cli_main, load_audio
+from dsp.audio import InputError, atomic_output, check_output, cli_main, load_audio
 from dsp.filters import de_emphasis, pre_emphasis
 from dsp.mulaw import mu_law_decode, mu_law_encode
 
@@ -131,7 +131,7 @@ def prepare_codes(data_dir, sr=8000, mu=255, coef=PREEMPHASIS, progress=True):
     parts = []
     for p in tqdm(wavs, desc="encoding wavs", unit="file", disable=not progress,
                   mininterval=1.0):
-        x, _ = load_audio(p, sr=sr, mono=True)
+        x, _ = load_audio(p, sr=sr, mono=True, min_samples=2)  # one (input, next) pair at least
         parts.append(audio_to_codes(x, mu=mu, coef=coef))
     lengths = np.array([len(c) for c in parts], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
@@ -197,6 +197,8 @@ def build_parser():
 @cli_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    check_output(args.output)  # an unwritable output folder stops the run before any work
     cache = load_or_prepare(args.data_dir, args.output, sr=args.samplerate, mu=args.mu,
                             coef=args.preemphasis)
     print(f"{args.output}: {len(cache.lengths)} files, {len(cache.codes)} samples "

@@ -9,7 +9,6 @@ figures (see AudioRNNEval.py).  Plots use matplotlib's object-oriented API
 import csv
 from pathlib import Path
 
-import keras
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -19,6 +18,7 @@ from audiornn.AudioRNNData import codes_to_audio, load_or_prepare
 from audiornn.baseline import LinearPredictionBaseline, score, unigram
 from audiornn.windows import EvalWindows, split_train_val
 from dsp.audio import InputError, atomic_output, write_json
+from dsp.backend import load_keras_model
 from dsp.spectral import amplitude_to_db, stft
 
 
@@ -136,9 +136,9 @@ def report(args, paths, config, generated):
         generated: float [n], the generated audio at the training rate.
     """
     log = read_log(paths["log"])
+    model = load_keras_model(paths["best"], "model")  # first: a bad checkpoint fails before encoding data
     cache = load_or_prepare(args.data_dir or config["data_dir"], config["cache"],
                             sr=config["samplerate"], mu=config["mu"], coef=config["preemphasis"])
-    model = keras.models.load_model(paths["best"])
     train_idx, val_idx = split_train_val(cache.starts, cache.lengths, model.input_shape[1],
                                          config["val_fraction"])
     val_windows = args.val_windows or config.get("val_windows") or 4096

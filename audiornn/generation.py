@@ -17,7 +17,6 @@ Two ways to continue a seed window, with the same weights:
 import weakref
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
@@ -27,7 +26,7 @@ from audiornn.checkpoint import check_trained, model_paths
 from audiornn.model import build_step_model, model_dims
 from audiornn.training import load_data
 from dsp.audio import write_wav
-from dsp.backend import require_tensorflow
+from dsp.backend import load_keras_model, require_tensorflow
 
 _SLIDING_PREDICT = weakref.WeakKeyDictionary()
 
@@ -188,7 +187,7 @@ def generate(args):
     args.data_dir = config["data_dir"] if same_data else args.data_dir
     args.cache = args.cache or (config["cache"] if same_data
                                 else paths["cache"].with_suffix(".seed.npz"))
-    model = keras.models.load_model(paths["best"])
+    model = load_keras_model(paths["best"], "model")
     args.timesteps, args.neurons = model_dims(model)
     cache, _, val_idx = load_data(args, paths)
     seeds = seed_windows(cache, val_idx, args.num_streams, np.random.default_rng(args.seed))

@@ -4,7 +4,10 @@
 caches) the codes of every wav under args.data_dir, cuts windows on the fly,
 holds out the last args.val_fraction of every file for validation, and keeps
 beside args.model the files listed in checkpoint.py.  Running it again resumes
-after the last finished epoch (args.resume).
+after the last finished epoch (args.resume), exactly where an uninterrupted run would
+be: the latest checkpoint holds the optimizer and its own resume state
+(dsp.resume.save_checkpoint), batch (epoch, step) is a pure function of the seed
+(windows.TrainWindows, fit with shuffle=False) and the interrupted epoch restarts.
 """
 import json
 import sys
@@ -16,8 +19,9 @@ from audiornn.AudioRNNData import load_or_prepare
 from audiornn.checkpoint import model_paths
 from audiornn.model import build_model, compile_model, model_dims
 from audiornn.windows import EpochSync, EvalWindows, TrainWindows, split_train_val
-from dsp.audio import InputError, atomic_output, write_json
+from dsp.audio import InputError, atomic_output
 from dsp.presets import save_config
+from dsp.resume import checkpoint_state, resumed_csv_logger, save_checkpoint
 
 NOT_SAVED = ("train", "generate")  # actions, not settings: left out of the saved configuration
 
@@ -55,20 +59,23 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        with atomic_output(self.paths["latest"]) as tmp:
-            self.model.save(tmp)
         val = logs.get("val_loss")
         if val is not None and np.isfinite(val) and (self.best is None or val < self.best):
             self.best = float(val)
             with atomic_output(self.paths["best"]) as tmp:
                 self.model.save(tmp)
-        write_json(self.paths["state"], {"epochs_done": epoch + 1, "best_val_loss": self.best})
+        # the state inside the latest checkpoint always matches its weights (dsp.resume)
+        save_checkpoint(self.model, self.paths["latest"],
+                        {"epochs_done": epoch + 1, "best_val_loss": self.best},
+                        state_path=self.paths["state"])
 
 
 def resume_or_build(args, paths):
     """(model, state, resumed): the latest checkpoint when resuming, else a new compiled model."""
-    if args.resume and paths["latest"].exists() and paths["state"].exists():
-        state = json.loads(paths["state"].read_text())
+    state = checkpoint_state(paths["latest"]) if args.resume else None
+    if args.resume and state is None and paths["latest"].exists() and paths["state"].exists():
+        state = json.loads(paths["state"].read_text())  # a checkpoint without its state inside
+    if state is not None:
         model = keras.models.load_model(paths["latest"])
         if model_dims(model) != (args.timesteps, args.neurons):
             raise InputError(f"{paths['latest']}: checkpoint has (timesteps, neurons) = "
@@ -110,12 +117,12 @@ def train(args):
         print(f"already trained for {state['epochs_done']} epochs (>= -e {args.epochs})")
         return model
     callbacks = [EpochSync(train_seq),
-                 keras.callbacks.CSVLogger(str(paths["log"]), append=resumed),
+                 resumed_csv_logger(paths["log"], state["epochs_done"]),  # trimmed to the checkpoint
                  AtomicCheckpoint(paths, state["best_val_loss"]),
                  keras.callbacks.TerminateOnNaN()]
     model.fit(train_seq, validation_data=val_seq, epochs=args.epochs,
               initial_epoch=state["epochs_done"], callbacks=callbacks,
-              verbose=1 if sys.stdout.isatty() else 2)
+              verbose=1 if sys.stdout.isatty() else 2, shuffle=False)
     print(f"best checkpoint: {paths['best']}; latest: {paths['latest']}; log: {paths['log']}; "
           f"configuration: {paths['config']}")
     return model

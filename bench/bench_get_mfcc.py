@@ -18,7 +18,8 @@ pays for compiling the toolkit's sources.
 * a folder of the same speech as its separate clips: one
   `get_mfcc.py --input_dir` process against one `get_mfcc.py --input_file`
   process per clip;
-* in-process analysis speed of dsp.mfcc.analyze (x real time).
+* in-process analysis of the whole speech: dsp.mfcc.analyze against the per-frame
+  reference's analyze_per_frame, both warm, median of `--repeats` interleaved calls.
 
 Speech: LJSpeech clips from --wav_dir or $AUDIOSYNTH_REALDATA/ljspeech_sample/wavs
 (resampled to 16 kHz), else the embedded synthetic corpus, concatenated and cut
@@ -38,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from bench.per_frame_mfcc import analyze_per_frame
 from corpus.synth import make_corpus
 from dsp.audio import load_audio, write_wav
 from dsp.mfcc import MfccConfig, analyze
@@ -106,16 +108,20 @@ def race(commands, repeats, pycache):
 
 
 def in_process_seconds(x, repeats):
-    """Median time of dsp.mfcc.analyze on x (one BLAS thread), after one warm-up call."""
+    """Median seconds of dsp.mfcc.analyze and of the per-frame baseline on the same x (one
+    BLAS thread): each warmed up by one untimed call, then `repeats` timed calls of each,
+    interleaved. Returns {"analyze": s, "per_frame": s}."""
     cfg = MfccConfig()
-    times = []
+    calls = {"analyze": lambda: analyze(x, cfg), "per_frame": lambda: analyze_per_frame(x)}
+    times = {name: [] for name in calls}
     with threadpool_limits(limits=1):
-        analyze(x, cfg)
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            analyze(x, cfg)
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for round_ in range(repeats + 1):
+            for name, call in calls.items():
+                t0 = time.perf_counter()
+                call()
+                if round_:
+                    times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def measure(args, clips, scratch):
@@ -185,7 +191,10 @@ def main():
           f"({wh['per_frame'][1]:.2f}): {wh['per_frame'][w] / wh['get_mfcc'][w]:.1f}x "
           f"({wh['per_frame'][1] / wh['get_mfcc'][1]:.1f}x) faster (bar: 8x); "
           f"LSFs agree to {r['lsf_max_abs_diff']:.1e} rad")
-    print(f"in-process dsp.mfcc.analyze: {analysis:.3f} s ({args.seconds / analysis:.0f}x real time)")
+    print(f"in-process, warm, median of {args.repeats}: dsp.mfcc.analyze {analysis['analyze']:.3f} s "
+          f"({args.seconds / analysis['analyze']:.0f}x real time), per-frame analyze_per_frame "
+          f"{analysis['per_frame']:.3f} s ({args.seconds / analysis['per_frame']:.1f}x real time): "
+          f"{analysis['per_frame'] / analysis['analyze']:.1f}x faster")
     summary = {"seconds": args.seconds, "source": source, "repeats": args.repeats,
                "help_s": round(st["help"][w], 3), "import_numpy_s": round(st["numpy"][w], 3),
                "startup_ratio": round(st["help"][w] / st["numpy"][w], 2),
@@ -195,7 +204,10 @@ def main():
                "per_frame_cpu_s": round(wh["per_frame"][1], 3),
                "speedup_whole_process": round(wh["per_frame"][w] / wh["get_mfcc"][w], 1),
                "speedup_whole_process_cpu": round(wh["per_frame"][1] / wh["get_mfcc"][1], 1),
-               "analysis_s": round(analysis, 3), "x_realtime": round(args.seconds / analysis, 1)}
+               "analysis_s": round(analysis["analyze"], 3),
+               "per_frame_analysis_s": round(analysis["per_frame"], 3),
+               "speedup_in_process": round(analysis["per_frame"] / analysis["analyze"], 1),
+               "x_realtime": round(args.seconds / analysis["analyze"], 1)}
     if "folder" in r:
         fo = r["folder"]
         print(f"folder of {len(clips)} clips: one --input_dir process {fo['one_process'][w]:.2f} s "

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """ResGAN speed: training throughput, generation speed, input-pipeline share.
 
-    python -m bench.bench_resgan [--data_dir traindata] [--steps 6] [--batch_size 128]
+    python -m bench.bench_resgan [--data_dir traindata] [--steps 6] [--batch_size 128] [--mix_files 4]
 
 Uses ./traindata when present, else a temporary synthetic data file of the
 same layout. Measures, after one warm-up step each:
@@ -9,8 +9,10 @@ same layout. Measures, after one warm-up step each:
 * GAN (stage 2) training throughput (frames/s, one G and one D update per batch);
 * generation speed: pulse model + generator inference on a whole utterance,
   in x real time (one 400-sample pulse per 5 ms frame);
-* input-pipeline share: time to produce a batch with resgan.dataset.PulseSequence
-  divided by (that + the pulse-model step) -- target < 10 %.
+* input-pipeline share: time to produce a batch with the batch mixer training uses
+  (resgan.dataset.mixed_batches: an EpochSlice of --mix_files PulseSequence batches
+  from random data files, each --batch_size // --mix_files rows) divided by (that + the
+  pulse-model step on that batch) -- target < 10 %.
 The last line is one JSON object.
 """
 import argparse
@@ -23,7 +25,7 @@ import keras
 import numpy as np
 
 from resgan import models
-from resgan.dataset import PulseSequence
+from resgan.dataset import mixed_batches
 from resgan.evaluation import PulseGenerator
 from resgan.gan import ResGAN
 from resgan.netcdf import list_data_files, write_netcdf
@@ -47,6 +49,8 @@ def main():
     p.add_argument("--steps", type=int, default=6)
     p.add_argument("--batch_size", type=int, default=128)
     p.add_argument("--context", type=int, default=1)
+    p.add_argument("--mix_files", type=int, default=4,
+                   help="sub-batches per batch, as train.py --mix_files (default 4)")
     args = p.parse_args()
 
     keras.utils.set_random_seed(0)
@@ -57,11 +61,14 @@ def main():
     except ValueError:
         files = _synthetic_file(tmp.name)
         source = "synthetic temp file"
-    seq = PulseSequence(files, batch_size=args.batch_size, context_len=args.context)
-    n_batches = min(len(seq), args.steps + 1)
-
+    # the batches training draws (resgan.training: stage 1 and 2 call mixed_batches)
+    mixer = mixed_batches(files, argparse.Namespace(batch_size=args.batch_size, mix_files=args.mix_files,
+                                                    rnn_context_len=args.context),
+                          seed=0, steps=args.steps + 1)
+    n_batches = len(mixer)
+    mixer[0]  # warm-up: the first batch reads the data file(s) into the mixer's cache
     t0 = time.perf_counter()
-    batches = [seq[i] for i in range(n_batches)]
+    batches = [mixer[i] for i in range(n_batches)]
     t_data = (time.perf_counter() - t0) / n_batches
     batches = [(x, y) for x, y in batches if len(x) == args.batch_size] or batches
 
@@ -94,12 +101,14 @@ def main():
     gen_x = len(utt) * 0.005 / (time.perf_counter() - t)
     print(f"generation: {gen_x:.2f}x real time ({len(utt)} frames)")
     share = t_data / (t_data + t_step)
-    print(f"input pipeline: {t_data * 1000:.1f} ms/batch = {100 * share:.1f} % of a pulse step "
-          f"(data: {source})")
+    print(f"input pipeline (batch mixer, {args.mix_files} sub-batches of "
+          f"{args.batch_size // args.mix_files}): {t_data * 1000:.1f} ms/batch = {100 * share:.1f} % "
+          f"of a pulse step (data: {source})")
     tmp.cleanup()
     print(json.dumps({"pulse_frames_per_s": round(pulse_fps, 2), "gan_frames_per_s": round(gan_fps, 2),
                       "generate_x_realtime": round(gen_x, 3),
-                      "input_pipeline_share": round(share, 4)}))
+                      "input_pipeline_share": round(share, 4),
+                      "input_ms_per_batch": round(t_data * 1000, 2), "mix_files": args.mix_files}))
 
 
 if __name__ == "__main__":

@@ -79,15 +79,17 @@ def main(argv=None):
     print(f"fast  : {fast8_sps:10.1f} samples/s in total ({args.batch_size} utterances at once, "
           f"{fast8_sps / args.batch_size:.1f} per utterance)", flush=True)
     speedup = fast_sps / naive_sps
-    print(f"speed-up (1 utterance): {speedup:.1f}x; seconds of 22.05 kHz audio per second: "
-          f"{fast8_sps / cfg.sample_rate:.3f} (batch {args.batch_size})", flush=True)
+    print(f"speed-up (1 utterance): {speedup:.1f}x; real-time factor at {cfg.sample_rate} Hz: "
+          f"{fast_sps / cfg.sample_rate:.3f} (1 utterance), {fast8_sps / cfg.sample_rate:.3f} "
+          f"(batch {args.batch_size})", flush=True)
     try:
         load = os.getloadavg()[0]
     except OSError:
         load = None
     print(json.dumps({"naive_samples_per_s": round(naive_sps, 2), "fast_samples_per_s": round(fast_sps, 1),
                       "speedup": round(speedup, 1), "fast_samples_per_s_batch8": round(fast8_sps, 1),
-                      "max_abs_diff": max_abs_diff, "batch": args.batch_size, "config": args.model or args.preset,
+                      "max_abs_diff": max_abs_diff, "batch": args.batch_size, "sample_rate": cfg.sample_rate,
+                      "realtime_factor_1utt": round(fast_sps / cfg.sample_rate, 3), "config": args.model or args.preset,
                       "load_avg_1min": load}))
 
 

@@ -6,9 +6,11 @@
 ``mel``: the same mapping of an ``n_mels``-band mel spectrogram.
 Frame t is centred on sample t * hop (``dsp.spectral.stft``, centred).
 """
+import zipfile
+
 import numpy as np
 
-from dsp.audio import InputError
+from dsp.audio import InputError, check_input_file
 from dsp.spectral import (db_to_amplitude, denormalize_db, linear_log_spectrogram,
                           log_mel_spectrogram)
 
@@ -61,8 +63,19 @@ def check_spectrogram(spec, n_bins, what="spectrogram", kind="normalized_db"):
     return np.clip(spec, 0.0, 1.0) if kind == "normalized_db" else spec
 
 
+def check_npz_file(path):
+    """InputError naming `path` unless it is a complete ``.npz`` archive.
+
+    Checked before ``np.load``, which would try to unpickle anything that is not a zip.
+    """
+    path = check_input_file(path, "a .npz file", missing="no such file")
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not a .npz archive (truncated or another format)")
+
+
 def load_spec_npz(path, key="spec"):
     """Read ``key`` from a ``.npz`` written by gen_spec.py / preprocess.py."""
+    check_npz_file(path)
     try:
         with np.load(path) as data:
             if key not in data:
@@ -70,5 +83,7 @@ def load_spec_npz(path, key="spec"):
             return data[key]
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    except InputError:
+        raise
     except (OSError, ValueError, EOFError) as exc:
         raise InputError(f"{path}: not a readable .npz file ({exc})") from None

@@ -15,7 +15,7 @@ import numpy as np
 
 from cnnvocoder.config import DEFAULT_PRESET, preset_config
 from cnnvocoder.features import compute_features
-from dsp.audio import atomic_output, cli_main, load_audio
+from dsp.audio import atomic_output, check_output, cli_main, load_audio
 
 
 def parse_args(argv=None):
@@ -34,10 +34,11 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     config = preset_config(args.preset)
-    x, sr = load_audio(args.input, sr=config["sr"], min_samples=config["hop_length"])
-    spec, mel = compute_features(x, config)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
+    check_output(out)  # an unwritable output folder stops the run before any work
+    x, sr = load_audio(args.input, sr=config["sr"], min_samples=config["hop_length"])
+    spec, mel = compute_features(x, config)
     with atomic_output(out) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, spec=spec, mel=mel, sr=np.int64(sr), n_samples=np.int64(len(x)))

@@ -41,7 +41,6 @@ Example:
 """
 from pathlib import Path
 
-import keras
 import numpy as np
 from keras import ops
 
@@ -49,7 +48,7 @@ import cnnvocoder.layers  # noqa: F401  (registers the custom layers for loading
 import cnnvocoder.losses  # noqa: F401  (registers the loss for loading)
 from cnnvocoder.config import DEFAULT_CONFIG, config_path_for, load_config
 from dsp.audio import InputError
-from dsp.backend import is_tensorflow, require_tensorflow
+from dsp.backend import is_tensorflow, load_keras_model, require_tensorflow
 
 
 def _bn_affine(layer):
@@ -288,11 +287,7 @@ def load_vocoder(model_path):
         raise InputError(f"{model_path}: no such model file")
     cfg_path = config_path_for(model_path)
     config = load_config(cfg_path) if cfg_path else dict(DEFAULT_CONFIG)
-    try:
-        model = keras.saving.load_model(model_path, compile=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{model_path}: cannot load the model ({exc})") from None
-    return model, config
+    return load_keras_model(model_path, "model", compile=False), config
 
 
 def fast_vocoder(model):

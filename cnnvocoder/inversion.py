@@ -126,6 +126,8 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
     else:
         mag = spec
     mag = np.asarray(mag, dtype=np.float64)
+    if mag.shape[0] < 2:  # frames are centred: one frame spans no samples between centres
+        raise InputError(f"spectrogram: {mag.shape[0]} frame, {method} needs at least 2")
     if length is None:
         length = (mag.shape[0] - 1) * hop
     if method == "griffinlim":

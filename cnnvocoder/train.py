@@ -18,8 +18,12 @@ epochs a validation segment is synthesised to ``<model_dir>/samples/``.
 Resume (default ``--resume``): continue from ``<model_dir>/last.keras`` when it
 exists (its stored configuration is kept), or ``--checkpoint X.keras`` from
 another checkpoint (optimiser state and epoch counter included);
-``--no-resume`` starts over.  ``--warm_start X.keras`` only copies the weights
-(fresh optimiser, epoch 0), e.g. to fine-tune on a new corpus.
+``--no-resume`` starts over. A resumed run ends with the weights of an
+uninterrupted one (tests/cnnvocoder/test_cnnvocoder_resume.py): the checkpoints
+hold their own epoch and best loss (``dsp.resume``), the batches of epoch e depend
+on (seed, e, index) only, and the interrupted epoch restarts from its beginning.
+``--warm_start X.keras`` only copies the weights (fresh optimiser, epoch 0), e.g.
+to fine-tune on a new corpus.
 
     python -m cnnvocoder.train --data_dir data/cnnvocoder/segments \
         --model_dir models/cnnvocoder --epochs 10 --steps_per_epoch 20
@@ -36,12 +40,15 @@ import numpy as np
 from cnnvocoder.config import (ANALYSIS_KEYS, DEFAULT_CONFIG, DEFAULT_PRESET, PRESET_DIR,
                                TRAINING_DEFAULTS, add_config_flags, config_path_for,
                                load_config, make_config)
+from cnnvocoder.features import check_npz_file
 from cnnvocoder.inference import load_vocoder
 from cnnvocoder.losses import make_loss, term_metrics
 from cnnvocoder.model import build_model
-from dsp.audio import InputError, atomic_output, cli_main, write_json, write_wav
+from dsp.audio import InputError, cli_main, write_wav
+from dsp.backend import load_keras_model
 from dsp.presets import parse_args as parse_with_preset
 from dsp.presets import save_config
+from dsp.resume import checkpoint_state, restore_seed_states, resumed_csv_logger, save_checkpoint
 
 
 def read_list(data_dir, name):
@@ -52,10 +59,13 @@ def read_list(data_dir, name):
              for line in path.read_text().splitlines() if line.strip()]
     if not files:
         raise InputError(f"{path}: empty file list")
+    for f in files:  # a missing or cut segment stops the run now, not in the middle of an epoch
+        check_npz_file(f)
     return files
 
 
 def load_segment(path, key):
+    check_npz_file(path)
     try:
         with np.load(path) as d:
             return d[key].astype(np.float32), d["wav"].astype(np.float32)
@@ -66,30 +76,41 @@ def load_segment(path, key):
 class Segments(keras.utils.PyDataset):
     """Batches of (spectrogram [B, 81, bins], wav [B, 20736]) from segment files.
 
+    Batch i of epoch e is a pure function of (seed, e, i): a resumed run sets `epoch`.
+
     Args:
         files: list of segment .npz paths.
         config: configuration ("input" picks the 'spec' or 'mel' array).
         batch_size: int.
-        shuffle: bool; reshuffled after every epoch with a generator seeded by `seed`.
+        shuffle: bool; the files in a new order every epoch, permutation of rng([seed, epoch]).
         seed: int.
-        steps: int or None; at least this many batches per epoch (files repeat).
+        steps: int or None; batches per epoch (files repeat when there are fewer, a
+            different part of them every epoch when there are more); None: one pass.
     """
 
     def __init__(self, files, config, batch_size, shuffle, seed, steps=None):
         super().__init__()
         self.files, self.batch_size, self.shuffle, self.steps = files, batch_size, shuffle, steps
         self.key = "mel" if config["input"] == "mel" else "spec"
-        self.rng = np.random.default_rng(seed)
-        self.order = np.arange(len(files))
-        self.on_epoch_end()
+        self.seed = seed
+        self.epoch = 0
+
+    @property
+    def epoch(self):
+        return self._epoch
+
+    @epoch.setter
+    def epoch(self, value):
+        self._epoch = int(value)
+        n = len(self.files)
+        self.order = (np.random.default_rng([self.seed, self._epoch]).permutation(n) if self.shuffle
+                      else np.arange(n))
 
     def __len__(self):
-        n = max(1, len(self.files) // self.batch_size)
-        return n if self.steps is None else max(n, self.steps)
+        return max(1, len(self.files) // self.batch_size) if self.steps is None else self.steps
 
     def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(len(self.files))
+        self.epoch += 1
 
     def __getitem__(self, i):
         n = len(self.files)
@@ -98,16 +119,10 @@ class Segments(keras.utils.PyDataset):
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
-def save_model(model, path):
-    """model.save under a temporary name, then rename (a crash never leaves half a file)."""
-    with atomic_output(path) as tmp:
-        model.save(tmp)
-
-
 class Checkpoints(keras.callbacks.Callback):
-    """last.keras + last.json every epoch, model.keras + model.json on a new best
-    validation loss, state.json (epoch, best loss); `resolved` is the configuration
-    saved beside each checkpoint."""
+    """model.keras + model.json on a new best validation loss, then last.keras + last.json
+    and state.json (epoch, best loss) every epoch; both checkpoints hold their epoch and
+    best loss inside (dsp.resume); `resolved` is the configuration saved beside each."""
 
     def __init__(self, model_dir, resolved, best):
         super().__init__()
@@ -115,14 +130,16 @@ class Checkpoints(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        save_model(self.model, self.model_dir / "last.keras")
-        save_config(self.model_dir / "last.json", self.resolved)
         val = float(logs.get("val_loss", logs.get("loss", np.inf)))
         if val < self.best:
             self.best = val
-            save_model(self.model, self.model_dir / "model.keras")
             save_config(self.model_dir / "model.json", self.resolved)
-        write_json(self.model_dir / "state.json", {"epoch": epoch + 1, "best_val_loss": self.best})
+            save_checkpoint(self.model, self.model_dir / "model.keras",
+                            {"epoch": epoch + 1, "best_val_loss": self.best})
+        save_config(self.model_dir / "last.json", self.resolved)
+        save_checkpoint(self.model, self.model_dir / "last.keras",  # last: the resume point
+                        {"epoch": epoch + 1, "best_val_loss": self.best},
+                        state_path=self.model_dir / "state.json")
 
 
 class Samples(keras.callbacks.Callback):
@@ -140,21 +157,18 @@ class Samples(keras.callbacks.Callback):
             write_wav(self.out_dir / f"epoch{epoch + 1:04d}_{k}.wav", wav, self.sr)
 
 
-def make_callbacks(args, resolved, val_spec, val_wav):
+def make_callbacks(args, resolved, val_spec, val_wav, best=np.inf, initial_epoch=0):
+    """The log first, the checkpoints after it: a checkpoint's epoch is always in log.csv."""
     model_dir = Path(args.model_dir)
-    best = np.inf
-    state_path = model_dir / "state.json"
-    if args.resume_from and state_path.is_file():
-        best = json.loads(state_path.read_text()).get("best_val_loss", np.inf)
     samples = model_dir / "samples"
     samples.mkdir(parents=True, exist_ok=True)
     for k, wav in enumerate(val_wav):
         write_wav(samples / f"target_{k}.wav", wav, resolved["sr"])
     callbacks = [
+        resumed_csv_logger(model_dir / "log.csv", initial_epoch),  # trimmed to the checkpoint
+        keras.callbacks.TerminateOnNaN(),
         Checkpoints(model_dir, resolved, best),
         Samples(samples, val_spec, args.sample_every, resolved["sr"]),
-        keras.callbacks.CSVLogger(str(model_dir / "log.csv"), append=bool(args.resume_from)),
-        keras.callbacks.TerminateOnNaN(),
     ]
     if find_spec("tensorboard") is not None:  # keras' TensorBoard callback needs the package
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(args.log_dir),
@@ -232,16 +246,25 @@ def resolve_config(args, resume_from=None):
 
 
 def load_or_build(args, config):
-    """(compiled model, initial epoch): the checkpoint to resume, or a new model."""
+    """(compiled model, initial epoch, best validation loss): the checkpoint to resume, or a new model.
+
+    The epoch and best loss are those stored inside the checkpoint (`dsp.resume`); for
+    checkpoints written before they were, those of ``state.json`` beside it.
+    """
     if not args.resume_from:
-        return build_and_compile(config, args.warm_start), 0
+        return build_and_compile(config, args.warm_start), 0, np.inf
     if not Path(args.resume_from).is_file():
         raise InputError(f"{args.resume_from}: no such checkpoint")
-    model = keras.saving.load_model(args.resume_from, compile=True)
-    state = Path(args.resume_from).parent / "state.json"
-    initial_epoch = int(json.loads(state.read_text())["epoch"]) if state.is_file() else 0
+    model = load_keras_model(args.resume_from, "checkpoint", compile=True)
+    state = checkpoint_state(args.resume_from)
+    state_path = Path(args.resume_from).parent / "state.json"
+    if state is None and state_path.is_file():
+        state = json.loads(state_path.read_text())
+    state = state or {}
+    restore_seed_states(model, state)
+    initial_epoch = int(state.get("epoch", 0))
     print(f"resuming from {args.resume_from} at epoch {initial_epoch}")
-    return model, initial_epoch
+    return model, initial_epoch, float(state.get("best_val_loss", np.inf))
 
 
 @cli_main
@@ -259,20 +282,23 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     train_files = read_list(args.data_dir, "train.txt")
     val_files = read_list(args.data_dir, "val.txt")
-    model, initial_epoch = load_or_build(args, config)
+    model, initial_epoch, best = load_or_build(args, config)
     save_config(model_dir / "config.json", resolved)
 
     bs = int(config["batch_size"])
     train = Segments(train_files, config, bs, True, args.seed, steps=args.steps_per_epoch)
-    val = Segments(val_files, config, bs, False, args.seed)
+    train.epoch = initial_epoch
+    n_val = max(1, len(val_files) // bs)
+    val = Segments(val_files, config, bs, False, args.seed,  # the same batches every epoch
+                   steps=min(args.validation_steps, n_val))
     val_spec, val_wav = val[0]
     if initial_epoch >= args.epochs:
         print(f"already trained for {initial_epoch} >= {args.epochs} epochs; nothing to do")
         return
-    model.fit(train, epochs=args.epochs, initial_epoch=initial_epoch,
-              steps_per_epoch=args.steps_per_epoch, validation_data=val,
-              validation_steps=min(args.validation_steps, len(val)),
-              callbacks=make_callbacks(args, resolved, val_spec[:2], val_wav[:2]), verbose=2)
+    # the datasets' lengths are the epoch and the validation pass; they order their own batches
+    model.fit(train, epochs=args.epochs, initial_epoch=initial_epoch, validation_data=val,
+              callbacks=make_callbacks(args, resolved, val_spec[:2], val_wav[:2], best, initial_epoch),
+              verbose=2, shuffle=False)
     print(f"done: {model_dir / 'model.keras'} (best), {model_dir / 'last.keras'} (last)")
 
 

@@ -108,13 +108,22 @@ def sdr(ref, est, taps=256):
                                max(np.dot(noise, noise), 1e-12)))
 
 
-def pesq_nb(ref, est, sr):
-    """Narrow-band PESQ (ITU-T P.862) at 16 kHz, reference first."""
+def _pesq(ref, est, sr, mode):
     ref, est = _pair(ref, est)
     if sr != 16000:
         ref = resample(ref.astype(np.float32), sr, 16000)
         est = resample(est.astype(np.float32), sr, 16000)
-    return float(pesq(16000, ref.astype(np.float64), est.astype(np.float64), "nb"))
+    return float(pesq(16000, ref.astype(np.float64), est.astype(np.float64), mode))
+
+
+def pesq_nb(ref, est, sr):
+    """Narrow-band PESQ (ITU-T P.862) at 16 kHz, reference first."""
+    return _pesq(ref, est, sr, "nb")
+
+
+def pesq_wb(ref, est, sr):
+    """Wide-band PESQ (ITU-T P.862.2) at 16 kHz, reference first."""
+    return _pesq(ref, est, sr, "wb")
 
 
 def stoi(ref, est, sr, extended=False):

@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dsp.audio import InputError, load_audio
+from dsp.backend import load_keras_model
 from dsp.metrics import log_spectral_distance, mel_cepstral_distortion
 from resgan import models, synthesis
 from resgan.constants import PULSE_LENGTH, SAMPLE_RATE
@@ -73,8 +74,8 @@ def load_models(model_dir, seed=0):
     for name in ("pulse_model.keras", "generator.keras"):
         if not (model_dir / name).is_file():
             raise InputError(f"{model_dir / name}: missing (train both stages first: 01_run_train.sh)")
-    pulse = keras.models.load_model(model_dir / "pulse_model.keras", compile=False)
-    gen = keras.models.load_model(model_dir / "generator.keras", compile=False)
+    pulse = load_keras_model(model_dir / "pulse_model.keras", "pulse model", compile=False)
+    gen = load_keras_model(model_dir / "generator.keras", "generator", compile=False)
     return PulseGenerator(pulse, gen, seed)
 
 

@@ -43,7 +43,7 @@ import netCDF4
 import numpy as np
 from scipy.io import netcdf_file
 
-from dsp.audio import InputError, atomic_output
+from dsp.audio import InputError, atomic_output, check_input_file
 
 _VARIABLES = ("inputs", "targetPatterns", "seqLengths", "seqTags",
               "inputMeans", "inputStdevs", "outputMeans", "outputStdevs")
@@ -109,8 +109,7 @@ def _read_variables(path: Path, names) -> tuple[dict, dict, dict]:
     scipy.io.netcdf_file handles NETCDF3 (classic / 64-bit offset); anything
     else (e.g. a NETCDF4/HDF5 file) is read with netCDF4.
     """
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
+    check_input_file(path, "a NetCDF file", missing="no such file")
     try:
         return _read_scipy(path, names)
     except InputError:

@@ -10,9 +10,11 @@ Per utterance, at 16 kHz with a 5 ms hop (80 samples, as get_mfcc.py):
   and a voicing flag (``resgan.pitch.yin``: vectorised YIN, see there why not pYIN);
 * targets [n_frames, 400]: excitation pulses. The pre-emphasised speech is
   inverse-filtered with get_mfcc.py's all-pole model (LSFs interpolated per
-  sample block, ``resgan.gci.inverse_filter``); GCIs are tracked period to
-  period in voiced regions (``resgan.gci.find_gcis``). A voiced frame takes the
-  two-period residual segment centred at its nearest GCI, Hann-windowed and
+  sample block, ``resgan.gci.inverse_filter``); the polarity is decided per
+  utterance, GCIs are tracked period to period in voiced regions and each pulse
+  centre is its GCI moved to the main residual peak of its window
+  (``resgan.gci.excitation_marks``). A voiced frame takes the two-period
+  residual segment around its nearest pulse centre, Hann-windowed and
   centred at index 200 of 400 zeros (capped at 400); an unvoiced frame takes a
   frame-centred, Hann-windowed 400-sample residual segment. Each pulse has unit
   energy (all-zero segments stay zero).
@@ -39,15 +41,14 @@ import numpy as np
 from tqdm import tqdm
 
 from corpus.readers import list_wavs
-from dsp.audio import InputError, load_audio, notice, resample
+from dsp.audio import InputError, load_audio
 from dsp.mfcc import MfccConfig, analyze
 from resgan.constants import CENTRE, FRAME_HOP, INPUT_COLUMNS, PULSE_LENGTH, SAMPLE_RATE
 from resgan.figures import plot_utterance
-from resgan.gci import find_gcis, glottal_derivative, inverse_filter, polarity, refine_gcis
+from resgan.gci import excitation_marks, inverse_filter, pulse_centring
 from resgan.netcdf import list_data_files, write_netcdf
 from resgan.pitch import interpolated_log_f0, yin
 
-REFINE_RADIUS = 8  # samples: snap a GCI to the main residual peak next to it
 F0_METHOD = "vectorised YIN (resgan.pitch.yin), 60-400 Hz"
 
 
@@ -80,9 +81,9 @@ def extract_pulses(residual: np.ndarray, gci: np.ndarray, f0: np.ndarray, voiced
                    hop: int = FRAME_HOP, sr: int = SAMPLE_RATE):
     """Pulses [n_frames, 400] and the per-frame flag "voiced pulse" (bool [n_frames]).
 
-    A voiced frame (voiced and a GCI within two periods of its centre) takes the
-    two-period segment around its nearest GCI; others a frame-centred 400-sample
-    segment. Every non-silent pulse has unit energy.
+    A voiced frame (voiced and a pulse centre ``gci`` within two periods of its
+    centre) takes the two-period segment around its nearest pulse centre; others a
+    frame-centred 400-sample segment. Every non-silent pulse has unit energy.
     """
     n_frames = f0.shape[0]
     centres = np.arange(n_frames) * hop
@@ -119,13 +120,11 @@ def analyze_utterance(x: np.ndarray, sr: int = SAMPLE_RATE, cfg: MfccConfig = Mf
     n_frames = mf.mfcc.shape[0]
     pitch = yin(x, sr, cfg.hop_size, n_frames, fmin=fmin, fmax=fmax)
     residual = inverse_filter(x, mf.lsf, cfg.hop_size, cfg.preemphasis)
-    derivative = glottal_derivative(residual, cfg.preemphasis)
-    if polarity(derivative, pitch.voiced, cfg.hop_size) < 0:
-        # inverted recording (e.g. LJSpeech): flip so that every pulse has the same polarity
-        residual, derivative = -residual, -derivative
-    gci = find_gcis(derivative, pitch.f0, pitch.voiced, cfg.hop_size, sr)
-    gci = refine_gcis(residual, gci, REFINE_RADIUS)
-    pulses, pulse_voiced = extract_pulses(residual, gci, pitch.f0, pitch.voiced, cfg.hop_size, sr)
+    marks = excitation_marks(residual, pitch.f0, pitch.voiced, cfg.hop_size, sr)
+    residual = marks.sign * residual  # an inverted recording is flipped: closure peaks positive
+    gci = marks.gci
+    pulses, pulse_voiced = extract_pulses(residual, marks.centres, pitch.f0, pitch.voiced,
+                                          cfg.hop_size, sr)
     f0 = np.where(pulse_voiced, pitch.f0, 0.0).astype(np.float32)
     inputs = np.concatenate([mf.mfcc.astype(np.float32),
                              interpolated_log_f0(f0, pulse_voiced)[:, None],
@@ -188,23 +187,21 @@ def _install(staging: Path, target: Path):
 
 
 def _analyse_file(job):
-    """Worker: (wav, fmin, fmax, keep_signal) -> (x or None, feats, error, file_sr, n_samples)."""
+    """Worker: (wav, fmin, fmax, keep_signal) -> (x or None, feats, error, n_samples); x at 16 kHz."""
     wav, fmin, fmax, keep_signal = job
     cfg = MfccConfig()
     try:
-        x, file_sr = load_audio(wav, min_samples=cfg.win_length)
-        if file_sr != SAMPLE_RATE:
-            x = resample(x, file_sr, SAMPLE_RATE)
+        x, _ = load_audio(wav, sr=SAMPLE_RATE, min_samples=cfg.win_length)
         feats = analyze_utterance(x, SAMPLE_RATE, cfg, fmin, fmax)
         for name, a in (("inputs", feats.inputs), ("targets", feats.targets)):
             if not np.all(np.isfinite(a)):
                 raise InputError(f"{wav}: non-finite {name} after analysis")
     except InputError as exc:
-        return None, None, str(exc), None, 0
+        return None, None, str(exc), 0
     n_samples = len(x)
     if not keep_signal:
         x, feats.residual = None, None  # not needed: keep inter-process traffic small
-    return x, feats, None, file_sr, n_samples
+    return x, feats, None, n_samples
 
 
 def _analysed(jobs_list, n_jobs):
@@ -227,8 +224,9 @@ class _FirstPass:
     inputs: _RunningStats = field(default_factory=_RunningStats)   # training utterances only
     targets: _RunningStats = field(default_factory=_RunningStats)
     seconds: float = 0.0
-    resampled_from: set = field(default_factory=set)
     skipped: list = field(default_factory=list)
+    voiced_pulses: int = 0     # training utterances' voiced pulses ...
+    centred_pulses: int = 0    # ... whose main peak is within +-3 samples of the centre
 
 
 def _analyse_corpus(wavs, tags, test_tags, tmp, fmin, fmax, jobs, skip_bad, figures_every,
@@ -240,7 +238,7 @@ def _analyse_corpus(wavs, tags, test_tags, tmp, fmin, fmax, jobs, skip_bad, figu
     done = _FirstPass()
     results = _analysed(jobs_list, jobs)
     try:
-        for i, (x, feats, error, file_sr, n_samples) in enumerate(
+        for i, (x, feats, error, n_samples) in enumerate(
                 tqdm(results, total=len(tags), desc="packaging", unit="utt", disable=not progress)):
             tag = tags[i]
             if error is not None:
@@ -249,14 +247,15 @@ def _analyse_corpus(wavs, tags, test_tags, tmp, fmin, fmax, jobs, skip_bad, figu
                 print(f"warning: skipped {error}", file=sys.stderr)
                 done.skipped.append(tag)
                 continue
-            if file_sr != SAMPLE_RATE:
-                done.resampled_from.add(file_sr)
             done.seconds += n_samples / SAMPLE_RATE
             np.save(tmp / f"{i}_in.npy", feats.inputs)
             np.save(tmp / f"{i}_out.npy", feats.targets)
             if tag not in test_tags:
                 done.inputs.add(feats.inputs)
                 done.targets.add(feats.targets)
+                centring = pulse_centring(feats.targets, feats.voiced)
+                done.voiced_pulses += centring["n_voiced"]
+                done.centred_pulses += centring["n_within"]
             if x is not None:
                 plot_utterance(Path(figures_dir) / f"packaging_{tag}.png", tag, x, feats,
                                SAMPLE_RATE, FRAME_HOP)
@@ -270,8 +269,9 @@ def _file_attributes(cfg: MfccConfig, split: str) -> dict:
     return {
         "input_columns": INPUT_COLUMNS,
         "target_description": "400-sample excitation pulses: two pitch periods centred at the "
-                              "nearest GCI (index 200), Hann-windowed, unit energy; unvoiced "
-                              "frames: frame-centred Hann-windowed residual",
+                              "main residual peak next to the nearest GCI (index 200), "
+                              "Hann-windowed, unit energy; unvoiced frames: frame-centred "
+                              "Hann-windowed residual",
         "sample_rate": SAMPLE_RATE, "frame_hop": cfg.hop_size, "pulse_length": PULSE_LENGTH,
         "f0_method": F0_METHOD, "mfcc_config": str(cfg.to_dict()),
         "source": "python data_utils.py package", "split": split,
@@ -323,7 +323,9 @@ def package(wav_dir, out_dir="traindata", test_dir="testdata", test_fraction: fl
 
     Returns:
         dict with n_train, n_test, train_files, test_files, skipped, seconds (audio),
-        cpu_seconds (this process and its workers).
+        cpu_seconds (this process and its workers), centred (fraction of the training
+        utterances' voiced pulses whose largest-magnitude sample is within +-3 samples of
+        index 200; NaN without voiced pulses).
     """
     wav_dir, out_dir, test_dir = Path(wav_dir), Path(out_dir), Path(test_dir)
     _check_options(files_per_nc, test_fraction, fmin, fmax)
@@ -342,8 +344,6 @@ def package(wav_dir, out_dir="traindata", test_dir="testdata", test_fraction: fl
         test_tags = [t for t in test_tags if t not in dropped]
         if not train_tags:
             raise InputError(f"{wav_dir}: no usable training utterance")
-        if first.resampled_from:
-            notice(f"resampled files at {sorted(first.resampled_from)} Hz to {SAMPLE_RATE} Hz")
         index = {tag: i for i, tag in enumerate(tags)}
         staged = {split: _write_split(tmp, split, split_tags_, index, first, files_per_nc)
                   for split, split_tags_ in (("train", train_tags), ("test", test_tags))}
@@ -353,7 +353,8 @@ def package(wav_dir, out_dir="traindata", test_dir="testdata", test_fraction: fl
     return {"n_train": len(train_tags), "n_test": len(test_tags), "skipped": first.skipped,
             "train_files": list_data_files(out_dir) if train_tags else [],
             "test_files": list_data_files(test_dir) if test_tags else [],
-            "seconds": first.seconds, "cpu_seconds": cpu}
+            "seconds": first.seconds, "cpu_seconds": cpu,
+            "centred": first.centred_pulses / first.voiced_pulses if first.voiced_pulses else float("nan")}
 
 
 def _children_cpu() -> float:

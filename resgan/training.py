@@ -12,6 +12,12 @@ finished epoch (``--no-resume`` starts over). Checkpoint files:
 * ``pulse_model.json``, ``generator.json`` beside the models: the resolved
   configuration of the run (every flag, the preset named), ``dsp.presets.save_config``.
 
+A resumed run equals an uninterrupted one (tests/resgan/test_resgan_resume.py):
+each backup holds its own state (``dsp.resume.save_checkpoint``: the epoch, early
+stopping and, in stage 2, the position of the generator's noise stream), the
+batches of epoch e depend on (seed, e, batch) only (``resgan.dataset``, fit with
+``shuffle=False``), and the interrupted epoch restarts from its beginning.
+
 Stage 2 is TensorFlow only (``resgan.gan``); stage 1 runs on any Keras backend.
 """
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy as np
 
 from dsp.audio import InputError, atomic_output
 from dsp.presets import save_config
+from dsp.resume import checkpoint_state, restore_seed_states, resumed_csv_logger, save_checkpoint
 from resgan import figures, models
 from resgan.dataset import load_frames, mixed_batches, split_train_val
 from resgan.constants import PULSE_RMS
@@ -86,8 +93,8 @@ class PulseCheckpoint(keras.callbacks.Callback):
                 self.state["stopped"] = True
                 self.model.stop_training = True
         self.state["epoch"] = epoch + 1
-        save_model(self.model, self.dir / "pulse_backup.keras")
-        save_config(self.dir / "pulse_state.json", self.state)
+        save_checkpoint(self.model, self.dir / "pulse_backup.keras", self.state,
+                        state_path=self.dir / "pulse_state.json")
 
 
 class GanCheckpoint(keras.callbacks.Callback):
@@ -104,8 +111,9 @@ class GanCheckpoint(keras.callbacks.Callback):
         save_model(gan.generator, self.dir / "generator.keras")
         save_model(gan.discriminator, self.dir / "discriminator.keras")
         save_config(self.dir / "generator.json", {**self.config, "epoch": epoch + 1})
-        save_model(gan, self.dir / "gan_backup.weights.h5", weights_only=True)
-        save_config(self.dir / "gan_state.json", {"epoch": epoch + 1})
+        # with the position of the generator's noise stream (dsp.resume.seed_states)
+        save_checkpoint(gan, self.dir / "gan_backup.weights.h5", {"epoch": epoch + 1},
+                        state_path=self.dir / "gan_state.json")
 
 
 class PulseFigures(keras.callbacks.Callback):
@@ -165,14 +173,16 @@ def train_pulse_model(args):
     model_dir = Path(args.model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     train_files, val_file = split_train_val(args)
-    state = read_json(model_dir / "pulse_state.json") if args.resume else None
     backup = model_dir / "pulse_backup.keras"
+    # the state stored inside the backup always matches its weights; older backups: the JSON
+    state = (checkpoint_state(backup) or read_json(model_dir / "pulse_state.json")) if args.resume else None
     if state and backup.is_file():
         if state.get("stopped") or state["epoch"] >= args.epochs_pulse:
             print(f"stage 1 already finished ({state['epoch']} epochs, best "
                   f"val waveform MSE {state['best']:.3g}); --no-resume to train again")
             return model_dir / "pulse_model.keras"
         model = keras.models.load_model(backup)
+        restore_seed_states(model, state)
         print(f"stage 1: resuming after epoch {state['epoch']}")
     else:
         state, model = None, build_pulse_trainer(args)
@@ -185,14 +195,15 @@ def train_pulse_model(args):
     fig_idx = figure_frames(vvoiced)
     log = model_dir / "pulse_log.csv"
     callbacks = [
-        keras.callbacks.CSVLogger(str(log), append=initial_epoch > 0),
+        resumed_csv_logger(log, initial_epoch),  # without the rows of an epoch a killed run began
         PulseCheckpoint(model_dir, _config(args), args.patience, state=state),
         PulseFigures(Path(args.figures_dir) / "resgan_pulse_progress.png", vx[fig_idx], vy[fig_idx],
                      args.plot_every, title="stage 1: reference vs pulse model"),
     ]
     model.fit(data, validation_data=(vx, {"wave": vy, "spec": vy}),
               validation_batch_size=256, epochs=args.epochs_pulse,
-              initial_epoch=initial_epoch, callbacks=callbacks, verbose=args.verbose)
+              initial_epoch=initial_epoch, callbacks=callbacks, verbose=args.verbose,
+              shuffle=False)  # EpochSlice orders the batches by (seed, epoch)
     figures.plot_losses(Path(args.figures_dir) / "resgan_pulse_loss.png", log,
                                ["wave_loss", "val_wave_loss"], "stage 1: pulse model waveform MSE")
     return model_dir / "pulse_model.keras"
@@ -222,13 +233,15 @@ def train_noise_model(args):
     pulse_model = load_pulse_model(model_dir)
     keras.utils.set_random_seed(args.seed)
     gan = build_gan(args, pulse_model)
-    state = read_json(model_dir / "gan_state.json") if args.resume else None
+    backup = model_dir / "gan_backup.weights.h5"
+    state = (checkpoint_state(backup) or read_json(model_dir / "gan_state.json")) if args.resume else None
     initial_epoch = 0
-    if state and (model_dir / "gan_backup.weights.h5").is_file():
+    if state and backup.is_file():
         if state["epoch"] >= args.epochs_gan:
             print(f"stage 2 already finished ({state['epoch']} epochs); --no-resume to train again")
             return model_dir / "generator.keras"
-        gan.load_weights(model_dir / "gan_backup.weights.h5")
+        gan.load_weights(backup)
+        restore_seed_states(gan, state)  # older backups: the noise stream restarts from the seed
         initial_epoch = state["epoch"]
         print(f"stage 2: resuming after epoch {initial_epoch}")
     train_files, val_file = split_train_val(args)
@@ -240,7 +253,7 @@ def train_noise_model(args):
     fig_idx = figure_frames(vvoiced)
     log = model_dir / "gan_log.csv"
     callbacks = [
-        keras.callbacks.CSVLogger(str(log), append=initial_epoch > 0),
+        resumed_csv_logger(log, initial_epoch),
         GanCheckpoint(model_dir, _config(args)),
         PulseFigures(Path(args.figures_dir) / "resgan_gan_progress.png", vx[fig_idx], vy[fig_idx],
                      args.plot_every, gan=True,
@@ -248,7 +261,7 @@ def train_noise_model(args):
     ]
     t0 = time.time()
     gan.fit(data, epochs=args.epochs_gan, initial_epoch=initial_epoch, callbacks=callbacks,
-            verbose=args.verbose)
+            verbose=args.verbose, shuffle=False)
     print(f"stage 2: {time.time() - t0:.0f} s")
     figures.plot_losses(Path(args.figures_dir) / "resgan_gan_loss.png", log,
                                ["g_adv", "g_peek", "d_real", "d_fake"],

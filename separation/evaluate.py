@@ -26,10 +26,21 @@ from matplotlib.figure import Figure
 from tqdm import tqdm
 
 from dsp import metrics
-from dsp.audio import InputError, atomic_output, cli_main, load_audio
+from dsp.audio import (AudioTooShortError, InputError, atomic_output, check_output, cli_main, load_audio,
+                       notice)
 from dsp.spectral import amplitude_to_db, stft
 
 METRICS = ("pesq", "stoi", "si_sdr", "sdr")
+MIN_SECONDS = 0.25  # PESQ's shortest signal: shorter files cannot be scored
+
+
+def load_scored(path, sr=None, allow_silence=False):
+    """`load_audio` for scoring: AudioTooShortError naming the file when under MIN_SECONDS."""
+    x, rate = load_audio(path, sr=sr, allow_silence=allow_silence)
+    if len(x) < MIN_SECONDS * rate:
+        raise AudioTooShortError(f"{path}: too short to score ({len(x)} samples at {rate} Hz, "
+                                 f"need at least {MIN_SECONDS} s)")
+    return x, rate
 
 
 def score_pair(ref, est, sr):
@@ -40,7 +51,7 @@ def score_pair(ref, est, sr):
     try:
         out["pesq"] = metrics.pesq_nb(ref, est, sr)
     except Exception as exc:  # pesq refuses e.g. silent estimates
-        print(f"note: PESQ failed ({type(exc).__name__}: {exc}); scored NaN", file=sys.stderr)
+        notice(f"PESQ failed ({type(exc).__name__}: {exc}); scored NaN (not repeated)", key="pesq")
         out["pesq"] = float("nan")
     out["stoi"] = metrics.stoi(ref, est, sr)
     out["si_sdr"] = metrics.si_sdr(ref, est)
@@ -74,9 +85,9 @@ def evaluate_dirs(reference_dir, estimate_dirs, labels=None, mixture_dir=None, p
         scores = []
         for i in tqdm(ids, desc=f"scoring {label}", unit="utt", disable=not progress, file=sys.stderr):
             if i not in ref_cache:
-                ref_cache[i] = load_audio(refs[i])
+                ref_cache[i] = load_scored(refs[i])
             ref, sr = ref_cache[i]
-            est, _ = load_audio(folder / f"{i}.wav", sr=sr, allow_silence=True)
+            est, _ = load_scored(folder / f"{i}.wav", sr=sr, allow_silence=True)
             s = score_pair(ref, est, sr)
             rows.append({"label": label, "id": i, **s})
             scores.append(s)
@@ -160,9 +171,10 @@ def build_parser():
 @cli_main
 def main(argv=None):
     a = build_parser().parse_args(argv)
-    summary, rows, ids = evaluate_dirs(a.reference_dir, a.estimate_dir, a.labels, a.mixture_dir)
     out = Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    check_output(out / "separation_table.csv")  # an unwritable folder stops the run before scoring
+    summary, rows, ids = evaluate_dirs(a.reference_dir, a.estimate_dir, a.labels, a.mixture_dir)
     write_csvs(summary, rows, out)
     plot_bars(summary, out / "separation_metrics.png")
     labels = a.labels or [Path(d).name for d in a.estimate_dir]

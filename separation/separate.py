@@ -20,12 +20,12 @@ The vocoder samples its output: --seed makes it repeat.
 import argparse
 from pathlib import Path
 
-import keras
 import numpy as np
 from tqdm import tqdm
 
 import separation.layers  # noqa: F401  (registers the encoder's layers for load_model)
-from dsp.audio import InputError, cli_main, load_audio, write_wav
+from dsp.audio import InputError, check_output, cli_main, load_audio, write_wav
+from dsp.backend import load_keras_model
 from dsp.presets import load_config
 from dsp.spectral import griffin_lim
 from separation import features as F
@@ -98,12 +98,9 @@ class Separator:
 
     def _load_keras(self, name):
         path = self.model_dir / name
-        if not path.is_file():
+        if not path.exists():
             raise InputError(f"{path}: model not found (train it with the numbered stages first)")
-        try:
-            return keras.saving.load_model(path, compile=False)
-        except Exception as exc:
-            raise InputError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
+        return load_keras_model(path, "model", compile=False)
 
     @property
     def block(self):
@@ -205,12 +202,12 @@ def main(argv=None):
                   Path(a.reference_dir) / f.name if a.reference_dir else None) for f in files]
     if a.method in NEEDS_REFERENCE and any(r is None for _, _, r in pairs):
         raise InputError(f"method {a.method} needs --reference (or --reference_dir)")
-    mixtures = [load_audio(i, sr=F.SR)[0] for i, _, _ in pairs]
-    refs = [load_audio(r, sr=F.SR)[0] if r else None for _, _, r in pairs]
     for (_, o, _) in pairs:
-        if not o.parent.is_dir():
-            raise InputError(f"{o}: output folder {o.parent} does not exist")
+        check_output(o)
+    # the models first: a bad checkpoint fails before the audio is read and resampled
     sep = Separator(a.method, a.model_dir, a.vocoder, vocoder_batch=a.vocoder_batch, seed=a.seed)
+    mixtures = [load_audio(i, sr=F.SR, min_samples=F.N_FFT)[0] for i, _, _ in pairs]
+    refs = [load_audio(r, sr=F.SR, min_samples=F.N_FFT)[0] if r else None for _, _, r in pairs]
     if a.method in ("proposed", "proposed_gt"):
         outs = sep.separate_many(mixtures, refs)
     else:

@@ -1,7 +1,18 @@
 """What the encoder and B2 trainers share: their common flags, the atomic best
 checkpoint with the resolved configuration beside it, exponential learning-rate
-decay per epoch, the wall-clock budget and resuming."""
+decay per epoch, the wall-clock budget and resuming.
+
+Resuming an interrupted run gives the weights of an uninterrupted one
+(tests/separation/test_separation_resume.py): after every epoch `EpochBackup` writes
+`logs/<name>/backup/latest.weights.h5` atomically, holding the weights, the optimizer
+(with its weight average) and, inside, the epoch and the dropout streams
+(`dsp.resume`); `fit_checkpointed` restores it before fit, starts at that epoch and
+tells the dataset (batches depend on (seed, epoch, index) only, fit with
+shuffle=False); `ExactSwapEMAWeights` exchanges raw and averaged weights exactly.
+"""
 import argparse
+import contextlib
+import json
 import shutil
 import time
 from pathlib import Path
@@ -10,6 +21,9 @@ import keras
 
 from dsp.audio import InputError, atomic_output
 from dsp.presets import load_config, save_config, to_jsonable
+from dsp.resume import checkpoint_state, restore_seed_states, save_checkpoint, trim_csv_log
+
+BACKUP = "latest.weights.h5"  # in logs/<name>/backup/ (the name keras' BackupAndRestore used)
 
 
 def add_training_flags(parser, name):
@@ -92,11 +106,74 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class EpochBackup(keras.callbacks.Callback):
+    """After every epoch `folder/latest.weights.h5` (weights, optimizer, and inside it the
+    epoch and the dropout streams), written atomically; the folder goes when fit ends.
+
+    Last in the callbacks: once the backup of an epoch exists, so do its log row and best
+    checkpoint. `swap` (an `ExactSwapEMAWeights`) has put the averaged weights in the model
+    by then; the backup holds the raw ones.
+    """
+
+    def __init__(self, folder, swap=None):
+        super().__init__()
+        self.folder, self.swap = Path(folder), swap
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self.swap.raw_weights() if self.swap else contextlib.nullcontext():
+            save_checkpoint(self.model, self.folder / BACKUP, {"epoch": epoch + 1})
+
+    def on_train_end(self, logs=None):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def restore_backup(model, folder):
+    """Load `folder/latest.weights.h5` into the compiled `model`; returns the epochs it holds (0: none).
+
+    Backups of keras.callbacks.BackupAndRestore (the epoch in `training_metadata.json`) load too.
+    """
+    path = Path(folder) / BACKUP
+    if not path.is_file():
+        return 0
+    state = checkpoint_state(path)
+    if state is None:
+        meta = Path(folder) / "training_metadata.json"
+        state = json.loads(meta.read_text()) if meta.is_file() else {"epoch": 0}
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    model.load_weights(path)
+    restore_seed_states(model, state)
+    return int(state["epoch"])
+
+
+class ExactSwapEMAWeights(keras.callbacks.SwapEMAWeights):
+    """SwapEMAWeights that exchanges raw and averaged weights exactly. On TensorFlow Keras
+    swaps them by a + b - b arithmetic, which rounds: every epoch's swap and swap back would
+    move the raw weights by rounding, and a run resumed from a backup would drift from one
+    that went on. `raw_weights` undoes the swap for `EpochBackup`."""
+
+    def _tf_swap_variables(self, optimizer):
+        self._backend_swap_variables(optimizer)
+
+    @contextlib.contextmanager
+    def raw_weights(self):
+        """Inside the block the model holds the raw (not averaged) weights."""
+        swapped = self._ema_weights_in_model
+        if swapped:
+            self._swap_variables()
+        try:
+            yield
+        finally:
+            if swapped:
+                self._swap_variables()
+
+
 def resume_weights(model, ckpt_path, log_dir, config, resume):
     """Check a checkpoint about to be continued, and load it when the run that wrote it finished.
 
-    An interrupted run (its `log_dir/backup` still there) is restored by Keras'
-    BackupAndRestore inside fit(); a finished one continues from its best checkpoint.
+    An interrupted run (its `log_dir/backup` still there) is restored from its backup by
+    `fit_checkpointed`; a finished one continues from its best checkpoint.
 
     Args:
         config: dict, the network sizes of this run (`cfg.to_dict()`).
@@ -118,10 +195,10 @@ def resume_weights(model, ckpt_path, log_dir, config, resume):
 def standard_callbacks(ckpt_path, log_dir, lr, decay=0.98, extra=None, max_minutes=None, resume=False,
                        swap_ema=False):
     """Callbacks for fit(): LR = lr * decay**epoch, best checkpoint, CSV log,
-    BackupAndRestore (removed unless `resume`, so a fresh run starts fresh).
+    EpochBackup (removed unless `resume`, so a fresh run starts fresh).
     `swap_ema` (optimizer built with `use_ema=True`): validate and checkpoint the
-    averaged weights; the backup, taken before the swap, keeps the raw weights
-    and the average apart, so a resumed run continues both."""
+    averaged weights; the backup keeps the raw weights and the average apart (swapped
+    back exactly for it), so a resumed run continues both."""
     log_dir = Path(log_dir)
     backup = log_dir / "backup"
     if not resume:
@@ -130,21 +207,23 @@ def standard_callbacks(ckpt_path, log_dir, lr, decay=0.98, extra=None, max_minut
         if meta.exists():
             meta.unlink()
     log_dir.mkdir(parents=True, exist_ok=True)
+    swap = ExactSwapEMAWeights(swap_on_epoch=True) if swap_ema else None
     return [
         keras.callbacks.LearningRateScheduler(lambda epoch: lr * decay ** epoch),
-        keras.callbacks.BackupAndRestore(str(backup)),
-        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if swap_ema else []),
+        *([swap] if swap else []),
         BestCheckpoint(ckpt_path, extra=extra),
         keras.callbacks.CSVLogger(str(log_dir / "history.csv"), append=resume),
         TimeBudget(max_minutes),
+        EpochBackup(backup, swap),  # last: the epoch's outputs above exist once it does
     ]
 
 
 def fit_checkpointed(model, name, args, config, train_data, validation_data, swap_ema=False, verbose=2):
     """Fit a compiled model as checkpoint `<args.model_dir>/<name>.keras` and return the History.
 
-    Checks and loads what `--resume` continues (`resume_weights`), then fits with
-    `standard_callbacks`, saving every resolved flag of `args` and the network sizes
+    Checks and loads what `--resume` continues (`resume_weights`, `restore_backup`: an
+    interrupted run restarts its interrupted epoch, `train_data.epoch` set to it), then fits
+    with `standard_callbacks`, saving every resolved flag of `args` and the network sizes
     `config` (a dict) beside the checkpoint.
     """
     model_dir = Path(args.model_dir)
@@ -152,5 +231,11 @@ def fit_checkpointed(model, name, args, config, train_data, validation_data, swa
     resume_weights(model, ckpt, log_dir, config, args.resume)
     callbacks = standard_callbacks(ckpt, log_dir, args.lr, extra={**to_jsonable(args), "config": config},
                                    max_minutes=args.max_minutes, resume=args.resume, swap_ema=swap_ema)
+    initial_epoch = restore_backup(model, log_dir / "backup") if args.resume else 0
+    if initial_epoch:
+        print(f"resuming after epoch {initial_epoch} from {log_dir / 'backup' / BACKUP}")
+        trim_csv_log(log_dir / "history.csv", initial_epoch)
+    if hasattr(train_data, "epoch"):
+        train_data.epoch = initial_epoch
     return model.fit(train_data, validation_data=validation_data, epochs=args.epochs, callbacks=callbacks,
-                     verbose=verbose)
+                     initial_epoch=initial_epoch, verbose=verbose, shuffle=False)

@@ -7,8 +7,9 @@ matrix product per layer instead of a forward pass over the whole receptive
 field. The weights are read from the trained Keras model (no retraining, no
 conversion); the mel conditioning is upsampled once per utterance by the
 model's own upsampling layer and projected for all layers at once in chunks.
-Everything is batched over utterances. Numpy only (the model's own upsampler
-is the one Keras call), so it runs on any Keras backend.
+Everything is batched over utterances. The per-sample loop is compiled with
+numba (``wavenet.fast_kernels``); the model's own upsampler is the one Keras
+call, so it runs on any Keras backend.
 
 Example:
     >>> gen = FastWaveNetGenerator(model, cfg)
@@ -18,15 +19,15 @@ Example:
 import math
 
 import numpy as np
-from scipy.special import expit
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from dsp.mulaw import mu_law_decode
-from wavenet.distributions import np_sample_categorical, np_sample_mol
+from wavenet.distributions import LOG_SCALE_MIN, np_sample_categorical, np_sample_mol
+from wavenet.fast_kernels import run_chunk
 from wavenet.model import dilations, receptive_field
 
-_CHUNK = 256  # samples of conditioning projected per matrix product
+_CHUNK = 256  # samples per compiled call (conditioning projected, noise drawn, per chunk)
 _MULAW_TABLE = mu_law_decode(np.arange(256)).astype(np.float32)   # code -> amplitude
 
 
@@ -119,6 +120,12 @@ class FastWaveNetGenerator:
         h1, h2 = model.get_layer("head_1"), model.get_layer("head_out")
         self.w_h1, self.b_h1 = f32(h1.kernel), f32(h1.bias)
         self.w_h2, self.b_h2 = f32(h2.kernel), f32(h2.bias)
+        # the compiled loop's view: stacked per-layer weights, ring buffers concatenated at offsets
+        self.w_cat = np.ascontiguousarray(np.stack([lay["w_cat"] for lay in self.layers]))    # [L, k*R, G]
+        self.w_res = np.ascontiguousarray(np.stack([lay["w_res"] for lay in self.layers]))    # [L, G/2, R]
+        self.buf_len = np.array([lay["n_buf"] for lay in self.layers], np.int64)
+        self.buf_off = np.concatenate([[0], np.cumsum(self.buf_len)[:-1]]).astype(np.int64)
+        self.dil_array = np.asarray(self.dil, np.int64)
 
     # ------------------------------------------------------------------ helpers
     def upsampled_conditioning(self, mel):
@@ -146,71 +153,39 @@ class FastWaveNetGenerator:
         cond = self.upsampled_conditioning(mel)            # [B, T, n_mels]
         bias = self._layer_bias(speaker)                   # [B, L*G]
         R, G, L = cfg.residual_channels, cfg.gate_channels, len(self.layers)
-        half = G // 2
-        n_past = cfg.kernel_size - 1
         mulaw = cfg.output == "mulaw256"
-        log_mu = math.log1p(255.0)
         rng = np.random.default_rng(seed)
-        zs = np.zeros((B, L * half), np.float32)           # gated activations of all layers, for one skip product
-        states = []   # per layer: preallocated arrays and views, so the inner loop only calls numpy kernels
-        cats = [np.zeros((B, (n_past + 1) * R), np.float32) for _ in self.layers]
-        for li, lay in enumerate(self.layers):
-            cat = cats[li]                                 # [past taps t-d, t-2d, ... | current input]
-            a = np.zeros((B, G), np.float32)
-            states.append((
-                np.broadcast_to(lay["init"], (lay["n_buf"], B, R)).copy(),   # ring buffer of past inputs
-                lay["n_buf"], lay["d"], [cat[:, m * R:(m + 1) * R] for m in range(n_past)], cat[:, n_past * R:],
-                cat, lay["w_cat"], a, a[:, :half], a[:, half:], np.zeros((B, half), np.float32),
-                zs[:, li * half:(li + 1) * half], lay["w_res"], np.zeros((B, R), np.float32),
-                cats[li + 1][:, n_past * R:] if li + 1 < L else None))
+        bufs = np.concatenate([np.broadcast_to(lay["init"], (lay["n_buf"], B, R)) for lay in self.layers])
+        bufs = np.ascontiguousarray(bufs, np.float32)      # every layer's ring buffer of past inputs
+        forced = audio_prev is not None
+        audio_prev = np.ascontiguousarray(audio_prev if forced else np.zeros((B, 0)), np.float32)
         out = np.zeros((B, T), np.float32)
-        params_all = np.zeros((B, T, cfg.out_channels), np.float32) if audio_prev is not None else None
+        params = np.zeros((B, T if forced else 0, cfg.out_channels), np.float32)
         prev = np.zeros(B, np.float32)
+        k_mix = cfg.n_mixtures
+        no_noise = np.zeros((_CHUNK, B, 0), np.float32)
         bar = tqdm(total=T, desc=desc, unit="sample", unit_scale=True, leave=False) if progress else None
-        cond_chunk = None
-        first = cats[0][:, n_past * R:]
-        for t in range(T):
-            if t % _CHUNK == 0:
-                c = cond[:, t:t + _CHUNK]                  # [B, n, n_mels] -> [n, L, B, G]
-                proj = (np.swapaxes(c, 0, 1) @ self.cond_w + bias).reshape(c.shape[1], B, L, G)
-                cond_chunk = np.ascontiguousarray(proj.transpose(0, 2, 1, 3))
-                if bar is not None and t:
-                    bar.update(_CHUNK)
-            if audio_prev is not None:
-                prev = audio_prev[:, t]
-            xin = np.sign(prev) * np.log1p(255.0 * np.abs(prev)) / log_mu if mulaw else prev
-            np.multiply(xin[:, None], self.w_in, out=first)
-            first += self.b_in
-            ct = cond_chunk[t % _CHUNK]                    # [L, B, G]
-            li = 0
-            for buf, n_buf, d, pasts, now, cat, w_cat, a, a_lo, a_hi, t1, z, w_res, r, nxt in states:
-                for m, past in enumerate(pasts):
-                    past[...] = buf[(t - (m + 1) * d) % n_buf]
-                np.matmul(cat, w_cat, out=a)
-                np.add(a, ct[li], out=a)
-                buf[t % n_buf] = now                       # overwrites the oldest tap, already read
-                np.tanh(a_lo, out=t1)
-                expit(a_hi, out=a_hi)
-                np.multiply(t1, a_hi, out=z)
-                if nxt is not None:
-                    np.matmul(z, w_res, out=r)
-                    np.add(now, r, out=nxt)
-                li += 1
-            skip = zs @ self.skip_w + self.skip_b
-            h = np.maximum(skip * self.skip_scale, 0.0) @ self.w_h1 + self.b_h1
-            p = np.maximum(h, 0.0) @ self.w_h2 + self.b_h2  # [B, C]
-            if params_all is not None:
-                params_all[:, t] = p
-                continue
-            if mulaw:
-                prev = _mu_law_decode(np_sample_categorical(p, temperature, rng))
-            else:
-                prev = np_sample_mol(p, cfg.n_mixtures, temperature, rng)
-            out[:, t] = prev
+        for t0 in range(0, T, _CHUNK):
+            c = cond[:, t0:t0 + _CHUNK]                    # [B, n, n_mels] -> [n, L, B, G]
+            n = c.shape[1]
+            proj = (np.swapaxes(c, 0, 1) @ self.cond_w + bias).reshape(n, B, L, G)
+            proj = np.ascontiguousarray(proj.transpose(0, 2, 1, 3))
+            sampling = not forced and temperature > 0
+            gumbel = rng.gumbel(size=(n, B, 256)).astype(np.float32) if sampling and mulaw else no_noise
+            u_choice, u_value = np.zeros((n, B, 0)), np.zeros((n, B))
+            if not forced and not mulaw:   # drawn in the order np_sample_mol draws them, sample by sample
+                u = rng.uniform(1e-5, 1.0 - 1e-5, (n, B * k_mix + B))
+                u_choice = np.ascontiguousarray(u[:, :B * k_mix].reshape(n, B, k_mix))
+                u_value = np.ascontiguousarray(u[:, B * k_mix:])
+            run_chunk(t0, n, prev, audio_prev, self.w_in, self.b_in, bufs, self.buf_off, self.buf_len,
+                      self.dil_array, self.w_cat, self.w_res, proj, self.skip_w, self.skip_b, self.skip_scale,
+                      self.w_h1, self.b_h1, self.w_h2, self.b_h2, mulaw, _MULAW_TABLE, k_mix,
+                      float(temperature), gumbel, u_choice, u_value, float(LOG_SCALE_MIN), out, params)
+            if bar is not None:
+                bar.update(n)
         if bar is not None:
-            bar.update(T - bar.n)
             bar.close()
-        return params_all if audio_prev is not None else out
+        return params if forced else out
 
     # ------------------------------------------------------------------ API
     def generate(self, mel, temperature=1.0, seed=0, progress=True, speaker=None):

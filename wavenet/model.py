@@ -31,9 +31,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from dsp.audio import InputError, atomic_output, write_json
+from dsp.audio import InputError, write_json
+from dsp.backend import load_keras_model
 from dsp.mulaw import mu_law_decode, mu_law_encode
 from dsp.presets import load_config, load_preset
+from dsp.resume import save_checkpoint
 from wavenet import PRESET_DIR
 from wavenet.distributions import MixtureLogisticLoss, MuLawCrossEntropy
 from wavenet.layers import ConditionUpsampler, GatedResidualBlock, MuLawCompand
@@ -223,7 +225,11 @@ def config_path(path):
 
 
 def save_vocoder(model, cfg, path, extra=None):
-    """Write ``path`` (.keras) and the JSON config beside it (``<stem>.json``), both atomically.
+    """Write the JSON config beside ``path`` (``<stem>.json``), then ``path`` (.keras), both atomically.
+
+    The checkpoint also holds a copy of the JSON (``dsp.resume.checkpoint_state``): a run killed
+    between the two writes leaves a JSON one epoch ahead of the weights, never one behind, and a
+    resumed run takes its epoch from the copy inside the checkpoint.
 
     Args:
         extra: optional dict merged into the JSON (e.g. epoch, loss, the resolved ``args``).
@@ -232,10 +238,9 @@ def save_vocoder(model, cfg, path, extra=None):
     if path.suffix != ".keras":
         raise ValueError(f"{path}: vocoder checkpoints must end in .keras")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as tmp:
-        model.save(tmp)
     meta = {"config": cfg.to_dict(), **(extra or {})}
     write_json(config_path(path), meta)
+    save_checkpoint(model, path, meta)
     return path
 
 
@@ -261,8 +266,4 @@ def load_vocoder(path, compile=False):
         cfg = WaveNetConfig.from_dict(meta["config"])
     except (KeyError, TypeError, ValueError) as e:
         raise InputError(f"{config_path(path)}: bad vocoder config ({e})") from None
-    try:
-        model = keras.saving.load_model(path, compile=compile)
-    except Exception as e:  # zip/h5 errors come in many types
-        raise InputError(f"{path}: cannot load vocoder ({type(e).__name__}: {e})") from None
-    return model, cfg
+    return load_keras_model(path, "vocoder", compile=compile), cfg

@@ -64,6 +64,11 @@ def build_parser():
     t.add_argument("--batch_size", type=int, default=4)
     t.add_argument("--window_frames", type=int, default=8, help="mel frames per training window (x hop samples)")
     t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--lr_halve_every", type=int, default=0,
+                   help="halve the learning rate every N optimizer steps (0: constant, as r9y9 #65 advises early on)")
+    t.add_argument("--ema", type=float, default=0.0,
+                   help="exponential moving average of the weights with this momentum (e.g. 0.999; 0: off); "
+                        "checkpoints and samples then also use OUT_DIR/ckpt/ema.keras, the final vocoder is the average")
     t.add_argument("--max_files", type=int, default=None, help="use only the first N files of each folder")
     t.add_argument("--val_fraction", type=float, default=0.05,
                    help="files of each folder held out for validation (0: none); the split is saved as "
@@ -87,6 +92,10 @@ def main(argv=None):
     for name in POSITIVE:
         if getattr(args, name) < 1:
             raise InputError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if not 0.0 <= args.ema < 1.0:
+        raise InputError(f"--ema must be in [0, 1), got {args.ema}")
+    if args.lr_halve_every < 0:
+        raise InputError(f"--lr_halve_every must be >= 0, got {args.lr_halve_every}")
     if not 0.0 <= args.val_fraction < 1.0:
         raise InputError(f"--val_fraction must be in [0, 1), got {args.val_fraction}")
     # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.

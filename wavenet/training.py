@@ -32,12 +32,15 @@ from tqdm import tqdm
 
 from corpus.readers import list_wavs, read_ljspeech
 from corpus.synth import make_corpus
-from dsp.audio import InputError, atomic_output, load_audio, notice, write_json, write_wav
+from dsp.audio import (AudioTooShortError, InputError, atomic_output, load_audio, notice, write_json,
+                       write_wav)
 from dsp.presets import save_config, to_jsonable
+from dsp.resume import checkpoint_state, resumed_csv_logger
 from wavenet.features import log_mel
 from wavenet.generation import vocode
 from wavenet.model import (WaveNetConfig, build_wavenet, load_vocoder, load_vocoder_meta, make_loss,
                            make_training_pair, receptive_field, save_vocoder)
+from wavenet.optimizers import averaged_weights, make_optimizer, optimizer_matches, replace_optimizer
 
 DEFAULT_SYNTH_DIR = Path("data/wavenet_synth")
 # Command-line flags that are WaveNetConfig fields (None: the preset's value, else the field default).
@@ -103,16 +106,18 @@ def split_files(files_by_dir, val_fraction, seed):
 
 
 def load_or_make_split(out_dir, files_by_dir, val_fraction, seed, resume):
-    """The run's file split: ``OUT_DIR/split.json`` when resuming (so validation files stay unseen), else new."""
+    """The run's file split: ``OUT_DIR/split.json`` when resuming (so validation files stay unseen), else new.
+
+    A new split is not written here: `train` saves it once the files have been read, so a
+    run refused for a bad file leaves nothing behind.
+    """
     path = out_dir / "split.json"
     if resume and path.is_file():
         split = json.loads(path.read_text())
         print(f"using the saved split {path}: {len(split['train'])} training, {len(split['val'])} validation files",
               flush=True)
         return split["train"], split["val"]
-    train, val = split_files(files_by_dir, val_fraction, seed)
-    write_json(path, {"train": train, "val": val})
-    return train, val
+    return split_files(files_by_dir, val_fraction, seed)
 
 
 def load_utterances(files, cfg, min_frames, progress=True, speakers=None):
@@ -122,20 +127,23 @@ def load_utterances(files, cfg, min_frames, progress=True, speakers=None):
     """
     utts, short = [], []
     for i, path in enumerate(tqdm(files, desc="mel features", unit="file", leave=False, disable=not progress)):
-        x, _ = load_audio(path, sr=cfg.sample_rate)
+        try:
+            x, _ = load_audio(path, sr=cfg.sample_rate, min_samples=min_frames * cfg.hop)
+        except AudioTooShortError:
+            short.append(path)
+            continue
         peak = np.abs(x).max()
         if peak > 1.0:
             x = x / peak
         frames = len(x) // cfg.hop
-        if frames < min_frames:
-            short.append(path)
-            continue
         utts.append((x[:frames * cfg.hop].astype(np.float32), log_mel(x, cfg),
                      None if speakers is None else int(speakers[i])))
+    if not utts:
+        others = f" (as are the other {len(short) - 1} files)" if len(short) > 1 else ""
+        raise InputError(f"{short[0]}: too short to train on: need at least {min_frames} frames of "
+                         f"{cfg.hop} samples at {cfg.sample_rate} Hz{others}")
     if short:
         notice(f"skipped {len(short)} file(s) shorter than {min_frames} frames, e.g. {short[0]}")
-    if not utts:
-        raise InputError(f"no usable utterance (need at least {min_frames} frames of {cfg.hop} samples)")
     return utts
 
 
@@ -216,7 +224,8 @@ def plot_sample(real, fake, cfg, png_path, title):
 
 
 class Checkpoint(keras.callbacks.Callback):
-    """``ckpt/latest.keras`` + ``.json`` (config, epoch, loss, resolved args) after every epoch."""
+    """After every epoch: ``ckpt/latest.keras`` + ``.json`` (config, epoch, loss, resolved args) to resume from,
+    and with ``--ema`` also ``ckpt/ema.keras``, the averaged weights a user would vocode with."""
 
     def __init__(self, cfg, path, args):
         super().__init__()
@@ -224,9 +233,12 @@ class Checkpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        save_vocoder(self.model, self.cfg, self.path,
-                     extra={"epoch": epoch + 1, "loss": float(logs.get("loss", np.nan)),
-                            "val_loss": float(logs.get("val_loss", np.nan)), "args": to_jsonable(self.args)})
+        extra = {"epoch": epoch + 1, "loss": float(logs.get("loss", np.nan)),
+                 "val_loss": float(logs.get("val_loss", np.nan)), "args": to_jsonable(self.args)}
+        with averaged_weights(self.model) as averaged:   # the average first: latest.keras is the resume point
+            if averaged:
+                save_vocoder(self.model, self.cfg, self.path.with_name("ema.keras"), extra=extra)
+        save_vocoder(self.model, self.cfg, self.path, extra=extra)
 
 
 class Samples(keras.callbacks.Callback):
@@ -242,7 +254,8 @@ class Samples(keras.callbacks.Callback):
         if n != self.last_epoch and not self.model.stop_training and (not self.every or n % self.every):
             return
         wav, mel, speaker = self.reference
-        fake = vocode(self.model, self.cfg, mel, seed=self.seed, progress=True, speaker=speaker)
+        with averaged_weights(self.model):
+            fake = vocode(self.model, self.cfg, mel, seed=self.seed, progress=True, speaker=speaker)
         stem = self.folder / f"epoch_{n:04d}"
         write_wav(stem.with_suffix(".wav"), fake, self.cfg.sample_rate)
         plot_sample(wav, fake, self.cfg, stem.with_suffix(".png"),
@@ -270,7 +283,7 @@ def make_callbacks(cfg, args, out_dir, reference, initial_epoch):
     """Time budget, TensorBoard (if installed), CSV log, NaN stop, checkpoint, samples."""
     (out_dir / "samples").mkdir(parents=True, exist_ok=True)
     callbacks = [TimeBudget(args.max_minutes),
-                 keras.callbacks.CSVLogger(str(out_dir / "log.csv"), append=initial_epoch > 0),
+                 resumed_csv_logger(out_dir / "log.csv", initial_epoch),   # trimmed to the checkpoint's epochs
                  keras.callbacks.TerminateOnNaN(), Checkpoint(cfg, out_dir / "ckpt" / "latest.keras", args),
                  Samples(cfg, reference, out_dir / "samples", args.sample_every, args.epochs, args.seed)]
     if importlib.util.find_spec("tensorboard") is not None:   # keras' TensorBoard callback needs the package
@@ -290,15 +303,18 @@ def open_model(args, out_dir):
     latest = out_dir / "ckpt" / "latest.keras"
     if args.resume and latest.is_file():
         model, cfg = load_vocoder(latest, compile=True)
-        initial_epoch = int(load_vocoder_meta(latest).get("epoch", 0))
+        initial_epoch = int((checkpoint_state(latest) or load_vocoder_meta(latest)).get("epoch", 0))  # dsp.resume
         print(f"resuming from {latest} at epoch {initial_epoch} (the checkpoint's config wins)", flush=True)
+        if not optimizer_matches(model.optimizer, args):
+            replace_optimizer(model, cfg, args)
+            notice(f"{latest}: optimizer changed to lr {args.lr} halved every {args.lr_halve_every or 'never'} "
+                   f"steps, EMA {args.ema or 'off'} (Adam's moments and step count kept)")
     else:
         if args.resume:
             print(f"{latest}: no checkpoint yet, starting from scratch", flush=True)
         cfg = make_config(args)
         model = build_wavenet(cfg)
-        model.compile(optimizer=keras.optimizers.Adam(args.lr, clipnorm=1.0), loss=make_loss(cfg),
-                      jit_compile=False)
+        model.compile(optimizer=make_optimizer(args), loss=make_loss(cfg), jit_compile=False)
         initial_epoch = 0
     for k in MODEL_FLAGS:   # the resolved configuration names the model actually trained
         setattr(args, k, getattr(cfg, k))
@@ -374,6 +390,7 @@ def train(args):
     train_files, val_files = load_or_make_split(out_dir, files_by_dir, args.val_fraction, args.seed,
                                                 args.resume and initial_epoch > 0)
     utts, val_utts = training_data(args, cfg, train_files, val_files, out_dir)
+    write_json(out_dir / "split.json", {"train": train_files, "val": val_files})
     reference = pick_reference((val_utts or utts)[0], args.sample_frames, cfg.hop)
     save_config(out_dir / "config.json", args)
     rf = receptive_field(cfg)
@@ -384,7 +401,7 @@ def train(args):
     val_data = FixedWindows(val_utts, cfg, args.batch_size, args.window_frames, args.val_batches,
                             seed=args.seed + 1) if val_utts else None
     history = model.fit(dataset, epochs=args.epochs, initial_epoch=initial_epoch, validation_data=val_data,
-                        verbose=2 if not sys.stdout.isatty() else 1,
+                        verbose=2 if not sys.stdout.isatty() else 1, shuffle=False,  # batches: (seed, epoch, i)
                         callbacks=make_callbacks(cfg, args, out_dir, reference, initial_epoch))
     done = initial_epoch + len(history.history.get("loss", []))
     save_vocoder(model, cfg, final_path, extra={"epoch": done, "args": to_jsonable(args)})

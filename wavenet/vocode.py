@@ -101,23 +101,36 @@ def read_inputs(paths, cfg, skip_bad):
     return good
 
 
-def vocode_wavenet(model, cfg, items, out_dir, args):
-    """Fast batched WaveNet generation of every ``(path, mel)``; writes ``out_dir/<stem>.wav``."""
+def vocode_items(model, cfg, items, out_dir, method, args):
+    """Vocode every ``(path, mel)`` with ``method``; writes ``out_dir/<stem>.wav`` and returns the wavs.
+
+    ``wavenet``: fast batched generation (``args.batch_size``, ``temperature``, ``speaker``, ``seed``);
+    ``griffinlim``: ``args.n_iter`` iterations from the same mel.
+    """
+    if method == "griffinlim":
+        wavs = []
+        for path, mel in tqdm(items, desc="griffin-lim", unit="file"):
+            wavs.append(griffin_lim_from_mel(mel, cfg, n_iter=args.n_iter, seed=args.seed))
+            write_output(out_dir, path, wavs[-1], cfg)
+        return wavs
     # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.
     from wavenet.generation import FastWaveNetGenerator
 
     gen = FastWaveNetGenerator(model, cfg)
+    wavs = []
     with tqdm(total=len(items), desc="wavenet", unit="file") as bar:
         for i in range(0, len(items), args.batch_size):
             group = items[i:i + args.batch_size]
             longest = max(len(m) for _, m in group)
             batch = np.stack([np.pad(m, ((0, longest - len(m)), (0, 0))) for _, m in group])
             speaker = None if args.speaker is None else [args.speaker] * len(group)
-            wavs = gen.generate(batch, temperature=args.temperature, seed=args.seed + i, progress=True,
-                                speaker=speaker)
-            for (path, mel), wav in zip(group, wavs):
-                write_output(out_dir, path, wav[:len(mel) * cfg.hop], cfg)
+            out = gen.generate(batch, temperature=args.temperature, seed=args.seed + i, progress=True,
+                               speaker=speaker)
+            for (path, mel), wav in zip(group, out):
+                wavs.append(wav[:len(mel) * cfg.hop])
+                write_output(out_dir, path, wavs[-1], cfg)
                 bar.update(1)
+    return wavs
 
 
 def write_output(out_dir, path, wav, cfg):
@@ -166,11 +179,7 @@ def main(argv=None):
     items = read_inputs(paths, cfg, args.skip_bad)   # validate every input before writing anything
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if args.method == "wavenet":
-        vocode_wavenet(model, cfg, items, out_dir, args)
-    else:
-        for path, mel in tqdm(items, desc="griffin-lim", unit="file"):
-            write_output(out_dir, path, griffin_lim_from_mel(mel, cfg, n_iter=args.n_iter, seed=args.seed), cfg)
+    vocode_items(model, cfg, items, out_dir, args.method, args)
     return 0
 
 

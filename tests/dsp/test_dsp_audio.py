@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dsp.audio import AudioInputError, InputError, atomic_output, load_audio, resample, write_json, write_wav
+from dsp.audio import (CONVERSION_NOTICE, AudioInputError, InputError, atomic_output, load_audio, notice_count,
+                       resample, reset_notices, write_json, write_wav)
 
 
 def _write(path, x, sr=16000):
@@ -18,6 +19,7 @@ def test_load_resamples_and_downmixes_with_notice(tmp_path, capsys):
     t = np.arange(8000) / 8000
     stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 440 * t)], 1) * 0.5
     path = _write(tmp_path / "s.wav", stereo, 8000)
+    reset_notices()  # the conversion notice is given once per process
     x, sr = load_audio(path, sr=16000)
     assert sr == 16000 and x.ndim == 1 and abs(len(x) - 16000) <= 1
     err = capsys.readouterr().err
@@ -85,3 +87,37 @@ def test_write_json_round_trip_is_atomic(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]   # no temporary left behind
     with pytest.raises(InputError):
         write_json(tmp_path / "missing" / "x.json", {})
+
+
+def test_a_folder_of_converted_files_gives_one_notice(tmp_path, capsys):
+    stereo = np.stack([np.sin(np.arange(4410) / 7), np.cos(np.arange(4410) / 7)], 1) * 0.5
+    paths = [_write(tmp_path / f"s{i}.wav", stereo, 44100) for i in range(4)]
+    reset_notices()
+    for path in paths:
+        load_audio(path, sr=16000)
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note:")]
+    assert len(notes) == 1 and "s0.wav" in notes[0] and "downmixed" in notes[0] and "resampled" in notes[0]
+    assert notice_count(CONVERSION_NOTICE) == 4
+    with pytest.raises(AudioInputError, match="all zeros"):  # a refused file gets its error only
+        load_audio(_write(tmp_path / "z.wav", np.zeros((100, 2)), 44100), sr=16000)
+    reset_notices()
+    load_audio(paths[1], sr=16000)
+    assert "s1.wav" in capsys.readouterr().err
+
+
+def test_truncated_wav_is_refused_but_streamed_and_chunked_ones_load(tmp_path):
+    x = (0.3 * np.sin(np.arange(8000) / 5)).astype(np.float32)
+    full = tmp_path / "full.wav"
+    sf.write(str(full), x, 16000, subtype="PCM_16")
+    data = full.read_bytes()
+    assert data[36:40] == b"data"                       # soundfile's 44-byte header
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[:44 + 1001])
+    with pytest.raises(AudioInputError, match=r"cut\.wav: truncated \(the header announces 16000 bytes"):
+        load_audio(cut)
+    streamed = tmp_path / "streamed.wav"                 # written to a pipe: sizes unknown
+    streamed.write_bytes(data[:40] + b"\xff\xff\xff\xff" + data[44:])
+    assert len(load_audio(streamed)[0]) == 8000
+    chunked = tmp_path / "chunked.wav"                   # a LIST chunk after the audio
+    chunked.write_bytes(data + b"LIST" + (4).to_bytes(4, "little") + b"INFO")
+    assert len(load_audio(chunked)[0]) == 8000

@@ -1,4 +1,5 @@
 """Packaging speech into ResGAN pulse data (resgan.packaging, resgan.pitch, resgan.gci)."""
+import librosa
 import numpy as np
 import pytest
 import scipy.signal
@@ -165,22 +166,66 @@ def test_package_bad_wav_fails_cleanly(tmp_path):
     assert not list(out.glob("data.nc*")) and not list(out.glob(".packaging_*"))
 
 
+def _vowel(f0_track, seed=0):
+    """A vowel with a known F0 per sample: a pulse train at f0_track (Hz) through a glottal
+    low-pass and three formants (700, 1200, 2600 Hz), plus noise 60 dB down."""
+    phase = np.cumsum(f0_track / SR)
+    e = np.zeros(len(f0_track))
+    e[np.flatnonzero(np.diff(np.floor(phase)) > 0) + 1] = 1.0
+    glottal = scipy.signal.lfilter([1.0], [1.0, -1.9, 0.9025], e)
+    poles = [r * np.exp(s * 2j * np.pi * f / SR) for f, r in ((700, 0.97), (1200, 0.96), (2600, 0.95))
+             for s in (1, -1)]
+    x = scipy.signal.lfilter([1.0], np.poly(poles).real, glottal)
+    x += 1e-3 * np.std(x) * np.random.default_rng(seed).standard_normal(len(x))
+    return 0.3 * x / np.abs(x).max()
+
+
+@pytest.mark.parametrize("f0_hz", [95.0, 150.0, 230.0, "glide"])
+def test_analysis_recovers_a_known_f0(f0_hz):
+    """The packaged F0 (voiced flag, column 20 and the f0 track) of a vowel of known F0,
+    through the whole per-utterance analysis: every inner frame voiced, median error
+    < 0.3 %, worst < 1 % (a period is rounded to whole samples in the signal)."""
+    n = int(1.2 * SR)
+    t = np.arange(n) / SR
+    track = 110.0 * 2 ** (0.8 * t / 1.2) if f0_hz == "glide" else np.full(n, f0_hz)  # 110 -> 191 Hz
+    u = rp.analyze_utterance(_vowel(track), SR)
+    true = np.interp(np.arange(len(u.f0)) * 80, np.arange(n), track)
+    inner = slice(5, -5)
+    assert u.voiced[inner].all()
+    err = np.abs(u.f0[inner] / true[inner] - 1)
+    assert np.median(err) < 0.003 and err.max() < 0.01, (np.median(err), err.max())
+    np.testing.assert_allclose(np.exp(u.inputs[u.voiced, 20]), u.f0[u.voiced], rtol=1e-4)
+
+
 def test_real_recordings_give_plausible_features(realdata, tmp_path):
+    """Real LJSpeech: finite features, unit-energy voiced pulses, and an F0 track that agrees
+    with an independent estimator (librosa's pYIN) on the frames both call voiced."""
     wavs = sorted((realdata / "ljspeech_sample" / "wavs").glob("*.wav"))[:3]
     assert wavs, "no LJSpeech sample recordings"
-    f0s = []
+    ours, ref = [], []
     for wav in wavs:
         x, sr = load_audio(wav)
         x = resample(x, sr, SR)
         u = rp.analyze_utterance(x, SR)
         assert np.all(np.isfinite(u.inputs)) and np.all(np.isfinite(u.targets))
         assert 0.2 < u.voiced.mean() < 0.9
-        f0s.append(u.f0[u.voiced])
         energy = np.sum(u.targets.astype(np.float64) ** 2, axis=1)
         np.testing.assert_allclose(energy[u.voiced], 1.0, rtol=1e-4)
-    median = float(np.median(np.concatenate(f0s)))
-    print(f"LJSpeech sample: median F0 {median:.1f} Hz")
-    assert 60.0 <= median <= 400.0
+        # pYIN frame j is centred on sample 320 j, ours t on 80 t: ours[4 j] is the same instant
+        f0, voiced, _ = librosa.pyin(x, fmin=60, fmax=400, sr=SR, frame_length=1024, hop_length=320)
+        k = min(len(f0), len(u.f0[::4]))
+        both = voiced[:k] & u.voiced[::4][:k]
+        ours.append(u.f0[::4][:k][both])
+        ref.append(f0[:k][both])
+    ours, ref = np.concatenate(ours), np.concatenate(ref)
+    ratio = ours / ref
+    print(f"LJSpeech sample: median F0 {np.median(ours):.1f} Hz (pYIN {np.median(ref):.1f} Hz) "
+          f"on {ours.size} frames; within 5 %: {np.mean(np.abs(ratio - 1) < 0.05):.3f}, "
+          f"off by > 20 %: {np.mean(np.abs(ratio - 1) > 0.2):.3f}")
+    assert ours.size > 200
+    assert abs(np.median(ours) / np.median(ref) - 1) < 0.05
+    assert np.mean(np.abs(ratio - 1) < 0.05) > 0.75
+    assert np.mean(np.abs(ratio - 1) > 0.2) < 0.06
 
 
 def test_package_cli_bad_folder_one_line_error(tmp_path, capsys):

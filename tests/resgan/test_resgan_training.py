@@ -161,8 +161,11 @@ def test_two_stages_resume_generate_evaluate(workdir, monkeypatch, capsys):
     assert np.all(np.abs(pls - nonoise) < 1.0)  # additive tanh residual
 
     result = evaluation.evaluate(_args(root))
-    for key in ("mse_pulse", "lsd_lf_pulse", "lsd_hf_pulse", "lsd_lf_gan", "lsd_hf_gan"):
-        assert np.isfinite(result[key]) and result[key] >= 0
+    # every metric is reported (two training steps prove nothing about their values: the
+    # pulse model against the baselines and the GAN against the pulse model are in
+    # test_resgan_quality.py, on a set with a known answer)
+    for key in ("mse_pulse", "lsd_lf_pulse", "lsd_hf_pulse", "lsd_lf_gan", "lsd_hf_gan", "lsd_hf_gan_init"):
+        assert np.isfinite(result[key]), key
     assert result["frames"] == 48 and result["mcd_gan"] is None  # no recordings given
     # input-independent baselines: silence and the training set's mean pulse
     test_y = read_netcdf(root / "testdata" / "data.nc1").targets
