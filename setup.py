@@ -39,5 +39,5 @@ setup(
         "tensorboard>=2.16",
         "threadpoolctl>=3",
     ],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6"]},
 )
