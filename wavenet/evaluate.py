@@ -22,7 +22,8 @@ from tqdm.auto import tqdm
 
 from dsp import metrics
 from dsp.audio import atomic_output, cli_main, load_audio, write_json
-from wavenet.vocode import check_model, input_paths, model_checkpoint, read_inputs, vocode_items
+from wavenet.vocode import (add_source_args, add_synthesis_args, check_model, input_paths, model_checkpoint,
+                            read_inputs, vocode_items)
 
 METHODS = ("wavenet", "griffinlim")
 COLUMNS = (("stoi", "STOI"), ("pesq_wb", "PESQ-WB"), ("p808", "DNSMOS P.808"), ("sig", "DNSMOS SIG"),
@@ -78,20 +79,10 @@ def plot_spectrograms(signals, sr, png_path, title):
 def build_parser():
     p = argparse.ArgumentParser(prog="python -m wavenet.evaluate", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    model = p.add_mutually_exclusive_group(required=True)
-    model.add_argument("--model", help="vocoder .keras file (with its .json beside it)")
-    model.add_argument("--model_dir", help="folder holding vocoder.keras + vocoder.json")
-    inputs = p.add_mutually_exclusive_group(required=True)
-    inputs.add_argument("--input", nargs="+", help="recordings to copy-synthesise")
-    inputs.add_argument("--input_dir", help="folder: every .wav/.flac in it (any rate and channels)")
+    add_source_args(p, "recordings to copy-synthesise")
     p.add_argument("--out_dir", required=True, help="folder for the vocoded wavs, results and figure")
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    p.add_argument("--n_iter", type=int, default=32, help="Griffin-Lim iterations")
-    p.add_argument("--temperature", type=float, default=1.0, help="WaveNet sampling temperature")
-    p.add_argument("--batch_size", type=int, default=8, help="utterances generated at once")
-    p.add_argument("--speaker", type=int, default=None, help="speaker id for globally conditioned vocoders")
-    p.add_argument("--skip_bad", action="store_true", help="skip bad recordings (a notice each) instead of stopping")
-    p.add_argument("--seed", type=int, default=0)
+    add_synthesis_args(p)
     return p
 
 

@@ -139,26 +139,37 @@ def write_output(out_dir, path, wav, cfg):
     tqdm.write(f"wrote {out} ({len(wav)} samples)")
 
 
-def build_parser():
-    p = argparse.ArgumentParser(prog="python -m wavenet.vocode",
-                                description="Vocode mel spectrograms or audio files with a trained WaveNet "
-                                            "(or Griffin-Lim from the same mel).",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def add_source_args(p, input_help):
+    """The model (``--model`` | ``--model_dir``) and input (``--input`` | ``--input_dir``) flags, shared with
+    ``wavenet.evaluate``."""
     model = p.add_mutually_exclusive_group(required=True)
     model.add_argument("--model", help="vocoder .keras file (with its .json beside it)")
     model.add_argument("--model_dir", help="folder holding vocoder.keras + vocoder.json")
     inputs = p.add_mutually_exclusive_group(required=True)
-    inputs.add_argument("--input", nargs="+", help=".npy mels [frames, n_mels] in [0, 1] or audio files")
+    inputs.add_argument("--input", nargs="+", help=input_help)
     inputs.add_argument("--input_dir", help="folder: every .wav/.flac in it (any rate and channels)")
-    p.add_argument("--out_dir", required=True, help="folder for <stem>.wav outputs")
-    p.add_argument("--method", choices=["wavenet", "griffinlim"], default="wavenet",
-                   help="WaveNet generation, or Griffin-Lim from the same mel (the baseline)")
+
+
+def add_synthesis_args(p):
+    """Griffin-Lim iterations, WaveNet sampling and batching, bad-input handling, seed."""
     p.add_argument("--n_iter", type=int, default=32, help="Griffin-Lim iterations")
     p.add_argument("--skip_bad", action="store_true", help="skip bad inputs (a notice each) instead of stopping")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (0: most likely value)")
     p.add_argument("--batch_size", type=int, default=8, help="utterances generated at once")
     p.add_argument("--speaker", type=int, default=None, help="speaker id for globally conditioned vocoders")
     p.add_argument("--seed", type=int, default=0, help="sampling / Griffin-Lim initial phase seed")
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="python -m wavenet.vocode",
+                                description="Vocode mel spectrograms or audio files with a trained WaveNet "
+                                            "(or Griffin-Lim from the same mel).",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_source_args(p, ".npy mels [frames, n_mels] in [0, 1] or audio files")
+    p.add_argument("--out_dir", required=True, help="folder for <stem>.wav outputs")
+    p.add_argument("--method", choices=["wavenet", "griffinlim"], default="wavenet",
+                   help="WaveNet generation, or Griffin-Lim from the same mel (the baseline)")
+    add_synthesis_args(p)
     return p
 
 
