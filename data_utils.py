@@ -2,12 +2,15 @@
 """ResGAN training data: the CURRENNT NetCDF format (read, write, import) and its command line.
 
     python data_utils.py package --wav_dir data/synthetic/wav --out_dir traindata --test_dir testdata
+    python data_utils.py package ... --shard I/N     # N jobs, I = 1..N, then:
+    python data_utils.py merge --out_dir traindata --test_dir testdata
     python data_utils.py info traindata/data.nc1
     python data_utils.py import --src data/resgan --out_dir traindata --test_dir testdata
 
-The format itself lives in ``resgan.netcdf`` and the packaging of recordings in
-``resgan.packaging``; their main names are importable from here
-(``data_utils.read_netcdf``, ``data_utils.write_netcdf``, ...). Feeding Keras
+The format itself lives in ``resgan.netcdf``, the packaging of recordings in
+``resgan.packaging`` (its shards and their merge in ``resgan.shards``); their
+main names are importable from here (``data_utils.read_netcdf``,
+``data_utils.write_netcdf``, ...). Feeding Keras
 (``PulseSequence``, causal context) is ``resgan.dataset``. Nothing here imports
 Keras, so ``info`` and ``--help`` answer quickly.
 """
@@ -23,9 +26,10 @@ from resgan.gci import pulse_centring
 from resgan.netcdf import (NcData, import_packaged, list_data_files, norm_stats, num_rows,
                            read_netcdf, write_netcdf)
 from resgan.packaging import analyze_utterance, package
+from resgan.shards import SHARD_DIR, merge, parse_shard
 
 __all__ = ["INPUT_COLUMNS", "N_INPUTS", "PULSE_LENGTH", "NcData", "analyze_utterance",
-           "import_packaged", "list_data_files", "norm_stats", "num_rows", "package",
+           "import_packaged", "list_data_files", "merge", "norm_stats", "num_rows", "package",
            "read_netcdf", "write_netcdf", "build_parser", "main"]
 
 
@@ -74,21 +78,38 @@ def add_package_arguments(parser):
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for the analysis (default 1)")
     parser.add_argument("--skip_bad", action="store_true",
                         help="skip unusable files (corrupt, silent, too short) with a warning instead of stopping")
+    parser.add_argument("--shard", metavar="I/N", default=None,
+                        help="run as job I of N independent jobs (1-based: I = 1..N, e.g. a SLURM array "
+                             "--array=1-N with --shard $SLURM_ARRAY_TASK_ID/N): analyse files I, I+N, I+2N, ... "
+                             f"of the sorted list into OUT_DIR/{SHARD_DIR}/ and write no data.nc*; "
+                             "when all N are done, `data_utils.py merge` writes the same files as one run")
 
 
 def package_from_args(args):
     """Run `package` with the parsed ``package`` flags and print a summary."""
+    shard = None if args.shard is None else parse_shard(args.shard)
     summary = package(args.wav_dir, args.out_dir, args.test_dir, args.test_fraction, args.files_per_nc,
                       args.figures_every, args.figures_dir, args.seed, args.fmin, args.fmax,
-                      args.max_files, jobs=args.jobs, skip_bad=args.skip_bad)
+                      args.max_files, jobs=args.jobs, skip_bad=args.skip_bad, shard=shard)
+    if shard is not None:
+        print(f"packaged shard {shard[0]}/{shard[1]}: {summary['n_files']} utterance(s), "
+              f"{len(summary['skipped'])} skipped ({summary['seconds']:.1f} s of audio) into "
+              f"{summary['manifest'].parent}; when all {shard[1]} shards are done: python data_utils.py merge "
+              f"--out_dir {args.out_dir} --test_dir {args.test_dir}")
+    else:
+        print_summary(summary, args.out_dir, args.test_dir)
+    return summary
+
+
+def print_summary(summary, out_dir, test_dir):
+    """The last line of `package` and `merge`: what was written where, speed, pulse centring."""
     speed = summary["seconds"] / max(summary["cpu_seconds"], 1e-9)
     centred = "no voiced pulse" if np.isnan(summary["centred"]) else f"{summary['centred'] * 100:.1f} %"
     print(f"packaged {summary['n_train']} training utterances into {len(summary['train_files'])} "
-          f"file(s) in {args.out_dir}, {summary['n_test']} test utterances into "
-          f"{len(summary['test_files'])} file(s) in {args.test_dir}, {len(summary['skipped'])} skipped "
+          f"file(s) in {out_dir}, {summary['n_test']} test utterances into "
+          f"{len(summary['test_files'])} file(s) in {test_dir}, {len(summary['skipped'])} skipped "
           f"({summary['seconds']:.1f} s of audio, {speed:.1f}x real time in CPU time, figures included); "
           f"voiced training pulses peaking within +-3 samples of the centre: {centred}")
-    return summary
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
         "package", help="package a folder of wav files into data.nc1 ... data.ncK",
         description="Package speech recordings into ResGAN training data (inputs: 20 MFCC, "
                     "log F0, voicing; targets: 400-sample pitch-synchronous residual pulses)."))
+    mrg = sub.add_parser("merge", help="merge the N shards of `package --shard I/N` into data.nc1 ... data.ncK",
+                         description=f"Check that all N shards under OUT_DIR/{SHARD_DIR}/ are there and were "
+                                     "made with the same settings, compute the global normalisation statistics "
+                                     "and write data.nc1 ... data.ncK into both folders: the same files, byte "
+                                     f"for byte, as one `package` run. Removes OUT_DIR/{SHARD_DIR}/ when done "
+                                     "(a failed merge leaves it, to be run again).")
+    mrg.add_argument("--out_dir", type=Path, default=Path("traindata"),
+                     help=f"training data folder (holding {SHARD_DIR}/)")
+    mrg.add_argument("--test_dir", type=Path, default=Path("testdata"), help="test data folder")
     imp = sub.add_parser("import", help="use already packaged NetCDF data (e.g. the original data.zip) as is",
                          description="Validate and copy packaged CURRENNT files: those under a folder named "
                                      "test* go to --test_dir, the others to --out_dir (as data.nc1 ...).")
@@ -121,6 +151,8 @@ def main(argv=None):
         done = import_packaged(args.src, args.out_dir, args.test_dir)
         print(f"imported {len(done['train'])} training file(s) into {args.out_dir}, "
               f"{len(done['test'])} test file(s) into {args.test_dir}")
+    elif args.command == "merge":
+        print_summary(merge(args.out_dir, args.test_dir), args.out_dir, args.test_dir)
     else:
         package_from_args(args)
     return 0

@@ -7,6 +7,10 @@
     python train.py --mode generate            # <out_dir>/<tag>.pls, .pls_nonoise
     python train.py --mode evaluate            # one JSON line of metrics
 
+``--distribute mirrored|multi_worker`` trains data-parallel with tf.distribute
+(``--batch_size`` is the global batch; ``python -m tools.launch --workers N -- python
+train.py ...`` for several processes), ``--mixed_precision`` in float16/bfloat16.
+
 ``--preset`` (resgan/presets/quick.json by default, or paper.json, or a path
 to a .json file) sets the defaults of the flags below; flags given here win.
 Training resumes from the last finished epoch when re-run (``--no-resume`` to
@@ -35,10 +39,8 @@ def main(argv=None):
     from resgan import evaluation, training
 
     keras.utils.set_random_seed(args.seed)
-    if args.mode in ("train", "train_pulse_model"):
-        training.train_pulse_model(args)
-    if args.mode in ("train", "train_noise_model"):
-        training.train_noise_model(args)
+    if args.mode in ("train", "train_pulse_model", "train_noise_model"):
+        training.train(args, pulse=args.mode != "train_noise_model", noise=args.mode != "train_pulse_model")
     if args.mode == "generate":
         n, frames, secs = evaluation.generate(args.testdata_dir, args.out_dir, args.model_dir,
                                               args.rnn_context_len, args.seed)

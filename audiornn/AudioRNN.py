@@ -26,7 +26,8 @@ from pathlib import Path
 
 from audiornn.AudioRNNData import MU_VARIANTS, PREEMPHASIS, find_wavs
 from audiornn.checkpoint import DEFAULT_AUDIO, DEFAULT_MODEL, check_trained
-from dsp.audio import InputError, check_output, cli_main
+from dsp.audio import InputError, check_output, cli_main, notice
+from dsp.distribute import add_distribute_args, worker_of_tf_config
 from dsp.presets import load_preset, parse_args
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
@@ -75,6 +76,7 @@ def build_parser():
     a("--mu", type=int, default=255, choices=MU_VARIANTS, help="mu-law variant (256 = the original's)")
     a("--preemphasis", type=float, default=PREEMPHASIS, help="pre-emphasis coefficient (default 0.95)")
     a("--cache", default=None, help="code cache (.npz); default <model>.codes.npz")
+    add_distribute_args(p)  # training only (-t)
     return p
 
 
@@ -101,6 +103,13 @@ def check_args(args):
         raise InputError("--temperature must be >= 0 and --genlength > 0")
 
 
+def _is_chief(args):
+    """False on a non-chief worker of a ``--distribute multi_worker`` run (worker index from TF_CONFIG)."""
+    if getattr(args, "distribute", "none") != "multi_worker":
+        return True
+    return worker_of_tf_config()[0] == 0
+
+
 @cli_main
 def main(argv=None):
     args = parse_arguments(argv)
@@ -118,7 +127,9 @@ def main(argv=None):
     if args.train:
         from audiornn.training import train
         train(args)
-    if args.generate:
+    if args.generate and args.train and not _is_chief(args):
+        notice("generation is left to the chief worker (worker 0)")
+    elif args.generate:
         from audiornn.generation import generate  # TensorFlow-only
         generate(args)
 

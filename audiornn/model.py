@@ -42,7 +42,8 @@ def build_model(timesteps=1000, neurons=256):
     h = layers.Concatenate(name="concat_1")([h, x])
     h = layers.GRU(neurons, name="gru_2")(h)
     h = layers.BatchNormalization(name="bn_2")(h)
-    y = layers.Dense(N_CODES, activation="softmax", name="dense_out")(h)
+    # float32 under --mixed_precision: the softmax and the loss stay in full precision
+    y = layers.Dense(N_CODES, activation="softmax", dtype="float32", name="dense_out")(h)
     return keras.Model(x, y, name="audiornn")
 
 

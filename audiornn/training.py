@@ -8,9 +8,15 @@ after the last finished epoch (args.resume), exactly where an uninterrupted run 
 be: the latest checkpoint holds the optimizer and its own resume state
 (dsp.resume.save_checkpoint), batch (epoch, step) is a pure function of the seed
 (windows.TrainWindows, fit with shuffle=False) and the interrupted epoch restarts.
+
+With ``--distribute`` (`dsp.distribute`) the whole run (data, model, restore, fit) happens
+in the strategy's scope, ``-b`` is the global batch, and a non-chief worker writes only
+into a private copy of the files beside ``-m`` (`private_companions`).
 """
 import json
+import shutil
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -18,12 +24,16 @@ import numpy as np
 from audiornn.AudioRNNData import load_or_prepare
 from audiornn.checkpoint import model_paths
 from audiornn.model import build_model, compile_model, model_dims
-from audiornn.windows import EpochSync, EvalWindows, TrainWindows, split_train_val
+from audiornn.windows import EvalWindows, TrainWindows, split_train_val
 from dsp.audio import InputError, atomic_output
+from dsp.distribute import distributed_training
 from dsp.presets import save_config
-from dsp.resume import checkpoint_state, resumed_csv_logger, save_checkpoint
+from dsp.replicas import note_kept_precision, synchronize_batch_norm
+from dsp.resume import EpochSync, checkpoint_state, resumed_csv_logger, save_checkpoint
 
 NOT_SAVED = ("train", "generate")  # actions, not settings: left out of the saved configuration
+OUTPUT_FLAGS = ("model", "cache")  # what training writes: -m (and the files beside it), --cache
+COMPANIONS = ("latest", "state", "log", "config", "cache")  # beside -m, read back when resuming
 
 
 def load_data(args, paths):
@@ -77,6 +87,7 @@ def resume_or_build(args, paths):
         state = json.loads(paths["state"].read_text())  # a checkpoint without its state inside
     if state is not None:
         model = keras.models.load_model(paths["latest"])
+        note_kept_precision(model, paths["latest"])
         if model_dims(model) != (args.timesteps, args.neurons):
             raise InputError(f"{paths['latest']}: checkpoint has (timesteps, neurons) = "
                              f"{model_dims(model)}, not ({args.timesteps}, {args.neurons}); "
@@ -94,8 +105,38 @@ def resume_or_build(args, paths):
     return model, {"epochs_done": 0, "best_val_loss": None}, False
 
 
+def private_companions(chief_model, model):
+    """Copy the files beside the chief's ``chief_model`` that resuming reads to beside ``model``.
+
+    `dsp.distribute` gives a non-chief worker a private copy of the ``-m`` file only; the
+    latest checkpoint, its state, the log and the code cache sit beside it under other
+    names, and every worker must resume from the chief's. Nothing happens for the chief
+    (``model`` is ``chief_model``).
+    """
+    if Path(model) == Path(chief_model):
+        return
+    source, target = model_paths(chief_model), model_paths(model)
+    for key in COMPANIONS:
+        if source[key].is_file() and not target[key].exists():
+            shutil.copy2(source[key], target[key])
+
+
 def train(args):
-    """Train (or resume) as set by `args` (AudioRNN.parse_arguments); returns the model."""
+    """Train (or resume) as set by `args` (AudioRNN.parse_arguments); returns the model.
+
+    With ``args.distribute`` the whole run happens in the strategy's scope; only the chief
+    writes beside ``args.model`` (`dsp.distribute.distributed_training`).
+    """
+    chief_model = args.model
+    with distributed_training(args, OUTPUT_FLAGS, batch_flag=None) as dist:
+        micro = args.batchsize // args.accumulate   # what each fit step splits over the replicas
+        dist.check_batch(micro, "-b" if args.accumulate == 1 else "the micro-batch -b / --accumulate")
+        print(dist.describe(args.batchsize), flush=True)
+        private_companions(chief_model, args.model)
+        return _train(args)
+
+
+def _train(args):
     paths = model_paths(args.model)
     paths["best"].parent.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
@@ -110,6 +151,7 @@ def train(args):
                              seed=args.seed)
     val_seq = EvalWindows(cache.codes, val_idx, args.batchsize, max_windows=args.val_windows)
     model, state, resumed = resume_or_build(args, paths)
+    synchronize_batch_norm(model)   # global-batch statistics under a strategy (dsp.replicas)
     config = {key: value for key, value in vars(args).items() if key not in NOT_SAVED}
     config["cache"] = str(args.cache or paths["cache"])
     save_config(paths["config"], config)

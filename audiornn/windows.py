@@ -96,7 +96,7 @@ class TrainWindows(keras.utils.PyDataset):
     `steps_per_epoch` an epoch is that many batches and successive epochs
     continue through the pass; without it an epoch is one pass.  The batch
     for (epoch, step) is a pure function of the seed, so a resumed run sees
-    the same data as an uninterrupted one (`set_epoch`, done by EpochSync).
+    the same data as an uninterrupted one (`set_epoch`, done by `dsp.resume.EpochSync`).
 
     Args:
         codes: uint8 [n] code array.
@@ -175,14 +175,3 @@ class EvalWindows(keras.utils.PyDataset):
     def __getitem__(self, step):
         k = self.numbers[step * self.batch_size:(step + 1) * self.batch_size]
         return gather_windows(self.codes, self.index.starts(k), self.index.timesteps)
-
-
-class EpochSync(keras.callbacks.Callback):
-    """Tells a TrainWindows which epoch is starting (also after a resume)."""
-
-    def __init__(self, dataset):
-        super().__init__()
-        self.dataset = dataset
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.dataset.set_epoch(epoch)

@@ -36,8 +36,14 @@ def stft_magnitude(x, win_length=1024, hop_length=256, n_fft=2048, pad=1024):
     return ops.sqrt(re * re + im * im + _MAG_EPS)
 
 
-def loss_terms(y_true, y_pred, low_bins=500, **stft_kwargs):
-    """Dict of the individual loss terms (scalars) for waveforms [batch, n]."""
+def loss_terms(y_true, y_pred, low_bins=500, per_example=False, **stft_kwargs):
+    """Dict of the individual loss terms for waveforms [batch, n].
+
+    Args:
+        per_example: False: each term a scalar (the mean over the batch); True: each a
+            ``[batch]`` vector (every example has the same number of frames and bins, so
+            its mean is the scalar).
+    """
     y_true = ops.cast(y_true, "float32")
     y_pred = ops.cast(y_pred, "float32")
     mt = stft_magnitude(y_true, **stft_kwargs)
@@ -45,11 +51,12 @@ def loss_terms(y_true, y_pred, low_bins=500, **stft_kwargs):
     log_diff = ops.abs(ops.log(mp + LOG_EPS) - ops.log(mt + LOG_EPS))
     num = ops.sqrt(ops.sum(ops.square(mt - mp), axis=(1, 2)))
     den = ops.sqrt(ops.sum(ops.square(mt), axis=(1, 2))) + 1e-7
+    axes = (1, 2) if per_example else None
     return {
-        "log_mag_all": ops.mean(log_diff),
-        "log_mag_low": ops.mean(log_diff[:, :, :low_bins]),
-        "lin_mag_low": ops.mean(ops.abs(mp - mt)[:, :, :low_bins]),
-        "spectral_convergence": ops.mean(num / den),
+        "log_mag_all": ops.mean(log_diff, axis=axes),
+        "log_mag_low": ops.mean(log_diff[:, :, :low_bins], axis=axes),
+        "lin_mag_low": ops.mean(ops.abs(mp - mt)[:, :, :low_bins], axis=axes),
+        "spectral_convergence": num / den if per_example else ops.mean(num / den),
     }
 
 
@@ -63,7 +70,10 @@ class SpectralLoss(keras.losses.Loss):
         win_length, hop_length, n_fft, pad: STFT of the loss (1024, 256,
             2048, 1024).
 
-    Shapes: ``y_true``, ``y_pred``: ``[batch, samples]`` -> scalar.
+    Shapes: ``y_true``, ``y_pred``: ``[batch, samples]`` -> scalar. ``call`` gives one
+    value per example, which Keras averages over the batch: under `tf.distribute` it then
+    also divides by the replicas in sync (Keras leaves a scalar from ``call`` unscaled, so
+    the replicas' summed gradients would be theirs times the replica count).
     """
 
     def __init__(self, low_bins=500, sc_weight=0.0, win_length=1024, hop_length=256,
@@ -75,7 +85,7 @@ class SpectralLoss(keras.losses.Loss):
                                 n_fft=int(n_fft), pad=int(pad))
 
     def call(self, y_true, y_pred):
-        t = loss_terms(y_true, y_pred, self.low_bins, **self.stft_kwargs)
+        t = loss_terms(y_true, y_pred, self.low_bins, per_example=True, **self.stft_kwargs)
         total = t["log_mag_all"] + t["log_mag_low"] + t["lin_mag_low"]
         if self.sc_weight:
             total = total + self.sc_weight * t["spectral_convergence"]

@@ -26,6 +26,10 @@ from keras import layers
 from cnnvocoder.config import make_config, n_input_bins
 from cnnvocoder.layers import LinearUpsample1D, ScaledSoftsign, WeightedSum
 
+# The heads' last Dense and everything after it run in float32, also under --mixed_precision
+# (float16/bfloat16 compute elsewhere): the waveform and the spectral loss in full precision.
+OUTPUT_DTYPE = "float32"
+
 
 def _residual_block(x, channels, kernel, conv, name, momentum):
     """conv-BN-ELU-conv-BN + (identity | 1x1 projection), ELU after the sum."""
@@ -53,7 +57,7 @@ def _head(x, config, prefix):
     for i in range(config["postnet_blocks"]):
         x = _residual_block(x, config["postnet_channels"], config["postnet_kernel"],
                             layers.Conv1D, f"{prefix}post{i}", momentum)
-    return layers.Dense(1, name=f"{prefix}out")(x)
+    return layers.Dense(1, dtype=OUTPUT_DTYPE, name=f"{prefix}out")(x)
 
 
 def upsampling_factor(config):
@@ -94,10 +98,10 @@ def build_model(config=None, **overrides):
 
     n_heads = int(config["n_heads"])
     outs = [_head(x, config, f"h{h}_" if n_heads > 1 else "") for h in range(n_heads)]
-    y = WeightedSum(name="head_sum")(outs) if n_heads > 1 else outs[0]
+    y = WeightedSum(dtype=OUTPUT_DTYPE, name="head_sum")(outs) if n_heads > 1 else outs[0]
     if config["scaled_softsign"] or n_heads > 1:
-        y = ScaledSoftsign(name="scaled_softsign")(y)
+        y = ScaledSoftsign(dtype=OUTPUT_DTYPE, name="scaled_softsign")(y)
     else:
-        y = layers.Activation("softsign", name="softsign")(y)
-    wav = layers.Reshape((-1,), name="waveform")(y)
+        y = layers.Activation("softsign", dtype=OUTPUT_DTYPE, name="softsign")(y)
+    wav = layers.Reshape((-1,), dtype=OUTPUT_DTYPE, name="waveform")(y)
     return keras.Model(spec, wav, name="cnn_vocoder")

@@ -46,9 +46,13 @@ from cnnvocoder.losses import make_loss, term_metrics
 from cnnvocoder.model import build_model
 from dsp.audio import InputError, cli_main, write_wav
 from dsp.backend import load_keras_model
+from dsp.distribute import add_distribute_args, distributed_training
 from dsp.presets import parse_args as parse_with_preset
 from dsp.presets import save_config
-from dsp.resume import checkpoint_state, restore_seed_states, resumed_csv_logger, save_checkpoint
+from dsp.replicas import note_kept_precision, synchronize_batch_norm
+from dsp.resume import EpochSync, checkpoint_state, restore_seed_states, resumed_csv_logger, save_checkpoint
+
+OUTPUT_FLAGS = ("model_dir", "log_dir")  # what training writes (a non-chief worker: a private copy)
 
 
 def read_list(data_dir, name):
@@ -76,7 +80,9 @@ def load_segment(path, key):
 class Segments(keras.utils.PyDataset):
     """Batches of (spectrogram [B, 81, bins], wav [B, 20736]) from segment files.
 
-    Batch i of epoch e is a pure function of (seed, e, i): a resumed run sets `epoch`.
+    Batch i of epoch e is a pure function of (seed, e, i); `epoch` is set by
+    `dsp.resume.EpochSync` at the start of every epoch of ``fit`` (a resumed run's
+    first one included), never counted from ``on_epoch_end`` calls.
 
     Args:
         files: list of segment .npz paths.
@@ -108,9 +114,6 @@ class Segments(keras.utils.PyDataset):
 
     def __len__(self):
         return max(1, len(self.files) // self.batch_size) if self.steps is None else self.steps
-
-    def on_epoch_end(self):
-        self.epoch += 1
 
     def __getitem__(self, i):
         n = len(self.files)
@@ -215,6 +218,7 @@ def parse_args(argv=None):
     p.add_argument("--sample_every", type=int, default=TRAINING_DEFAULTS["sample_every"],
                    help="epochs between sample wavs")
     p.add_argument("--seed", type=int, default=0)
+    add_distribute_args(p)
     add_config_flags(p)
     return parse_with_preset(p, PRESET_DIR, argv, default=DEFAULT_PRESET)
 
@@ -256,6 +260,7 @@ def load_or_build(args, config):
     if not Path(args.resume_from).is_file():
         raise InputError(f"{args.resume_from}: no such checkpoint")
     model = load_keras_model(args.resume_from, "checkpoint", compile=True)
+    note_kept_precision(model, args.resume_from)
     state = checkpoint_state(args.resume_from)
     state_path = Path(args.resume_from).parent / "state.json"
     if state is None and state_path.is_file():
@@ -270,6 +275,14 @@ def load_or_build(args, config):
 @cli_main
 def main(argv=None):
     args = parse_args(argv)
+    # the whole run in the scope of --distribute; --batch_size is the global batch
+    with distributed_training(args, OUTPUT_FLAGS) as dist:
+        print(dist.describe(args.batch_size), flush=True)
+        _train(args)
+
+
+def _train(args):
+    """Train (or resume) with the resolved flags ``args`` of `parse_args` (see the module doc)."""
     model_dir = Path(args.model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     args.log_dir = args.log_dir or str(model_dir / "logs")
@@ -283,11 +296,11 @@ def main(argv=None):
     train_files = read_list(args.data_dir, "train.txt")
     val_files = read_list(args.data_dir, "val.txt")
     model, initial_epoch, best = load_or_build(args, config)
+    synchronize_batch_norm(model)   # global-batch statistics under a strategy (dsp.replicas)
     save_config(model_dir / "config.json", resolved)
 
     bs = int(config["batch_size"])
     train = Segments(train_files, config, bs, True, args.seed, steps=args.steps_per_epoch)
-    train.epoch = initial_epoch
     n_val = max(1, len(val_files) // bs)
     val = Segments(val_files, config, bs, False, args.seed,  # the same batches every epoch
                    steps=min(args.validation_steps, n_val))
@@ -297,7 +310,8 @@ def main(argv=None):
         return
     # the datasets' lengths are the epoch and the validation pass; they order their own batches
     model.fit(train, epochs=args.epochs, initial_epoch=initial_epoch, validation_data=val,
-              callbacks=make_callbacks(args, resolved, val_spec[:2], val_wav[:2], best, initial_epoch),
+              callbacks=[EpochSync(train),  # first: the epoch is set before any batch of it is cut
+                         *make_callbacks(args, resolved, val_spec[:2], val_wav[:2], best, initial_epoch)],
               verbose=2, shuffle=False)
     print(f"done: {model_dir / 'model.keras'} (best), {model_dir / 'last.keras'} (last)")
 

@@ -20,6 +20,8 @@ so the log lists every epoch once (`resumed_csv_logger`: that, and Keras' CSVLog
 appending to it). Trainers pass ``shuffle=False`` to ``fit``: their
 datasets shuffle by (seed, epoch, index), while Keras would shuffle a PyDataset's
 batch order with Python's global RNG, whose state a resumed process does not have.
+The epoch of those datasets is set by `EpochSync` from the number ``fit`` passes,
+never counted from ``on_epoch_end`` calls (Keras makes extra ones).
 """
 import csv
 import json
@@ -153,3 +155,28 @@ def trim_csv_log(path, epochs_done):
     if len(keep) < len(lines):
         with atomic_output(path) as tmp:
             Path(tmp).write_text("".join(keep), newline="")
+
+
+class EpochSync(keras.callbacks.Callback):
+    """Tells datasets which epoch is starting, so batch ``i`` of epoch ``e`` depends on (seed, e, i) only.
+
+    Keras calls a PyDataset's ``on_epoch_end`` a varying number of times around the start of
+    ``fit`` (once when it resets its epoch iterator, again when a `tf.distribute` strategy
+    peeks at a first batch), so a dataset that counts those calls is one epoch ahead in one
+    setting and not in another. The epoch number ``fit`` passes (``initial_epoch`` after a
+    resume) is the truth.
+
+    Args:
+        *datasets: objects with ``set_epoch(epoch)`` or an ``epoch`` attribute.
+    """
+
+    def __init__(self, *datasets):
+        super().__init__()
+        self.datasets = datasets
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for dataset in self.datasets:
+            if hasattr(dataset, "set_epoch"):
+                dataset.set_epoch(epoch)
+            else:
+                dataset.epoch = epoch

@@ -8,6 +8,7 @@ in this list, plus `dsp` and `corpus`):
     pitch       vectorised YIN F0 and voicing
     gci         excitation residual (LSF inverse filter) and glottal closure instants
     figures     training, packaging and synthesis figures (matplotlib, Agg)
+    shards      packaging's per-utterance intermediate results (--shard I/N) and their merge
     packaging   speech recordings -> data.nc1 ... data.ncK (inputs and target pulses)
     synthesis   pulses -> speech (PSOLA + all-pole filter), the .pls file format (no Keras)
     dataset     feeding Keras: causal context, PulseSequence, the batch mixer

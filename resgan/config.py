@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from dsp import presets
+from dsp.distribute import add_distribute_args
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 DEFAULT_PRESET = "quick"
@@ -63,6 +64,7 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2),
                    help="Keras fit verbosity (1: progress bar)")
+    add_distribute_args(p)  # --distribute, --logical_cpus, --mixed_precision (training modes)
     return p
 
 

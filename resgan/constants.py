@@ -23,3 +23,4 @@ INPUT_COLUMNS = (
     "20: log F0 (ln Hz, linearly interpolated over unvoiced frames); "
     "21: voicing flag (1 voiced, 0 unvoiced)"
 )
+F0_METHOD = "vectorised YIN (resgan.pitch.yin), 60-400 Hz"   # the packaged files' f0_method attribute

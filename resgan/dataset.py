@@ -6,7 +6,11 @@ context of the last L frames of acoustic features ``[L, 22]`` and the frame's
 400-sample pulse. Context is cut per batch, never copied L times into memory.
 ``PulseSequence`` draws each batch from one data file; ``EpochSlice`` (the batch
 mixer, ``mixed_batches``) concatenates sub-batches of several files and bounds
-the batches per epoch. Both are ``keras.utils.PyDataset``s (not ``tf.data``).
+the batches per epoch. Both are ``keras.utils.PyDataset``s (not ``tf.data``); the
+batches of epoch e depend on (seed, e, batch index) only, and the epoch is set with
+``set_epoch`` (by ``dsp.resume.EpochSync`` as each epoch of ``fit`` begins), never
+counted from ``on_epoch_end`` calls: Keras makes one more at the start of ``fit``
+than there are epochs, and a ``tf.distribute`` strategy peeks at batches.
 """
 
 from __future__ import annotations
@@ -95,7 +99,8 @@ class PulseSequence(keras.utils.PyDataset):
         batch_size: int, default 128.
         context_len: int L, default 1.
         shuffle: bool, default True; shuffles the file order and the rows of
-            each file, anew every epoch (deterministic for ``seed``).
+            each file, anew every epoch (deterministic for ``seed`` and the epoch
+            of `set_epoch`).
         seed: int, default 0.
         cache_bytes: int, default 1 GiB; memory for loaded files.
         **kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size``.
@@ -105,7 +110,7 @@ class PulseSequence(keras.utils.PyDataset):
 
     Example:
         >>> seq = PulseSequence(list_data_files("traindata"), batch_size=64, context_len=4)
-        >>> model.fit(seq, epochs=10)
+        >>> model.fit(seq, epochs=10, shuffle=False, callbacks=[dsp.resume.EpochSync(seq)])
     """
 
     def __init__(self, files, batch_size=128, context_len=1, shuffle=True, seed=0,
@@ -169,9 +174,17 @@ class PulseSequence(keras.utils.PyDataset):
         x = context_rows(data.inputs, starts, rows, self.context_len)
         return x.astype(np.float32, copy=False), data.targets[rows]
 
-    def on_epoch_end(self):
-        self.epoch += 1
-        self._build_index()
+    def set_epoch(self, epoch):
+        """Serve the batches of ``epoch``: `dsp.resume.EpochSync` calls it as each epoch of
+        ``fit`` begins.
+
+        Args:
+            epoch: int, 0-based.
+        """
+        epoch = int(epoch)
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self._build_index()
 
     def __getstate__(self):  # picklable for worker processes: no lock, empty cache
         state = self.__dict__.copy()
@@ -203,7 +216,7 @@ class EpochSlice(keras.utils.PyDataset):
         seed: int; the batch order is a fresh permutation every epoch.
         pulse_targets: bool; yield ``(x, {"wave": y, "spec": y})`` for the
             two-output pulse model.
-        epoch: int, epoch to start from (keeps shuffles distinct on resume).
+        epoch: int, the epoch served until `set_epoch` is called.
         mix: int >= 1, base batches per batch (default 1).
     """
 
@@ -213,10 +226,10 @@ class EpochSlice(keras.utils.PyDataset):
         self.steps = steps
         self.seed = seed
         self.pulse_targets = pulse_targets
-        self.epoch = epoch
+        self.epoch = int(epoch)
         self.mix = max(1, int(mix))
-        for _ in range(epoch):
-            base.on_epoch_end()
+        if hasattr(base, "set_epoch"):
+            base.set_epoch(self.epoch)
         self._reorder()
 
     def _reorder(self):
@@ -237,9 +250,16 @@ class EpochSlice(keras.utils.PyDataset):
         y = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
         return (x, {"wave": y, "spec": y}) if self.pulse_targets else (x, y)
 
-    def on_epoch_end(self):
-        self.base.on_epoch_end()
-        self.epoch += 1
+    def set_epoch(self, epoch):
+        """Serve the batches of ``epoch``, the base dataset's too (`dsp.resume.EpochSync`
+        calls it as each epoch of ``fit`` begins).
+
+        Args:
+            epoch: int, 0-based.
+        """
+        self.epoch = int(epoch)
+        if hasattr(self.base, "set_epoch"):
+            self.base.set_epoch(self.epoch)
         self._reorder()
 
 

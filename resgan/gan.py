@@ -39,6 +39,18 @@ those of the last real batch, which is what ``test_step`` and inference use.
 The pulse model always runs in inference mode and is never updated.
 
 The step uses ``tf.GradientTape``; all layers are ``keras.ops``.
+
+Under ``tf.distribute`` (``--distribute``, `dsp.distribute`) the step computes the
+update of one device on the global batch: each replica's losses are divided by the
+number of replicas before differentiating (the optimizers sum the replicas'
+gradients; the logged losses are the unscaled ones, averaged over the replicas),
+D's BatchNorm statistics are those of the global real batch (`dsp.replicas.synchronize_batch_norm`),
+and the generator's noise is drawn for the global batch and sliced per replica
+(`ResGAN.noise`: every replica reads the same SeedGenerator state, so a per-replica
+draw would give all replicas the same numbers). With ``--mixed_precision`` on a GPU
+(policy ``mixed_float16``) both optimizers are wrapped in a
+``keras.optimizers.LossScaleOptimizer`` and the losses scaled by it; ``mixed_bfloat16``
+(CPUs) needs no loss scaling.
 """
 import keras
 import tensorflow as tf
@@ -46,6 +58,7 @@ from keras import ops
 
 from dsp.backend import require_tensorflow
 from resgan import models
+from resgan.constants import PULSE_LENGTH
 
 
 def lsgan_loss(score, target):
@@ -95,7 +108,13 @@ class ResGAN(keras.Model):
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
+        """Set the optimizers; under a ``mixed_float16`` policy each is wrapped in a
+        ``keras.optimizers.LossScaleOptimizer`` (dynamic loss scaling)."""
         super().compile(**kwargs)
+        if keras.mixed_precision.global_policy().name == "mixed_float16":
+            g_optimizer, d_optimizer = (
+                o if isinstance(o, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(o) for o in (g_optimizer, d_optimizer))
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
 
@@ -114,8 +133,30 @@ class ResGAN(keras.Model):
     def call(self, x, training=False):
         """Inference: features ``[B, L, 22]`` -> GAN pulse ``[B, 400]``."""
         pulse = self.smooth_pulse(x)
-        z = keras.random.normal(ops.shape(pulse), seed=self.seed_generator)
-        return self.generator([pulse, z], training=training)["wave"]
+        return self.generator([pulse, self.noise(pulse)], training=training)["wave"]
+
+    def noise(self, pulse):
+        """N(0, 1) noise like ``pulse [B, 400]`` from the model's SeedGenerator.
+
+        One device: one draw of ``[B, 400]``. Under ``tf.distribute`` every replica
+        reads the same generator state, so each draws the noise of the whole global
+        batch (the replicas' batch sizes gathered in replica order) and keeps its own
+        rows: every row gets the noise it gets on one device.
+
+        Args:
+            pulse: ``[B, 400]`` tensor (this replica's rows).
+        Returns:
+            float ``[B, 400]`` tensor.
+        """
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return keras.random.normal(ops.shape(pulse), seed=self.seed_generator)
+        local = tf.shape(pulse)[:1]
+        sizes = context.all_gather(local, axis=0)
+        start = tf.reduce_sum(sizes[:context.replica_id_in_sync_group])
+        z = keras.random.normal(tf.stack([tf.reduce_sum(sizes), PULSE_LENGTH]),
+                                seed=self.seed_generator)
+        return tf.ensure_shape(z[start:start + local[0]], [None, PULSE_LENGTH])
 
     def smooth_pulse(self, x):
         """Windowed pulse-model output (inference mode), ``[B, 400]``."""
@@ -131,24 +172,46 @@ class ResGAN(keras.Model):
         outputs)."""
         return self._discriminate(real, training=True), self._discriminate(fake, training=False)
 
+    @staticmethod
+    def _to_differentiate(loss, optimizer):
+        """This replica's share of ``loss`` (divided by the replicas in sync: the optimizer
+        sums the replicas' gradients), scaled by a LossScaleOptimizer's loss scale."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            loss = loss / replicas
+        return optimizer.scale_loss(loss)
+
+    @staticmethod
+    def _apply(optimizer, grads, variables):
+        """``optimizer.apply``. A LossScaleOptimizer skips a step whose gradients are not
+        finite, but under ``tf.distribute`` Keras checks each replica's own (not yet summed)
+        gradients and follows the first replica; so with several replicas the gradients are
+        summed here and every replica applies the same share: all agree on a skip."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1 and isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            summed = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, grads)
+            grads = [g / replicas for g in summed]
+        optimizer.apply(grads, variables)
+
     def train_step(self, data):
         x, y = data[0], data[1]
         real = ops.cast(y, "float32") * self.window
         pulse = ops.stop_gradient(self.smooth_pulse(x))
 
         # --- generator step (D weights untouched) ---
-        z = keras.random.normal(ops.shape(pulse), seed=self.seed_generator)
+        z = self.noise(pulse)
         with tf.GradientTape() as tape:
             fake = self.generator([pulse, z], training=True)["wave"]
             d_real, d_fake = self._discriminate_pair(real, fake)
             g_adv = lsgan_loss(d_fake["score"], 1.0)
             peek = ops.mean(ops.square(d_fake["peek"] - ops.stop_gradient(d_real["peek"])))
             g_loss = g_adv + self.peek_weight * peek
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply(grads, self.generator.trainable_variables)
+            share = self._to_differentiate(g_loss, self.g_optimizer)
+        grads = tape.gradient(share, self.generator.trainable_variables)
+        self._apply(self.g_optimizer, grads, self.generator.trainable_variables)
 
         # --- discriminator step: one real and one fake batch ---
-        z = keras.random.normal(ops.shape(pulse), seed=self.seed_generator)
+        z = self.noise(pulse)
         fake = ops.stop_gradient(self.generator([pulse, z], training=True)["wave"])
         with tf.GradientTape() as tape:
             d_real, d_fake = self._discriminate_pair(real, fake)
@@ -156,8 +219,9 @@ class ResGAN(keras.Model):
             d_real_loss = lsgan_loss(s_real, 1.0)
             d_fake_loss = lsgan_loss(s_fake, 0.0)
             d_loss = d_real_loss + d_fake_loss
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-        self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
+            share = self._to_differentiate(d_loss, self.d_optimizer)
+        grads = tape.gradient(share, self.discriminator.trainable_variables)
+        self._apply(self.d_optimizer, grads, self.discriminator.trainable_variables)
 
         for tracker, value in ((self.g_tracker, g_loss), (self.g_adv_tracker, g_adv),
                                (self.peek_tracker, peek), (self.d_tracker, d_loss),

@@ -14,7 +14,14 @@ Three networks and one fixed layer, all built from ``keras.ops``:
   layer for the feature-matching loss.
 
 The two-stage GAN training step lives in ``resgan.gan``. All of this runs on
-any Keras backend. The registered names (package "resgan", the class names)
+any Keras backend.
+
+Scale-out (``dsp.distribute``): the trainers make every BatchNormalization use the
+statistics of the global batch under ``tf.distribute``
+(`dsp.replicas.synchronize_batch_norm`, a property of the run, not saved). With ``--mixed_precision`` (a
+``mixed_*`` dtype policy) the layers that make the outputs the losses see
+(the last convolution and what follows it, the discriminator's peek features,
+`SpectralView` always) compute in float32. The registered names (package "resgan", the class names)
 are those of the checkpoints written before the package layout (module
 ``models``), so those still load.
 """
@@ -29,6 +36,7 @@ FFT_LENGTH = 2 * PULSE_LENGTH - 2  # 798 // 2 + 1 == 400 bins, so the spectral v
 EDGE_RAMP = 21
 
 PACKAGE = "resgan"  # Keras registered package name: never change (checkpoints name it)
+OUT = "float32"  # dtype of the output layers (under a mixed-precision policy too)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -45,13 +53,15 @@ class SpectralView(layers.Layer):
         fft_length: int, default 798 (gives exactly 400 bins).
         floor: float, power floor before the log, default 1e-9.
 
-    Shapes: ``[batch, 400]`` -> ``[batch, fft_length // 2 + 1]``.
+    Shapes: ``[batch, 400]`` -> ``[batch, fft_length // 2 + 1]``. Computes in float32
+    unless given another ``dtype`` (also under a mixed-precision policy).
 
     Example:
         >>> spec = SpectralView()(np.zeros((2, 400), "float32"))  # (2, 400)
     """
 
     def __init__(self, fft_length=FFT_LENGTH, floor=1e-9, **kwargs):
+        kwargs.setdefault("dtype", OUT)
         super().__init__(**kwargs)
         self.fft_length = int(fft_length)
         self.floor = float(floor)
@@ -139,10 +149,11 @@ class FixedGain(layers.Layer):
         return config
 
 
-def _conv_bn_lrelu(x, filters, kernel, name, strides=1, padding="same", bn_momentum=0.99):
+def _conv_bn_lrelu(x, filters, kernel, name, strides=1, padding="same", bn_momentum=0.99,
+                   out_dtype=None):
     x = layers.Conv1D(filters, kernel, strides=strides, padding=padding, name=f"{name}_conv")(x)
     x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
-    return layers.LeakyReLU(negative_slope=0.1, name=f"{name}_lrelu")(x)
+    return layers.LeakyReLU(negative_slope=0.1, name=f"{name}_lrelu", dtype=out_dtype)(x)
 
 
 def build_pulse_model(context_len=1, n_features=N_FEATURES, gru_units=50, filters=100,
@@ -179,10 +190,10 @@ def build_pulse_model(context_len=1, n_features=N_FEATURES, gru_units=50, filter
     for i in range(n_conv):
         x = _conv_bn_lrelu(x, filters, kernel, name=f"block{i}", bn_momentum=bn_momentum)
     x = layers.Conv1D(1, kernel, padding="same", name="out_conv",
-                      kernel_initializer="zeros")(x)
+                      kernel_initializer="zeros", dtype=OUT)(x)
     if output_gain != 1.0:
-        x = FixedGain(output_gain, name="output_gain")(x)
-    wave = SqueezeChannel(name="wave")(x)
+        x = FixedGain(output_gain, name="output_gain", dtype=OUT)(x)
+    wave = SqueezeChannel(name="wave", dtype=OUT)(x)
     spec = SpectralView(name="spec")(wave)
     return keras.Model(inputs, {"wave": wave, "spec": spec}, name=name)
 
@@ -213,9 +224,9 @@ def build_generator(filters=100, kernel=15, bn_momentum=0.99, name="generator"):
     # louder than a unit-energy pulse, and short training cannot undo it
     x = layers.Conv1D(1, kernel, padding="same", activation="tanh", name="residual_conv",
                       kernel_initializer=keras.initializers.RandomNormal(stddev=1e-3),
-                      )(x)
-    residual = SqueezeChannel(name="residual")(x)
-    wave = layers.Add(name="wave")([pulse, residual])
+                      dtype=OUT)(x)
+    residual = SqueezeChannel(name="residual", dtype=OUT)(x)
+    wave = layers.Add(name="wave", dtype=OUT)([pulse, residual])
     spec = SpectralView(name="spec")(wave)
     return keras.Model([pulse, z], {"wave": wave, "spec": spec, "residual": residual}, name=name)
 
@@ -244,11 +255,11 @@ def build_discriminator(bn_momentum=0.99, name="discriminator"):
     x = _conv_bn_lrelu(x, 128, 7, "d1", strides=3, padding="valid",
                        bn_momentum=bn_momentum)
     peek = _conv_bn_lrelu(x, 256, 7, "d2", strides=3, padding="valid",
-                       bn_momentum=bn_momentum)
+                          bn_momentum=bn_momentum, out_dtype=OUT)
     x = _conv_bn_lrelu(peek, 128, 5, "d3", strides=2, padding="valid",
                        bn_momentum=bn_momentum)
-    x = layers.Conv1D(1, 3, strides=2, padding="valid", name="score_conv")(x)
-    score = layers.Flatten(name="score")(x)
+    x = layers.Conv1D(1, 3, strides=2, padding="valid", name="score_conv", dtype=OUT)(x)
+    score = layers.Flatten(name="score", dtype=OUT)(x)
     return keras.Model([wave, spec], {"score": score, "peek": peek}, name=name)
 
 

@@ -19,22 +19,25 @@ Per utterance, at 16 kHz with a 5 ms hop (80 samples, as get_mfcc.py):
   frame-centred, Hann-windowed 400-sample residual segment. Each pulse has unit
   energy (all-zero segments stay zero).
 
-Two passes keep memory bounded: pass 1 analyses each utterance, caches its
-features in a temporary folder and accumulates the training statistics; pass 2
-z-normalises and writes ``data.nc1 ... data.ncK`` (``--files_per_nc``
-utterances each) into the train and test folders, then replaces old files.
+Two passes keep memory bounded: pass 1 analyses each utterance and caches its
+features with their column sums (``resgan.shards.ShardWriter``); pass 2
+(``resgan.shards.merge_folder``) decides the train/test split, adds the training
+sums in file order for the statistics, z-normalises and writes ``data.nc1 ...
+data.ncK`` (``--files_per_nc`` utterances each) into the train and test folders,
+then replaces old files. One-shot packaging is one shard 1/1 in a temporary
+folder; ``--shard I/N`` runs pass 1 on a 1/N of the files into ``OUT_DIR/shards``
+and ``data_utils.py merge`` runs pass 2 (same code, same bytes).
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
-import resource
 import sys
 import tempfile
-import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +46,11 @@ from tqdm import tqdm
 from corpus.readers import list_wavs
 from dsp.audio import InputError, load_audio
 from dsp.mfcc import MfccConfig, analyze
-from resgan.constants import CENTRE, FRAME_HOP, INPUT_COLUMNS, PULSE_LENGTH, SAMPLE_RATE
+from resgan.constants import CENTRE, FRAME_HOP, PULSE_LENGTH, SAMPLE_RATE
 from resgan.figures import plot_utterance
 from resgan.gci import excitation_marks, inverse_filter, pulse_centring
-from resgan.netcdf import list_data_files, write_netcdf
 from resgan.pitch import interpolated_log_f0, yin
-
-F0_METHOD = "vectorised YIN (resgan.pitch.yin), 60-400 Hz"
+from resgan.shards import SHARD_DIR, ShardWriter, merge_folder, parse_shard, shard_indices
 
 
 @dataclass
@@ -134,56 +135,11 @@ def analyze_utterance(x: np.ndarray, sr: int = SAMPLE_RATE, cfg: MfccConfig = Mf
 
 # --------------------------------------------------------------------------- corpus driver
 
-class _RunningStats:
-    """Column means and standard deviations accumulated in float64."""
-
-    def __init__(self):
-        self.n, self.s, self.ss = 0, None, None
-
-    def add(self, a: np.ndarray):
-        a = a.astype(np.float64)
-        if self.s is None:
-            self.s, self.ss = np.zeros(a.shape[1]), np.zeros(a.shape[1])
-        self.n += a.shape[0]
-        self.s += a.sum(0)
-        self.ss += (a ** 2).sum(0)
-
-    def result(self):
-        mean = self.s / self.n
-        std = np.sqrt(np.maximum(self.ss / self.n - mean ** 2, 0.0))
-        std[std < 1e-6] = 1.0  # constant columns (e.g. all-zero pulse edges) stay as they are
-        return mean.astype(np.float32), std.astype(np.float32)
-
-
-def split_tags(tags: list, test_fraction: float, seed: int):
-    """(train_tags, test_tags), each in input order; at least one of each when possible."""
-    n = len(tags)
-    n_test = int(round(test_fraction * n))
-    if test_fraction > 0 and n >= 2:
-        n_test = min(max(n_test, 1), n - 1)
-    test = set(np.random.default_rng(seed).choice(n, size=n_test, replace=False).tolist()) if n_test else set()
-    return [t for i, t in enumerate(tags) if i not in test], [t for i, t in enumerate(tags) if i in test]
-
-
 def _tags_for(wavs: list, root: Path) -> list:
     stems = [w.stem for w in wavs]
     if len(set(stems)) == len(stems):
         return stems
     return [str(w.relative_to(root).with_suffix("")).replace(os.sep, "_") for w in wavs]
-
-
-def _install(staging: Path, target: Path):
-    """Replace target's data.nc* by the staged files.
-
-    The staged files were written completely (atomically) beside the target, in
-    the temporary folder of the run; moving them in with os.replace is a quick
-    rename on the same file system (not a hand-written atomic write of a result).
-    """
-    target.mkdir(parents=True, exist_ok=True)
-    for old in target.glob("data.nc*"):
-        old.unlink()
-    for new in sorted(staging.glob("data.nc*")):
-        os.replace(new, target / new.name)
 
 
 def _analyse_file(job):
@@ -217,82 +173,30 @@ def _analysed(jobs_list, n_jobs):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-@dataclass
-class _FirstPass:
-    """What pass 1 (analysis) leaves for pass 2 (normalise and write)."""
-
-    inputs: _RunningStats = field(default_factory=_RunningStats)   # training utterances only
-    targets: _RunningStats = field(default_factory=_RunningStats)
-    seconds: float = 0.0
-    skipped: list = field(default_factory=list)
-    voiced_pulses: int = 0     # training utterances' voiced pulses ...
-    centred_pulses: int = 0    # ... whose main peak is within +-3 samples of the centre
-
-
-def _analyse_corpus(wavs, tags, test_tags, tmp, fmin, fmax, jobs, skip_bad, figures_every,
-                    figures_dir, progress) -> _FirstPass:
-    """Pass 1: analyse every file, cache ``<i>_in.npy`` / ``<i>_out.npy`` in ``tmp``,
-    accumulate the training statistics and draw every ``figures_every``-th utterance."""
-    jobs_list = [(wav, fmin, fmax, bool(figures_every) and i % figures_every == 0)
-                 for i, wav in enumerate(wavs)]
-    done = _FirstPass()
+def _analyse_shard(writer: ShardWriter, wavs, tags, indices, fmin, fmax, jobs, skip_bad, figures_every,
+                   figures_dir, progress) -> dict:
+    """Pass 1 for the files ``indices`` of the global list: analyse each, hand it to ``writer``
+    (features and sufficient statistics, see resgan.shards) and draw every ``figures_every``-th
+    utterance of the global list; returns the writer's summary."""
+    jobs_list = [(wavs[i], fmin, fmax, bool(figures_every) and i % figures_every == 0) for i in indices]
     results = _analysed(jobs_list, jobs)
     try:
-        for i, (x, feats, error, n_samples) in enumerate(
-                tqdm(results, total=len(tags), desc="packaging", unit="utt", disable=not progress)):
+        for i, (x, feats, error, n_samples) in zip(indices, tqdm(
+                results, total=len(indices), desc="packaging", unit="utt", disable=not progress)):
             tag = tags[i]
             if error is not None:
                 if not skip_bad:
                     raise InputError(error)
                 print(f"warning: skipped {error}", file=sys.stderr)
-                done.skipped.append(tag)
+                writer.skip(i, tag, error)
                 continue
-            done.seconds += n_samples / SAMPLE_RATE
-            np.save(tmp / f"{i}_in.npy", feats.inputs)
-            np.save(tmp / f"{i}_out.npy", feats.targets)
-            if tag not in test_tags:
-                done.inputs.add(feats.inputs)
-                done.targets.add(feats.targets)
-                centring = pulse_centring(feats.targets, feats.voiced)
-                done.voiced_pulses += centring["n_voiced"]
-                done.centred_pulses += centring["n_within"]
+            writer.add(i, tag, feats, n_samples, pulse_centring(feats.targets, feats.voiced))
             if x is not None:
                 plot_utterance(Path(figures_dir) / f"packaging_{tag}.png", tag, x, feats,
                                SAMPLE_RATE, FRAME_HOP)
     finally:
         results.close()
-    return done
-
-
-def _file_attributes(cfg: MfccConfig, split: str) -> dict:
-    """Global attributes of every packaged data file."""
-    return {
-        "input_columns": INPUT_COLUMNS,
-        "target_description": "400-sample excitation pulses: two pitch periods centred at the "
-                              "main residual peak next to the nearest GCI (index 200), "
-                              "Hann-windowed, unit energy; unvoiced frames: frame-centred "
-                              "Hann-windowed residual",
-        "sample_rate": SAMPLE_RATE, "frame_hop": cfg.hop_size, "pulse_length": PULSE_LENGTH,
-        "f0_method": F0_METHOD, "mfcc_config": str(cfg.to_dict()),
-        "source": "python data_utils.py package", "split": split,
-    }
-
-
-def _write_split(tmp, split, split_tags, index, stats, files_per_nc) -> Path:
-    """Pass 2 for one split: z-normalise the cached features with the training
-    statistics and write ``data.nc1 ...`` into ``tmp/<split>``; returns that folder."""
-    (in_mean, in_std), (out_mean, out_std) = stats.inputs.result(), stats.targets.result()
-    attrs = _file_attributes(MfccConfig(), split)
-    staging = tmp / split
-    staging.mkdir()
-    for k in range(0, len(split_tags), files_per_nc):
-        chunk = split_tags[k:k + files_per_nc]
-        ins = [np.load(tmp / f"{index[t]}_in.npy") for t in chunk]
-        outs = [np.load(tmp / f"{index[t]}_out.npy") for t in chunk]
-        write_netcdf(staging / f"data.nc{k // files_per_nc + 1}",
-                     (np.concatenate(ins) - in_mean) / in_std, (np.concatenate(outs) - out_mean) / out_std,
-                     [a.shape[0] for a in ins], chunk, in_mean, in_std, out_mean, out_std, attrs=attrs)
-    return staging
+    return writer.finish()
 
 
 def _check_options(files_per_nc, test_fraction, fmin, fmax):
@@ -307,8 +211,11 @@ def _check_options(files_per_nc, test_fraction, fmin, fmax):
 def package(wav_dir, out_dir="traindata", test_dir="testdata", test_fraction: float = 0.05,
             files_per_nc: int = 100, figures_every: int = 50, figures_dir="figures", seed: int = 0,
             fmin: float = 60.0, fmax: float = 400.0, max_files: int | None = None,
-            progress: bool = True, jobs: int = 1, skip_bad: bool = False) -> dict:
-    """Package every audio file under ``wav_dir`` into CURRENNT data files.
+            progress: bool = True, jobs: int = 1, skip_bad: bool = False, shard=None) -> dict:
+    """Package every audio file under ``wav_dir`` into CURRENNT data files (or one shard of them).
+
+    One-shot (``shard=None``): all files are analysed as one shard 1/1 into a temporary
+    folder, then merged by ``resgan.shards.merge_folder``, the code that merges N shards.
 
     Args:
         wav_dir: folder of .wav/.flac files (searched recursively).
@@ -320,44 +227,33 @@ def package(wav_dir, out_dir="traindata", test_dir="testdata", test_fraction: fl
         max_files: package only the first N files (quick runs).
         jobs: worker processes for the analysis (default 1).
         skip_bad: skip unusable files with a warning instead of stopping (default False).
+        shard: None, or (I, N) with 1 <= I <= N: analyse only files I, I+N, ... (1-based) of
+            the sorted list into ``out_dir/shards`` and write no data.nc* (``resgan.shards.merge``
+            does, once all N shards are there).
 
     Returns:
-        dict with n_train, n_test, train_files, test_files, skipped, seconds (audio),
+        One-shot: dict with n_train, n_test, train_files, test_files, skipped, seconds (audio),
         cpu_seconds (this process and its workers), centred (fraction of the training
         utterances' voiced pulses whose largest-magnitude sample is within +-3 samples of
-        index 200; NaN without voiced pulses).
+        index 200; NaN without voiced pulses). A shard: dict with shard, n_files, skipped,
+        seconds, cpu_seconds, manifest (its path).
     """
     wav_dir, out_dir, test_dir = Path(wav_dir), Path(out_dir), Path(test_dir)
     _check_options(files_per_nc, test_fraction, fmin, fmax)
+    if shard is not None:
+        shard = parse_shard(f"{shard[0]}/{shard[1]}")
     wavs = list_wavs(wav_dir)[:max_files] if max_files else list_wavs(wav_dir)
     tags = _tags_for(wavs, wav_dir)
-    train_tags, test_tags = split_tags(tags, test_fraction, seed)
+    settings = {"test_fraction": test_fraction, "files_per_nc": files_per_nc, "seed": seed, "fmin": fmin,
+                "fmax": fmax, "max_files": max_files, "skip_bad": skip_bad, "figures_every": figures_every}
+    analyse = functools.partial(_analyse_shard, wavs=wavs, tags=tags, fmin=fmin, fmax=fmax, jobs=jobs,
+                                skip_bad=skip_bad, figures_every=figures_every, figures_dir=figures_dir,
+                                progress=progress)
+    if shard is not None:   # the writer makes out_dir/shards; test_dir is merge's business
+        writer = ShardWriter(out_dir / SHARD_DIR, shard, settings, wavs, tags, wav_dir)
+        return analyse(writer, indices=shard_indices(len(wavs), shard))
     for folder in (out_dir, test_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    cpu0 = time.process_time() + _children_cpu()
     with tempfile.TemporaryDirectory(prefix=".packaging_", dir=out_dir) as tmp:
-        tmp = Path(tmp)
-        first = _analyse_corpus(wavs, tags, set(test_tags), tmp, fmin, fmax, jobs, skip_bad,
-                                figures_every, figures_dir, progress)
-        dropped = set(first.skipped)
-        train_tags = [t for t in train_tags if t not in dropped]
-        test_tags = [t for t in test_tags if t not in dropped]
-        if not train_tags:
-            raise InputError(f"{wav_dir}: no usable training utterance")
-        index = {tag: i for i, tag in enumerate(tags)}
-        staged = {split: _write_split(tmp, split, split_tags_, index, first, files_per_nc)
-                  for split, split_tags_ in (("train", train_tags), ("test", test_tags))}
-        _install(staged["train"], out_dir)
-        _install(staged["test"], test_dir)
-    cpu = time.process_time() + _children_cpu() - cpu0
-    return {"n_train": len(train_tags), "n_test": len(test_tags), "skipped": first.skipped,
-            "train_files": list_data_files(out_dir) if train_tags else [],
-            "test_files": list_data_files(test_dir) if test_tags else [],
-            "seconds": first.seconds, "cpu_seconds": cpu,
-            "centred": first.centred_pulses / first.voiced_pulses if first.voiced_pulses else float("nan")}
-
-
-def _children_cpu() -> float:
-    """CPU seconds of terminated child processes (the analysis workers)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+        analyse(ShardWriter(tmp, (1, 1), settings, wavs, tags, wav_dir), indices=range(len(wavs)))
+        return merge_folder(tmp, out_dir, test_dir)

@@ -19,6 +19,12 @@ batches of epoch e depend on (seed, e, batch) only (``resgan.dataset``, fit with
 ``shuffle=False``), and the interrupted epoch restarts from its beginning.
 
 Stage 2 is TensorFlow only (``resgan.gan``); stage 1 runs on any Keras backend.
+
+Scale-out (``--distribute``, ``--logical_cpus``, ``--mixed_precision``; `dsp.distribute`):
+`train` runs the stages inside ``distributed_training``, so models, optimizers and
+restored checkpoints live in the strategy's scope and only the chief writes to
+``--model_dir`` / ``--figures_dir``; ``--batch_size`` is the global batch. The
+datasets' epoch comes from ``dsp.resume.EpochSync`` (first callback of both stages).
 """
 from __future__ import annotations
 
@@ -29,9 +35,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from dsp.audio import InputError, atomic_output
+from dsp.audio import InputError, atomic_output, notice
+from dsp.distribute import distributed_training
 from dsp.presets import save_config
-from dsp.resume import checkpoint_state, restore_seed_states, resumed_csv_logger, save_checkpoint
+from dsp.replicas import synchronize_batch_norm
+from dsp.resume import EpochSync, checkpoint_state, restore_seed_states, resumed_csv_logger, save_checkpoint
 from resgan import figures, models
 from resgan.dataset import load_frames, mixed_batches, split_train_val
 from resgan.constants import PULSE_RMS
@@ -112,7 +120,8 @@ class GanCheckpoint(keras.callbacks.Callback):
         save_model(gan.discriminator, self.dir / "discriminator.keras")
         save_config(self.dir / "generator.json", {**self.config, "epoch": epoch + 1})
         # with the position of the generator's noise stream (dsp.resume.seed_states)
-        save_checkpoint(gan, self.dir / "gan_backup.weights.h5", {"epoch": epoch + 1},
+        save_checkpoint(gan, self.dir / "gan_backup.weights.h5",
+                        {"epoch": epoch + 1, "loss_scaling": _loss_scaling(gan)},
                         state_path=self.dir / "gan_state.json")
 
 
@@ -154,6 +163,27 @@ class PulseFigures(keras.callbacks.Callback):
 
 # --------------------------------------------------------------------------- stages
 
+# train.py's flags that name what training writes (checkpoints, logs, configurations in
+# --model_dir; figures). --out_dir is --mode generate's output, never written by training.
+OUTPUT_FLAGS = ("model_dir", "figures_dir")
+
+
+def train(args, pulse=True, noise=True):
+    """Stage 1 and/or stage 2 with ``args.distribute`` (`dsp.distribute`), set up once for both.
+
+    Args:
+        args: train.py's resolved flags (``config.parse_args``).
+        pulse: bool, train the pulse model (stage 1).
+        noise: bool, train the GAN noise model (stage 2).
+    """
+    with distributed_training(args, OUTPUT_FLAGS, batch_flag="batch_size") as dist:
+        print(dist.describe(args.batch_size), flush=True)
+        if pulse:
+            train_pulse_model(args)
+        if noise:
+            train_noise_model(args)
+
+
 def _config(args):
     return {k: v for k, v in vars(args).items() if not callable(v)}
 
@@ -187,14 +217,16 @@ def train_pulse_model(args):
     else:
         state, model = None, build_pulse_trainer(args)
     initial_epoch = state["epoch"] if state else 0
+    synchronize_batch_norm(model)   # global-batch statistics under a strategy (dsp.replicas)
     print(f"stage 1: pulse model ({model.count_params()} parameters), "
-          f"{len(train_files)} training file(s), held-out {val_file}")
+          f"{len(train_files)} training file(s), held-out {val_file}; checkpoints in {model_dir}")
     data = mixed_batches(train_files, args, args.seed, args.steps_per_epoch, initial_epoch,
                          pulse_targets=True)
     vx, vy, vvoiced = load_frames(val_file, args.rnn_context_len, args.val_frames, args.seed)
     fig_idx = figure_frames(vvoiced)
     log = model_dir / "pulse_log.csv"
     callbacks = [
+        EpochSync(data),  # batches of epoch e: (seed, e, i), whatever Keras calls on the dataset
         resumed_csv_logger(log, initial_epoch),  # without the rows of an epoch a killed run began
         PulseCheckpoint(model_dir, _config(args), args.patience, state=state),
         PulseFigures(Path(args.figures_dir) / "resgan_pulse_progress.png", vx[fig_idx], vy[fig_idx],
@@ -214,6 +246,11 @@ def load_pulse_model(model_dir):
     if not path.is_file():
         raise InputError(f"{path}: no trained pulse model (run --mode train_pulse_model first)")
     return keras.models.load_model(path, compile=False)
+
+
+def _loss_scaling(gan):
+    """True when the GAN's optimizers scale the loss (``mixed_float16``, `resgan.gan`)."""
+    return isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
 
 
 def build_gan(args, pulse_model):
@@ -240,19 +277,26 @@ def train_noise_model(args):
         if state["epoch"] >= args.epochs_gan:
             print(f"stage 2 already finished ({state['epoch']} epochs); --no-resume to train again")
             return model_dir / "generator.keras"
+        if bool(state.get("loss_scaling")) != _loss_scaling(gan):  # the optimizers' variables differ
+            notice(f"{backup}: saved {'without' if _loss_scaling(gan) else 'with'} float16 loss scaling, "
+                   f"resumed {'with' if _loss_scaling(gan) else 'without'} (--mixed_precision on a GPU): "
+                   f"the optimizers' state starts afresh")
         gan.load_weights(backup)
         restore_seed_states(gan, state)  # older backups: the noise stream restarts from the seed
         initial_epoch = state["epoch"]
         print(f"stage 2: resuming after epoch {initial_epoch}")
+    synchronize_batch_norm(gan)   # global-batch statistics under a strategy (dsp.replicas)
     train_files, val_file = split_train_val(args)
     print(f"stage 2: generator ({gan.generator.count_params()} parameters), discriminator "
-          f"({gan.discriminator.count_params()}), {len(train_files)} training file(s)")
+          f"({gan.discriminator.count_params()}), {len(train_files)} training file(s); "
+          f"checkpoints in {model_dir}")
     data = mixed_batches(train_files, args, args.seed + 1,
                          args.steps_per_epoch_gan or args.steps_per_epoch, initial_epoch)
     vx, vy, vvoiced = load_frames(val_file, args.rnn_context_len, 64, args.seed)
     fig_idx = figure_frames(vvoiced)
     log = model_dir / "gan_log.csv"
     callbacks = [
+        EpochSync(data),
         resumed_csv_logger(log, initial_epoch),
         GanCheckpoint(model_dir, _config(args)),
         PulseFigures(Path(args.figures_dir) / "resgan_gan_progress.png", vx[fig_idx], vy[fig_idx],

@@ -56,7 +56,9 @@ class SeededBatches(keras.utils.PyDataset):
     """Base for datasets of random batches that repeat exactly across runs.
 
     Batch i of epoch e draws from rng([seed, e, i]), so a resumed or repeated
-    run sees the same data whatever the worker order.
+    run sees the same data whatever the worker order. ``epoch`` is set by
+    `dsp.resume.EpochSync` at the start of every epoch of ``fit``, never counted
+    from ``on_epoch_end`` calls (Keras makes extra ones, more under a strategy).
     """
 
     def __init__(self, steps, seed=0, **kwargs):
@@ -65,9 +67,6 @@ class SeededBatches(keras.utils.PyDataset):
 
     def __len__(self):
         return self.steps
-
-    def on_epoch_end(self):
-        self.epoch += 1
 
     def batch_rng(self, idx):
         return np.random.default_rng([self.seed, self.epoch, idx])

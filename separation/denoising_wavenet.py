@@ -166,7 +166,10 @@ def build_denoising_wavenet(cfg=None, input_length=None):
     """
     cfg = cfg or B2Config.from_preset("default")
     inp = keras.Input((input_length,), name="mixture")
-    x = layers.Reshape((-1, 1), name="add_channel")(inp)
+    # float32 (also under --mixed_precision): the mixture, the speech output and the noise
+    # (mixture - speech) of the loss; the convolutions between compute in the policy's dtype
+    f32 = "float32"
+    x = layers.Reshape((-1, 1), dtype=f32, name="add_channel")(inp)
     h = layers.Conv1D(cfg.residual_channels, 1, name="input_conv")(x)
     skips = []
     last = len(cfg.dilations) - 1
@@ -179,11 +182,11 @@ def build_denoising_wavenet(cfg=None, input_length=None):
     out = layers.Activation("relu")(out)
     out = layers.Conv1D(cfg.head_channels[0], 3, padding="valid", activation="relu", name="head_1")(out)
     out = layers.Conv1D(cfg.head_channels[1], 3, padding="valid", name="head_2")(out)
-    out = layers.Conv1D(1, 1, name="head_out")(out)
-    speech = layers.Reshape((-1,), name="speech")(out)
-    centre = CentreCrop(name="crop_input")(x, out)
-    noise = layers.Subtract(name="noise_sub")([layers.Reshape((-1,))(centre), speech])
-    noise = layers.Identity(name="noise")(noise)
+    out = layers.Conv1D(1, 1, dtype=f32, name="head_out")(out)
+    speech = layers.Reshape((-1,), dtype=f32, name="speech")(out)
+    centre = CentreCrop(dtype=f32, name="crop_input")(x, out)
+    noise = layers.Subtract(dtype=f32, name="noise_sub")([layers.Reshape((-1,), dtype=f32)(centre), speech])
+    noise = layers.Identity(dtype=f32, name="noise")(noise)
     return keras.Model(inp, {"speech": speech, "noise": noise}, name="denoising_wavenet")
 
 

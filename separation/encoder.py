@@ -116,8 +116,9 @@ def build_encoder(kind="proposed", cfg=None):
     h = Hourglass(cfg.depth, cfg.res_out, cfg.res_mid, cfg.l2, cfg.bn_momentum, name="hourglass")(h)
     h = layers.Concatenate(axis=-1, name="stack_mixture")([h, skip_img])
     h = ResidualBlock(cfg.res_out, cfg.res_mid, cfg.l2, cfg.bn_momentum, name="post_residual")(h)
-    h = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out_conv")(h)
-    out = layers.Reshape((T, out_bins), name=f"{kind}_estimate")(h)
+    # float32 under --mixed_precision: the output and the loss stay in full precision
+    h = layers.Conv2D(1, 3, padding="same", activation="sigmoid", dtype="float32", name="out_conv")(h)
+    out = layers.Reshape((T, out_bins), dtype="float32", name=f"{kind}_estimate")(h)
     return keras.Model({"linear": lin, "mel": mel}, out, name=f"encoder_{kind}")
 
 

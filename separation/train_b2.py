@@ -28,7 +28,7 @@ from separation.data import SeededBatches
 from separation.denoising_wavenet import B2Config, build_denoising_wavenet, compile_b2
 from separation.features import SR
 from separation.mixing import read_list
-from separation.training import add_training_flags, fit_checkpointed
+from separation.training import add_training_flags, fit_checkpointed, run_distributed
 
 
 def build_parser():
@@ -104,7 +104,14 @@ def validation_windows(pairs, cfg, per_utt=16):
 
 
 def train(args, verbose=2):
-    """Train B2 with the resolved flags `args` (from `parse`); returns (model, history)."""
+    """Train B2 with the resolved flags `args` (from `parse`); returns (model, history).
+
+    With ``--distribute`` the whole run happens in the strategy's scope (`run_distributed`).
+    """
+    return run_distributed(args, _train, verbose)
+
+
+def _train(args, verbose):
     keras.utils.set_random_seed(args.seed)
     cfg = B2Config.from_dict(vars(args))
     train_pairs, val_pairs = load_pairs(args.data_dir, "train"), load_pairs(args.data_dir, "val")

@@ -22,7 +22,7 @@ from dsp.presets import parse_args
 from separation import settings
 from separation.data import CropDataset, load_split, validation_arrays
 from separation.encoder import KINDS, EncoderConfig, build_encoder, compile_encoder
-from separation.training import add_training_flags, fit_checkpointed
+from separation.training import add_training_flags, fit_checkpointed, run_distributed
 
 
 def build_parser():
@@ -46,7 +46,14 @@ def parse(argv=None):
 
 
 def train(args, verbose=2):
-    """Train encoder `args.kind` with the resolved flags `args` (from `parse`); returns (model, history)."""
+    """Train encoder `args.kind` with the resolved flags `args` (from `parse`); returns (model, history).
+
+    With ``--distribute`` the whole run happens in the strategy's scope (`run_distributed`).
+    """
+    return run_distributed(args, _train, verbose)
+
+
+def _train(args, verbose):
     keras.utils.set_random_seed(args.seed)
     cfg = EncoderConfig.from_dict(vars(args))
     train_items = load_split(args.data_dir, "train", args.kind)

@@ -7,8 +7,11 @@ Resuming an interrupted run gives the weights of an uninterrupted one
 `logs/<name>/backup/latest.weights.h5` atomically, holding the weights, the optimizer
 (with its weight average) and, inside, the epoch and the dropout streams
 (`dsp.resume`); `fit_checkpointed` restores it before fit, starts at that epoch and
-tells the dataset (batches depend on (seed, epoch, index) only, fit with
-shuffle=False); `ExactSwapEMAWeights` exchanges raw and averaged weights exactly.
+tells the dataset (`dsp.resume.EpochSync`: batches depend on (seed, epoch, index) only,
+fit with shuffle=False); `ExactSwapEMAWeights` exchanges raw and averaged weights exactly.
+
+`run_distributed` runs a trainer in the scope of ``--distribute`` (`dsp.distribute`):
+``--batch_size`` is the global batch, only the chief writes to ``--model_dir``.
 """
 import argparse
 import contextlib
@@ -19,11 +22,14 @@ from pathlib import Path
 
 import keras
 
-from dsp.audio import InputError, atomic_output
+from dsp.audio import InputError, atomic_output, notice
+from dsp.distribute import add_distribute_args, distributed_training
 from dsp.presets import load_config, save_config, to_jsonable
-from dsp.resume import checkpoint_state, restore_seed_states, save_checkpoint, trim_csv_log
+from dsp.replicas import any_worker, even_validation, synchronize_batch_norm
+from dsp.resume import EpochSync, checkpoint_state, restore_seed_states, save_checkpoint, trim_csv_log
 
 BACKUP = "latest.weights.h5"  # in logs/<name>/backup/ (the name keras' BackupAndRestore used)
+OUTPUT_FLAGS = ("model_dir",)  # everything a trainer writes is under --model_dir
 
 
 def add_training_flags(parser, name):
@@ -48,6 +54,15 @@ def add_training_flags(parser, name):
     parser.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                         help="continue an interrupted run (or a finished one from its best checkpoint); "
                              "--no-resume starts over")
+    add_distribute_args(parser)
+
+
+def run_distributed(args, body, *body_args, **body_kwargs):
+    """``body(args, ...)`` in the scope of ``args.distribute``, a non-chief worker's ``--model_dir``
+    redirected to a private copy (`dsp.distribute.distributed_training`); returns its result."""
+    with distributed_training(args, OUTPUT_FLAGS) as dist:
+        print(dist.describe(args.batch_size), flush=True)
+        return body(args, *body_args, **body_kwargs)
 
 
 def metadata_path(ckpt_path):
@@ -94,7 +109,9 @@ class TimeBudget(keras.callbacks.Callback):
         self.t0 = time.time()
 
     def _out_of_time(self):
-        return self.seconds is not None and time.time() - self.t0 > self.seconds
+        # the same answer on every worker of a multi-worker run (one that stops alone would
+        # leave the others waiting in the next step's all-reduce)
+        return self.seconds is not None and any_worker(time.time() - self.t0 > self.seconds)
 
     def on_train_batch_end(self, batch, logs=None):
         if self._out_of_time():
@@ -222,12 +239,13 @@ def fit_checkpointed(model, name, args, config, train_data, validation_data, swa
     """Fit a compiled model as checkpoint `<args.model_dir>/<name>.keras` and return the History.
 
     Checks and loads what `--resume` continues (`resume_weights`, `restore_backup`: an
-    interrupted run restarts its interrupted epoch, `train_data.epoch` set to it), then fits
+    interrupted run restarts its interrupted epoch, `train_data.epoch` set by `EpochSync`), then fits
     with `standard_callbacks`, saving every resolved flag of `args` and the network sizes
     `config` (a dict) beside the checkpoint.
     """
     model_dir = Path(args.model_dir)
     ckpt, log_dir = model_dir / f"{name}.keras", model_dir / "logs" / name
+    synchronize_batch_norm(model)   # global-batch statistics under a strategy (dsp.replicas)
     resume_weights(model, ckpt, log_dir, config, args.resume)
     callbacks = standard_callbacks(ckpt, log_dir, args.lr, extra={**to_jsonable(args), "config": config},
                                    max_minutes=args.max_minutes, resume=args.resume, swap_ema=swap_ema)
@@ -235,7 +253,11 @@ def fit_checkpointed(model, name, args, config, train_data, validation_data, swa
     if initial_epoch:
         print(f"resuming after epoch {initial_epoch} from {log_dir / 'backup' / BACKUP}")
         trim_csv_log(log_dir / "history.csv", initial_epoch)
-    if hasattr(train_data, "epoch"):
-        train_data.epoch = initial_epoch
+    if hasattr(train_data, "epoch"):   # first: the epoch is set before any batch of it is cut
+        callbacks.insert(0, EpochSync(train_data))
+    validation_data, val_batch, dropped = even_validation(validation_data)  # one device: as given, 32
+    if dropped:
+        notice(f"validation: the last {dropped} example(s) left out, so that the replicas share every batch")
     return model.fit(train_data, validation_data=validation_data, epochs=args.epochs, callbacks=callbacks,
-                     initial_epoch=initial_epoch, verbose=verbose, shuffle=False)
+                     initial_epoch=initial_epoch, verbose=verbose, shuffle=False,
+                     validation_batch_size=val_batch)

@@ -187,7 +187,8 @@ def build_wavenet(cfg, name="wavenet"):
     h = keras.layers.ReLU(name="head_relu_1")(h)
     h = keras.layers.Dense(cfg.skip_channels, name="head_1")(h)
     h = keras.layers.ReLU(name="head_relu_2")(h)
-    out = keras.layers.Dense(cfg.out_channels, name="head_out")(h)
+    # float32 even under a mixed-precision policy: the softmax / mixture loss needs the range
+    out = keras.layers.Dense(cfg.out_channels, dtype="float32", name="head_out")(h)
     return keras.Model(inputs, out, name=name)
 
 

@@ -16,6 +16,7 @@ import argparse
 import sys
 
 from dsp.audio import InputError, cli_main
+from dsp.distribute import add_distribute_args
 from dsp.presets import parse_args
 from wavenet import PRESET_DIR
 
@@ -83,6 +84,7 @@ def build_parser():
     t.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="continue from OUT_DIR/ckpt/latest.keras if present (--no-resume: start over)")
     t.add_argument("--seed", type=int, default=0)
+    add_distribute_args(p)
     return p
 
 

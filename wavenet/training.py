@@ -34,8 +34,10 @@ from corpus.readers import list_wavs, read_ljspeech
 from corpus.synth import make_corpus
 from dsp.audio import (AudioTooShortError, InputError, atomic_output, load_audio, notice, write_json,
                        write_wav)
+from dsp.distribute import distributed_training
 from dsp.presets import save_config, to_jsonable
-from dsp.resume import checkpoint_state, resumed_csv_logger
+from dsp.replicas import any_worker
+from dsp.resume import EpochSync, checkpoint_state, resumed_csv_logger
 from wavenet.features import log_mel
 from wavenet.generation import vocode
 from wavenet.model import (WaveNetConfig, build_wavenet, load_vocoder, load_vocoder_meta, make_loss,
@@ -150,6 +152,8 @@ def load_utterances(files, cfg, min_frames, progress=True, speakers=None):
 class WindowDataset(keras.utils.PyDataset):
     """Random (mel, waveform) windows; batch ``i`` of epoch ``e`` is a deterministic function of (seed, e, i).
 
+    ``epoch`` is set by `dsp.resume.EpochSync` at the start of every epoch of ``fit``.
+
     Yields ``({"audio": [B, W*hop, 1], "mel": [B, W, n_mels]} (+ "speaker": [B, 1]), target [B, W*hop])``.
     """
 
@@ -181,15 +185,9 @@ class WindowDataset(keras.utils.PyDataset):
             x["speaker"] = np.array(spks, np.int32)[:, None]
         return x, target
 
-    def on_epoch_end(self):
-        self.epoch += 1
-
 
 class FixedWindows(WindowDataset):
-    """The same windows every epoch (validation: ``val_loss`` curves comparable across epochs)."""
-
-    def on_epoch_end(self):
-        pass
+    """The same windows every epoch (validation: ``val_loss`` curves comparable across epochs; no `EpochSync`)."""
 
 
 def pick_reference(utt, n_frames, hop):
@@ -274,15 +272,16 @@ class TimeBudget(keras.callbacks.Callback):
         self.t0 = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.max_minutes is not None and time.monotonic() - self.t0 > 60 * self.max_minutes:
+        # any_worker: under multi_worker all workers stop after the same epoch (none waits for a stopped peer)
+        if self.max_minutes is not None and any_worker(time.monotonic() - self.t0 > 60 * self.max_minutes):
             print(f"\n--max_minutes {self.max_minutes} reached after epoch {epoch + 1}; stopping", flush=True)
             self.model.stop_training = True
 
 
-def make_callbacks(cfg, args, out_dir, reference, initial_epoch):
+def make_callbacks(cfg, args, out_dir, reference, initial_epoch, dataset):
     """Time budget, TensorBoard (if installed), CSV log, NaN stop, checkpoint, samples."""
     (out_dir / "samples").mkdir(parents=True, exist_ok=True)
-    callbacks = [TimeBudget(args.max_minutes),
+    callbacks = [EpochSync(dataset), TimeBudget(args.max_minutes),
                  resumed_csv_logger(out_dir / "log.csv", initial_epoch),   # trimmed to the checkpoint's epochs
                  keras.callbacks.TerminateOnNaN(), Checkpoint(cfg, out_dir / "ckpt" / "latest.keras", args),
                  Samples(cfg, reference, out_dir / "samples", args.sample_every, args.epochs, args.seed)]
@@ -369,9 +368,18 @@ def training_data(args, cfg, train_files, val_files, out_dir):
 def train(args):
     """Train (or resume) the vocoder described by the resolved flags ``args`` (see ``wavenet.train``).
 
+    With ``args.distribute`` (`dsp.distribute`) the whole run happens in the strategy's scope
+    and only the chief writes to ``out_dir`` / ``final``.
+
     Returns:
         Path of the final vocoder (``args.final`` or ``out_dir/vocoder.keras``).
     """
+    with distributed_training(args, ("out_dir", "final")) as dist:
+        print(dist.describe(args.batch_size), flush=True)
+        return _train(args)
+
+
+def _train(args):
     files_by_dir = speech_files(args)   # fail on a bad data folder before anything is built or written
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -397,12 +405,11 @@ def train(args):
     print(f"model {model.count_params():,} params, receptive field {rf} samples "
           f"({1000 * rf / cfg.sample_rate:.0f} ms), output {cfg.output}, upsample {cfg.upsample}", flush=True)
     dataset = WindowDataset(utts, cfg, args.batch_size, args.window_frames, args.steps_per_epoch, seed=args.seed)
-    dataset.epoch = initial_epoch
     val_data = FixedWindows(val_utts, cfg, args.batch_size, args.window_frames, args.val_batches,
                             seed=args.seed + 1) if val_utts else None
     history = model.fit(dataset, epochs=args.epochs, initial_epoch=initial_epoch, validation_data=val_data,
                         verbose=2 if not sys.stdout.isatty() else 1, shuffle=False,  # batches: (seed, epoch, i)
-                        callbacks=make_callbacks(cfg, args, out_dir, reference, initial_epoch))
+                        callbacks=make_callbacks(cfg, args, out_dir, reference, initial_epoch, dataset))
     done = initial_epoch + len(history.history.get("loss", []))
     save_vocoder(model, cfg, final_path, extra={"epoch": done, "args": to_jsonable(args)})
     print(f"saved {final_path} (+ {final_path.with_suffix('.json').name}); log {out_dir / 'log.csv'}; "

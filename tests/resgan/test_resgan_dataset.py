@@ -58,9 +58,13 @@ def test_pulse_sequence_covers_every_frame_once_with_correct_context(two_files):
         assert len(seq._cache) == 1  # memory bound: one file at a time
     assert sorted(seen) == [(0, r) for r in range(16)] + [(1, r) for r in range(12)]
     order0 = [seq[b][1][0, 0] for b in range(len(seq))]
-    seq.on_epoch_end()
+    seq.on_epoch_end()  # Keras' calls do not move the epoch (dsp.resume.EpochSync sets it)
+    assert seq.epoch == 0 and [seq[b][1][0, 0] for b in range(len(seq))] == order0
+    seq.set_epoch(1)
     order1 = [seq[b][1][0, 0] for b in range(len(seq))]
     assert order0 != order1  # reshuffled each epoch
+    seq.set_epoch(0)
+    assert [seq[b][1][0, 0] for b in range(len(seq))] == order0  # a function of the epoch only
     again = du.PulseSequence(two_files, batch_size=4, context_len=3, shuffle=True, seed=1)
     assert [again[b][1][0, 0] for b in range(len(again))] == order0  # deterministic for a seed
 
@@ -100,7 +104,9 @@ def test_mixed_batches_concatenate_files_and_cap_the_epoch(two_files):
         assert x.shape[0] == y["wave"].shape[0] <= 4  # two sub-batches of 4 // 2 rows
     assert all(len(g) == 2 for g in mixed._groups)  # each batch: sub-batches of 2 base batches
     first = [mixed[i][1]["wave"].copy() for i in range(len(mixed))]
-    mixed.on_epoch_end()
+    mixed.on_epoch_end()  # a no-op: the epoch is set, never counted
+    assert mixed.epoch == 0 and mixed.base.epoch == 0
+    mixed.set_epoch(1)
     assert mixed.epoch == 1 and mixed.base.epoch == 1
     again = du.mixed_batches(two_files, args, seed=0, steps=2, pulse_targets=True)
     np.testing.assert_array_equal(again[0][1]["wave"], first[0])  # deterministic for a seed

@@ -7,12 +7,11 @@ command, started alongside (deterministic kernels, one thread, ``--seed 0``;
 `tests.resume_probe.check_resume` lists what is checked).
 """
 import keras
-import numpy as np
 import pytest
 
 from dsp.resume import checkpoint_state
 from resgan import config, models, training
-from resgan.netcdf import write_netcdf
+from tests.resgan.netcdf_examples import write_bump_files
 from tests.resume_probe import check_resume, max_abs_diff
 
 EPOCHS, STEPS = 3, 4
@@ -20,28 +19,11 @@ EPOCHS, STEPS = 3, 4
 TOLERANCE = 0.0
 
 
-def _write_files(folder, n_files, seed, n_utts=2, n_frames=40):
-    """CURRENNT files whose pulses are Gaussian bumps of width set by input column 1, plus noise."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    t = np.arange(400) - 200
-    zeros, ones = np.zeros(400, np.float32), np.ones(400, np.float32)
-    for f in range(n_files):
-        n = n_utts * n_frames
-        x = rng.standard_normal((n, 22)).astype(np.float32)
-        x[:, 21] = np.sign(x[:, 21])
-        y = np.exp(-(t / (10.0 * np.exp(0.3 * x[:, 1:2]))) ** 2)
-        y += 0.05 * rng.standard_normal((n, 400)) * np.hanning(400)
-        write_netcdf(folder / f"data.nc{f + 1}", x, y.astype(np.float32), [n_frames] * n_utts,
-                     [f"f{seed}u{f}_{i}" for i in range(n_utts)], np.zeros(22, np.float32),
-                     np.ones(22, np.float32), zeros, ones)
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("resgan_resume_data")
-    _write_files(root / "traindata", 3, seed=0)
-    _write_files(root / "testdata", 1, seed=1)
+    write_bump_files(root / "traindata", 3, seed=0)
+    write_bump_files(root / "testdata", 1, seed=1)
     return root
 
 

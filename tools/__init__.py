@@ -1,0 +1,1 @@
+"""Command-line tools run from the checkout (``python -m tools.launch``); not installed as a package."""
