@@ -15,17 +15,15 @@ on these differences feed back through the ill-conditioned gradient and the runs
 weights differ by more than 5 % of a step after two steps), so the comparison is made after one.
 """
 import csv
-import json
 
 import keras
 import numpy as np
 import pytest
 
-from cnnvocoder import preprocess
 from cnnvocoder import train  # noqa: F401 (registers the losses the checkpoints use)
 from cnnvocoder.config import make_config
 from cnnvocoder.model import build_model
-from dsp.audio import write_wav
+from tests.cnnvocoder.tone_segments import write_tone_segments
 from tests.distribute_probe import MIRRORED, finite_losses, run_settings
 
 LR = 1e-3  # the preset's learning rate
@@ -35,16 +33,7 @@ TINY = dict(prenet_channels=[2, 2], upsample_channels=[4] * 8, postnet_blocks=1,
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cnnvocoder_distribute")
-    (root / "wavs").mkdir()
-    t = np.arange(int(1.5 * 22050)) / 22050
-    for k, f0 in enumerate((110.0, 150.0, 190.0)):
-        x = sum(0.2 / h * np.sin(2 * np.pi * h * f0 * t) for h in range(1, 12)) * (0.6 + 0.4 * np.sin(3 * t))
-        write_wav(root / "wavs" / f"v{k}.wav", x, 22050)
-    preprocess.main(["--data_dir", str(root / "wavs"), "--out_dir", str(root / "seg"),
-                     "--samples_per_audio", "2", "--num_workers", "1", "--val_fraction", "0.3"])
-    (root / "tiny.json").write_text(json.dumps(TINY))
-    return root
+    return write_tone_segments(tmp_path_factory.mktemp("cnnvocoder_distribute"), TINY)
 
 
 def _log(folder):

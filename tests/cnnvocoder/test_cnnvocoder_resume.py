@@ -3,16 +3,14 @@ killed with SIGKILL in the middle of an epoch after its first checkpoint, re-run
 command (``--resume`` is the default) and compared with an uninterrupted run started alongside
 (deterministic kernels, one thread, ``--seed 0``; tests/resume_probe.py).
 """
-import json
 
 import keras
 import numpy as np
 import pytest
 
-from cnnvocoder import preprocess
 from cnnvocoder import train  # noqa: F401 (registers the layers and losses the checkpoints use)
-from dsp.audio import write_wav
 from dsp.resume import checkpoint_state
+from tests.cnnvocoder.tone_segments import write_tone_segments
 from tests.resume_probe import check_resume
 
 EPOCHS, STEPS = 3, 12
@@ -23,16 +21,7 @@ TINY = dict(prenet_channels=[2, 2], upsample_channels=[4] * 8, postnet_blocks=1,
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cnnvocoder_resume")
-    (root / "wavs").mkdir()
-    t = np.arange(int(1.5 * 22050)) / 22050
-    for k, f0 in enumerate((110.0, 150.0, 190.0)):
-        x = sum(0.2 / h * np.sin(2 * np.pi * h * f0 * t) for h in range(1, 12)) * (0.6 + 0.4 * np.sin(3 * t))
-        write_wav(root / "wavs" / f"v{k}.wav", x, 22050)
-    preprocess.main(["--data_dir", str(root / "wavs"), "--out_dir", str(root / "seg"),
-                     "--samples_per_audio", "2", "--num_workers", "1", "--val_fraction", "0.3"])
-    (root / "tiny.json").write_text(json.dumps(TINY))
-    return root
+    return write_tone_segments(tmp_path_factory.mktemp("cnnvocoder_resume"), TINY)
 
 
 def _load(folder):

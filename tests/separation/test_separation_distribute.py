@@ -18,17 +18,14 @@ runs can be compared, measured:
   runs part by ~2e-4 (5 % of the movement).
 """
 import csv
-import json
 
 import keras
 import numpy as np
 import pytest
 
-from corpus.noise import make_noises
-from corpus.synth import make_corpus
 import separation.denoising_wavenet  # noqa: F401 (registers the B2 layers its checkpoint uses)
 from separation.encoder import EncoderConfig, build_encoder
-from separation.make_mixtures import make_mixtures
+from tests.separation.mixtures import write_mixtures
 from tests.distribute_probe import MIRRORED, compare, finite_losses, run_settings
 
 ENCODER = {"frames": 8, "lstm_linear": 4, "lstm_mel": 4, "res_mid": 4, "res_out": 8, "depth": 1,
@@ -42,15 +39,7 @@ ENCODER_TOLERANCE, B2_TOLERANCE = 3e-5, 5e-6
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("separation_distribute")
-    make_corpus(root / "speech", n_utterances=5, seconds_per_utt=(0.6, 0.9), sr=22050, seed=0)
-    make_noises(root / "noise", sr=22050, seconds=0.7, seed=0, n_per_kind=1,
-                categories=("pink_noise", "babble", "mains_hum"))
-    make_mixtures(root / "speech", [root / "noise"], root / "mix", categories="all",
-                  min_noise_seconds=0.5, noise_test_fraction=0.34, seed=0, progress=False)
-    for name, preset in (("encoder", ENCODER), ("b2", B2)):
-        (root / f"{name}.json").write_text(json.dumps(preset))
-    return root
+    return write_mixtures(tmp_path_factory.mktemp("separation_distribute"), {"encoder": ENCODER, "b2": B2})
 
 
 def _runs(data, tmp_path, module, preset):

@@ -4,20 +4,17 @@ average), each killed with SIGKILL in the middle of an epoch after its first bac
 with the same command (``--resume`` is the default) and compared with an uninterrupted run
 started alongside (deterministic kernels, one thread, ``--seed 0``; tests/resume_probe.py).
 """
-import json
 
 import keras
 import numpy as np
 import pytest
 
-from corpus.noise import make_noises
-from corpus.synth import make_corpus
 from dsp.resume import checkpoint_state
 from separation import train_b2, train_encoder
 from separation.denoising_wavenet import B2Config, build_denoising_wavenet, compile_b2
 from separation.encoder import EncoderConfig, build_encoder, compile_encoder
-from separation.make_mixtures import make_mixtures
 from separation.training import ExactSwapEMAWeights
+from tests.separation.mixtures import write_mixtures
 from tests.resume_probe import check_resume
 
 EPOCHS = 3
@@ -30,15 +27,7 @@ B2 = {"stacks": 1, "max_dilation_exp": 3, "residual_channels": 4, "gate_channels
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("separation_resume")
-    make_corpus(root / "speech", n_utterances=5, seconds_per_utt=(0.6, 0.9), sr=22050, seed=0)
-    make_noises(root / "noise", sr=22050, seconds=0.7, seed=0, n_per_kind=1,
-                categories=("pink_noise", "babble", "mains_hum"))
-    make_mixtures(root / "speech", [root / "noise"], root / "mix", categories="all",
-                  min_noise_seconds=0.5, noise_test_fraction=0.34, seed=0, progress=False)
-    for name, preset in (("encoder", ENCODER), ("b2", B2)):
-        (root / f"{name}.json").write_text(json.dumps(preset))
-    return root
+    return write_mixtures(tmp_path_factory.mktemp("separation_resume"), {"encoder": ENCODER, "b2": B2})
 
 
 def _backup(folder, name):
