@@ -8,6 +8,8 @@
 #                         (default: default)
 #   --data_dir DIR        wav folder (default: data/audiornn_corpus)
 #   --samplerate HZ       (default: 8000)
+#   --val_dir DIR         held-out recordings for validation (default: empty = the last 10 %
+#                         of every training file)
 #   --model FILE          best checkpoint (default: models/audiornn/audiornn.keras)
 #   --seed N              (default: 0)
 #   --resume true|false   continue from <stem>.latest.keras (default: true; false starts over)
@@ -19,7 +21,7 @@
 # Runs: python -m audiornn.AudioRNN -t ...  (all its flags: python -m audiornn.AudioRNN --help)
 set -euo pipefail
 preset=default data_dir=data/audiornn_corpus samplerate=8000 model=models/audiornn/audiornn.keras
-seed=0 resume=true
+seed=0 resume=true val_dir=""
 timesteps="" neurons="" batchsize="" accumulate="" epochs="" steps_per_epoch="" val_windows=""
 . "$(dirname "$0")/../utils/parse_options.sh" "$@"
 stage_on 1 || exit 0
@@ -33,4 +35,4 @@ if [ "$resume" = true ]; then overrides+=(--resume); else overrides+=(--no-resum
 
 echo "=== AudioRNN stage 1: train (preset $preset) ==="
 python -m audiornn.AudioRNN -t --preset "$preset" -d "$data_dir" -sr "$samplerate" -m "$model" \
-  --seed "$seed" "${overrides[@]}"
+  --seed "$seed" ${val_dir:+--val_dir "$val_dir"} "${overrides[@]}"

@@ -11,6 +11,8 @@
 #   --seed N              sampling seed (default: 0)
 #   --genlength S  --num_streams N  --temperature T
 #                         override the preset's value (default: empty = the preset's)
+#   --prime FILE          continue this recording instead (any rate; written before the
+#                         continuation) (default: empty)
 #   --method stateful|sliding   sliding = the original, one full forward pass per sample
 #                         (default: stateful)
 #   --stage N --stop_stage M   this is stage 2: it runs when N <= 2 <= M
@@ -18,7 +20,7 @@
 # Runs: python -m audiornn.AudioRNN -g ...  (TensorFlow backend only)
 set -euo pipefail
 preset=default model=models/audiornn/audiornn.keras audio=output/audiornn/generated.wav seed=0
-genlength="" num_streams="" temperature="" method=stateful
+genlength="" num_streams="" temperature="" method=stateful prime=""
 . "$(dirname "$0")/../utils/parse_options.sh" "$@"
 stage_on 2 || exit 0
 cd "$(dirname "$0")/.."
@@ -30,4 +32,4 @@ done
 
 echo "=== AudioRNN stage 2: generate ($audio) ==="
 python -m audiornn.AudioRNN -g --preset "$preset" -m "$model" -a "$audio" --seed "$seed" \
-  --method "$method" ${overrides[@]+"${overrides[@]}"}
+  --method "$method" ${prime:+--prime "$prime"} ${overrides[@]+"${overrides[@]}"}

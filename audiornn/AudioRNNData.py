@@ -14,6 +14,7 @@ Usage:
 """
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,17 @@ def codes_to_audio(codes, mu=255, coef=PREEMPHASIS):
     return de_emphasis(decode_codes(codes, mu=mu), coef=coef).astype(np.float32)
 
 
+def prime_codes(path, timesteps, sr, mu=255, coef=PREEMPHASIS):
+    """A recording for generation to continue: (audio float32 [n] at `sr`, its codes uint8 [n]).
+
+    Any rate or channel count is converted (one notice); a missing, corrupt or
+    silent file, or one shorter than the model's window of `timesteps` samples,
+    is refused with one line (InputError).
+    """
+    x, _ = load_audio(path, sr=sr, min_samples=timesteps)
+    return x, audio_to_codes(x, mu=mu, coef=coef)
+
+
 @dataclass
 class CodeCache:
     """All files of a corpus as one code array.
@@ -93,6 +105,18 @@ class CodeCache:
 
     def file_codes(self, i):
         return self.codes[self.starts[i]:self.starts[i] + self.lengths[i]]
+
+
+def join_caches(first, second):
+    """One cache holding `first`'s files, then `second`'s (offsets shifted; meta of both).
+
+    Used to keep a held-out folder (validation or test) beside the training
+    files in one code array, so that windows of both are cut the same way.
+    """
+    return CodeCache(np.concatenate([first.codes, second.codes]),
+                     np.concatenate([first.starts, second.starts + len(first.codes)]),
+                     np.concatenate([first.lengths, second.lengths]),
+                     {**first.meta, "held_out": second.meta, "n_first": len(first.lengths)})
 
 
 def find_wavs(data_dir):
@@ -117,7 +141,9 @@ def _signature(data_dir, wavs, sr, mu, coef):
     files = []
     for p in wavs:
         st = p.stat()
-        files.append([str(p.resolve().relative_to(data_dir)), st.st_size, st.st_mtime_ns])
+        # absolute, not resolved: a folder of symbolic links (corpus.split) keeps its own names
+        files.append([str(Path(os.path.abspath(p)).relative_to(Path(os.path.abspath(data_dir)))),
+                      st.st_size, st.st_mtime_ns])
     return {"version": CACHE_VERSION, "datadir": str(data_dir), "sr": int(sr),
             "mu": int(mu), "preemphasis": float(coef), "files": files}
 

@@ -8,6 +8,8 @@ validation loss), training keeps beside it:
     audiornn.json           the resolved configuration (every flag, the preset)
     audiornn.log.csv        loss and accuracy per epoch
     audiornn.codes.npz      the code cache of the training data
+    audiornn.val_codes.npz  the code cache of --val_dir (held-out files), if given
+    audiornn.eval_codes.npz the code cache of AudioRNNEval's --eval_dir, if given
     audiornn.eval.json      metrics written by AudioRNNEval.py
 
 Every file is written atomically (temporary name, then rename); the checkpoints by
@@ -32,7 +34,8 @@ def model_paths(model):
     stem = m.parent / m.name[:-len(".keras")]
     return {"best": m, "latest": Path(f"{stem}.latest.keras"), "log": Path(f"{stem}.log.csv"),
             "state": Path(f"{stem}.state.json"), "config": Path(f"{stem}.json"),
-            "cache": Path(f"{stem}.codes.npz"), "eval": Path(f"{stem}.eval.json")}
+            "cache": Path(f"{stem}.codes.npz"), "eval": Path(f"{stem}.eval.json"),
+            "val_cache": Path(f"{stem}.val_codes.npz"), "eval_cache": Path(f"{stem}.eval_codes.npz")}
 
 
 def read_config(model):
@@ -49,6 +52,19 @@ def read_config(model):
         if old in config:
             config.setdefault(new, config.pop(old))
     return config
+
+
+def data_cache(config, paths, data_dir=None):
+    """Code cache for reading `data_dir` with a trained model's settings.
+
+    The training's own cache when `data_dir` is the training folder (or None);
+    for another folder (or a shipped model, whose configuration names none) a
+    cache beside the model, so the training's cache is never overwritten.
+    """
+    same = data_dir is None or Path(data_dir).resolve() == Path(config["data_dir"]).resolve()
+    if same and config.get("cache"):
+        return config["cache"]
+    return paths["cache"].with_suffix(".other.npz")
 
 
 def check_trained(model):

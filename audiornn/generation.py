@@ -21,11 +21,12 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from audiornn.AudioRNNData import codes_to_audio
-from audiornn.checkpoint import check_trained, model_paths
-from audiornn.model import build_step_model, model_dims
+from audiornn.AudioRNNData import codes_to_audio, encode_codes, prime_codes
+from audiornn.checkpoint import check_trained, data_cache, model_paths
+from audiornn.model import build_step_model, last_step, model_dims
 from audiornn.training import load_data
-from dsp.audio import write_wav
+from dsp.audio import notice, write_wav
+from dsp.filters import dc_block
 from dsp.backend import load_keras_model, require_tensorflow
 
 _SLIDING_PREDICT = weakref.WeakKeyDictionary()
@@ -148,7 +149,7 @@ def generate_sliding(model, seed_codes, n_samples, temperature=0.0, seed=0, prog
     window = np.atleast_2d(np.asarray(seed_codes, dtype=np.int32))
     out = np.empty((window.shape[0], n_samples), np.uint8)
     for i in tqdm(range(n_samples), desc="sliding generation", disable=not progress):
-        probs = predict(tf.constant(window[..., None].astype(np.float32) / 255.0))
+        probs = last_step(predict(tf.constant(window[..., None].astype(np.float32) / 255.0)))
         if temperature > 0:
             code = _sample(probs, tf.constant(float(temperature)), tf.constant(int(seed)),
                            tf.constant(i)).numpy()
@@ -166,36 +167,57 @@ def seed_windows(cache, val_idx, n_streams, rng):
     return np.stack([cache.codes[s:s + val_idx.timesteps] for s in starts])
 
 
+def _starting_codes(args, config, paths, timesteps):
+    """Seed codes [S, L] for each stream and the audio written before them (or None).
+
+    --prime FILE: the recording (every stream continues it; it is written
+    before the continuation, so the hand-over is heard).  --start data: a
+    window of the held-out data per stream (as the original).  --start
+    silence, or data that is not there (a shipped model): one window of
+    digital silence, i.e. generation from scratch.
+    """
+    if args.prime:
+        x, codes = prime_codes(args.prime, timesteps, config["samplerate"], config["mu"],
+                               config["preemphasis"])
+        return np.tile(codes, (args.num_streams, 1)), x
+    if args.start == "data":
+        data_dir = args.data_dir or config["data_dir"]
+        held_out = config.get("val_dir")
+        if Path(data_dir).is_dir() and (not held_out or Path(held_out).is_dir()):
+            args.data_dir, args.val_dir = data_dir, held_out
+            cache, _, val_idx = load_data(args, paths)
+            return seed_windows(cache, val_idx, args.num_streams, np.random.default_rng(args.seed)), None
+        notice(f"{data_dir}: the training data is not here; starting from silence (--start silence)")
+    silence = encode_codes(np.zeros(timesteps, np.float32), mu=config["mu"])
+    return np.tile(silence, (args.num_streams, 1)), None
+
+
 def generate(args):
-    """Continue validation windows with the best checkpoint and write the wav(s).
+    """Generate with the best checkpoint and write the wav(s).
 
     Args:
         args: from AudioRNN.parse_arguments (model, audio, data_dir, cache, seed,
-            genlength, num_streams, temperature, method); the data settings and
-            sizes are taken from the configuration saved beside the model.
+            genlength, num_streams, temperature, method, prime, start); the data
+            settings and sizes are taken from the configuration saved beside the model.
     Returns:
-        uint8 codes [num_streams, n] (without the seed windows).
+        uint8 codes [num_streams, n] (without the seed or prime).
     """
     use_one_thread()
     paths = model_paths(args.model)
     config = check_trained(args.model)
-    # Seed windows come from the data the model was trained on, encoded the same way.
     for key in ("samplerate", "mu", "preemphasis", "val_fraction"):
         setattr(args, key, config[key])
-    same_data = (args.data_dir is None
-                 or Path(args.data_dir).resolve() == Path(config["data_dir"]).resolve())
-    args.data_dir = config["data_dir"] if same_data else args.data_dir
-    args.cache = args.cache or (config["cache"] if same_data
-                                else paths["cache"].with_suffix(".seed.npz"))
+    args.cache = args.cache or data_cache(config, paths, args.data_dir)
     model = load_keras_model(paths["best"], "model")
     args.timesteps, args.neurons = model_dims(model)
-    cache, _, val_idx = load_data(args, paths)
-    seeds = seed_windows(cache, val_idx, args.num_streams, np.random.default_rng(args.seed))
+    seeds, prime = _starting_codes(args, config, paths, args.timesteps)
     n = int(round(args.genlength * args.samplerate))
+    start = f"continuing {args.prime}" if args.prime else f"from {args.start}"
     print(f"generating {args.num_streams} x {n} samples ({args.method}, "
-          f"temperature {args.temperature})")
+          f"temperature {args.temperature}, {start})")
     if args.method == "sliding":
-        codes = generate_sliding(model, seeds, n, args.temperature, args.seed, progress=True)
+        codes = generate_sliding(model, seeds[:, -args.timesteps:], n, args.temperature,
+                                 args.seed, progress=True)
     else:
         codes = StatefulGenerator(model)(seeds, n, args.temperature, args.seed)
     out = Path(args.audio)
@@ -203,9 +225,16 @@ def generate(args):
     written = []
     for s in range(args.num_streams):
         path = out if args.num_streams == 1 else out.with_name(f"{out.stem}_{s}{out.suffix}")
+        # De-emphasis runs over seed + continuation, so the continuation starts from the seed's state.
         audio = codes_to_audio(np.concatenate([seeds[s], codes[s]]), mu=args.mu,
-                               coef=args.preemphasis)[seeds.shape[1]:]
+                               coef=args.preemphasis)
+        if args.dc_block > 0:   # de-emphasis turns a tiny bias of the codes into an offset
+            audio = dc_block(audio, args.samplerate, cutoff=args.dc_block)
+        audio = audio[seeds.shape[1]:]
+        if prime is not None:
+            audio = np.concatenate([prime, audio])
         write_wav(path, audio, args.samplerate)
         written.append(str(path))
-    print("wrote " + ", ".join(written))
+    print("wrote " + ", ".join(written) + (f" (the prime, {len(prime) / args.samplerate:.2f} s, "
+                                           "then the continuation)" if prime is not None else ""))
     return codes

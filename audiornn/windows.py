@@ -78,12 +78,21 @@ def split_train_val(file_starts, file_lengths, timesteps, val_fraction=0.1):
             WindowIndex(boundary, starts + lengths, timesteps))
 
 
-def gather_windows(codes, starts, timesteps):
-    """Batch of windows: X float32 [B, T, 1] (codes / 255), y int32 [B]."""
+def gather_windows(codes, starts, timesteps, warmup=None):
+    """Batch of windows: X float32 [B, T, 1] (codes / 255) and their targets.
+
+    Args:
+        warmup: None for the original targets, y int32 [B] = the code after each
+            window; an int for a model with targets "all" (model.build_model):
+            y int32 [B, T - warmup], the code after each step from step `warmup` on.
+    """
     starts = np.asarray(starts, dtype=np.int64)
     idx = starts[:, None] + np.arange(timesteps, dtype=np.int64)[None, :]
     X = codes[idx].astype(np.float32) * np.float32(1.0 / 255.0)
-    y = codes[starts + timesteps].astype(np.int32)
+    if warmup is None:
+        y = codes[starts + timesteps].astype(np.int32)
+    else:
+        y = codes[idx[:, int(warmup):] + 1].astype(np.int32)
     return X[..., None], y
 
 
@@ -104,9 +113,12 @@ class TrainWindows(keras.utils.PyDataset):
         batch_size: int.
         steps_per_epoch: int or None.
         seed: int.
+        warmup: None (one target per window) or int (targets after every step
+            from `warmup` on, see gather_windows).
     """
 
-    def __init__(self, codes, index, batch_size, steps_per_epoch=None, seed=0, **kwargs):
+    def __init__(self, codes, index, batch_size, steps_per_epoch=None, seed=0, warmup=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if len(index) == 0:
             raise ValueError("no training windows: every file is shorter than timesteps + 1 samples")
@@ -115,6 +127,7 @@ class TrainWindows(keras.utils.PyDataset):
         self.n = len(index)
         self.steps = int(steps_per_epoch) if steps_per_epoch else math.ceil(self.n / self.batch_size)
         self.seed = int(seed)
+        self.warmup = warmup
         self.epoch = 0
         self._perm = {}
 
@@ -149,17 +162,18 @@ class TrainWindows(keras.utils.PyDataset):
 
     def __getitem__(self, step):
         return gather_windows(self.codes, self.index.starts(self.window_numbers(step)),
-                              self.index.timesteps)
+                              self.index.timesteps, self.warmup)
 
 
 class EvalWindows(keras.utils.PyDataset):
     """Deterministic validation batches: at most `max_windows` windows evenly spread.
 
     Args:
-        codes: uint8 [n]; index: WindowIndex; batch_size: int; max_windows: int or None.
+        codes: uint8 [n]; index: WindowIndex; batch_size: int; max_windows: int or None;
+        warmup: as TrainWindows.
     """
 
-    def __init__(self, codes, index, batch_size, max_windows=None, **kwargs):
+    def __init__(self, codes, index, batch_size, max_windows=None, warmup=None, **kwargs):
         super().__init__(**kwargs)
         n = len(index)
         if n == 0:
@@ -168,10 +182,11 @@ class EvalWindows(keras.utils.PyDataset):
         m = n if not max_windows else min(n, int(max_windows))
         self.numbers = np.unique(np.linspace(0, n - 1, m).round().astype(np.int64))
         self.codes, self.index, self.batch_size = codes, index, int(batch_size)
+        self.warmup = warmup
 
     def __len__(self):
         return math.ceil(len(self.numbers) / self.batch_size)
 
     def __getitem__(self, step):
         k = self.numbers[step * self.batch_size:(step + 1) * self.batch_size]
-        return gather_windows(self.codes, self.index.starts(k), self.index.timesteps)
+        return gather_windows(self.codes, self.index.starts(k), self.index.timesteps, self.warmup)

@@ -1,4 +1,4 @@
-"""First-order pre-emphasis and its exact inverse.
+"""First-order pre-emphasis and its exact inverse, and a DC blocker.
 
 Pre-emphasis is a two-tap FIR filter, written in numpy so that the analysis
 path (get_mfcc.py) never imports scipy.signal, which alone costs 1-2 s of
@@ -32,3 +32,18 @@ def de_emphasis(y, coef=0.97, axis=-1):
 
     y = np.asarray(y)
     return lfilter([1.0], [1.0, -coef], y, axis=axis).astype(y.dtype, copy=False)
+
+
+def dc_block(x, sr, cutoff=40.0, axis=-1):
+    """First-order DC-blocking high-pass: y[n] = x[n] - x[n-1] + r y[n-1], r = exp(-2 pi cutoff / sr).
+
+    For generated audio that goes through `de_emphasis`: the inverse filter
+    multiplies a small bias of the generated (pre-emphasised) samples by
+    1 / (1 - coef), e.g. 20 for 0.95, into an offset that this removes (gain
+    -3 dB at `cutoff`, below the speech band).
+    """
+    from scipy.signal import lfilter
+
+    r = float(np.exp(-2.0 * np.pi * cutoff / sr))
+    x = np.asarray(x)
+    return lfilter([1.0, -1.0], [1.0, -r], x, axis=axis).astype(x.dtype, copy=False)

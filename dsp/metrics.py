@@ -36,6 +36,36 @@ def spectral_convergence(ref_mag, est_mag):
     return float(np.linalg.norm(ref - np.abs(est_mag)) / max(np.linalg.norm(ref), 1e-12))
 
 
+def level_db(x):
+    """RMS level of a signal in dB full scale (-inf-safe: floor at -200 dB)."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    return float(10.0 * np.log10(max(np.mean(x ** 2), 1e-20)))
+
+
+def full_scale_fraction(x, threshold=0.999):
+    """Fraction of samples with |x| >= threshold (clipped or at full scale)."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    return float(np.mean(np.abs(x) >= threshold)) if len(x) else 0.0
+
+
+def long_term_spectrum(x, sr, n_fft=512):
+    """Long-term average spectrum: frequencies [n_fft/2 + 1] (Hz) and mean power in dB [n_fft/2 + 1].
+
+    The mean over all frames of |STFT|^2 (Hann window, hop n_fft / 4), so that
+    quiet passages count as they do in the signal's level.
+    """
+    power = np.mean(np.abs(stft(np.asarray(x, dtype=np.float64), n_fft, n_fft // 4)) ** 2, axis=0)
+    return np.fft.rfftfreq(n_fft, 1.0 / sr), 10.0 * np.log10(np.maximum(power, 1e-20))
+
+
+def long_term_spectrum_distance(ref, est, sr, fmin=100.0, fmax=3800.0, n_fft=512):
+    """Mean absolute dB difference of two long-term average spectra over [fmin, fmax] Hz."""
+    freqs, a = long_term_spectrum(ref, sr, n_fft)
+    _, b = long_term_spectrum(est, sr, n_fft)
+    band = (freqs >= fmin) & (freqs <= fmax)
+    return float(np.mean(np.abs(a[band] - b[band])))
+
+
 def mel_cepstrum(x, sr, n_mfcc=13, n_mels=40, n_fft=1024, hop_length=None):
     """Mel cepstrum of a signal, [frames, n_mfcc], in the cepstral convention.
 

@@ -14,6 +14,7 @@ Usage::
     save_config(model_dir / "config.json", args)
 """
 import argparse
+import copy
 import json
 from pathlib import Path
 
@@ -82,6 +83,22 @@ def parse_args(parser, preset_dir, argv=None, default="default"):
                          f"(not flags of {parser.prog})")
     parser.set_defaults(**settings)
     return parser.parse_args(argv)
+
+
+def given_flags(parser, argv=None):
+    """Names (dests) of the options actually given in `argv`, not filled in by defaults.
+
+    Args:
+        parser: an argparse.ArgumentParser (not modified; a --preset flag is accepted too).
+    """
+    probe = copy.deepcopy(parser)
+    probe._defaults = {}
+    for action in probe._actions:
+        action.default = argparse.SUPPRESS
+        action.required = False
+    if "preset" not in {a.dest for a in probe._actions}:
+        probe.add_argument("--preset", default=argparse.SUPPRESS)
+    return set(vars(probe.parse_known_args(argv)[0]))
 
 
 def to_jsonable(config):

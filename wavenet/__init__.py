@@ -8,6 +8,7 @@ Modules:
     layers         the registered Keras layers (MuLawCompand, ConditionUpsampler, GatedResidualBlock)
     distributions  256-way µ-law softmax and logistic-mixture losses and samplers
     features       the log-mel the vocoder is conditioned on (from `dsp.spectral`)
+    noise_shaping  LPC from the mel, whiten / shape: the residual a noise-shaped vocoder models
     generation     FastWaveNetGenerator (per-layer queues), vocode, naive_generate
     training       the training loop library (windows, callbacks, samples, resume)
     train          CLI: python -m wavenet.train --data_dir DIR --out_dir DIR --preset default

@@ -31,15 +31,16 @@ def log_mel(x, cfg, whole_hops=True):
     return mel[:len(x) // cfg.hop] if whole_hops else mel
 
 
-def mel_magnitude(mel, cfg):
+def mel_magnitude(mel, cfg, n_iter=100):
     """The STFT magnitude ``[frames, n_fft // 2 + 1]`` whose log-mel is ``mel`` (`log_mel`'s inverse).
 
     dB de-normalised (levels clipped at 0 come back at the floor, ``min + ref`` dB), then the
-    non-negative least-squares inverse of the same Slaney filterbank (`dsp.spectral.mel_to_linear`).
+    non-negative least-squares inverse of the same Slaney filterbank (`dsp.spectral.mel_to_linear`,
+    ``n_iter`` gradient steps; a spectral envelope needs far fewer than Griffin-Lim's magnitude).
     """
     amp = db_to_amplitude(denormalize_db(np.asarray(mel, np.float64), cfg.ref_level_db, cfg.min_level_db))
     fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.mel_fmin, cfg.mel_fmax)
-    return mel_to_linear(amp, fb)
+    return mel_to_linear(amp, fb, n_iter=n_iter)
 
 
 def griffin_lim_from_mel(mel, cfg, n_iter=32, seed=0):

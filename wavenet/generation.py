@@ -26,6 +26,7 @@ from dsp.mulaw import mu_law_decode
 from wavenet.distributions import LOG_SCALE_MIN, np_sample_categorical, np_sample_mol
 from wavenet.fast_kernels import run_chunk
 from wavenet.model import dilations, receptive_field
+from wavenet.noise_shaping import shape_batch
 
 _CHUNK = 256  # samples per compiled call (conditioning projected, noise drawn, per chunk)
 _MULAW_TABLE = mu_law_decode(np.arange(256)).astype(np.float32)   # code -> amplitude
@@ -200,12 +201,17 @@ class FastWaveNetGenerator:
             speaker: int or ``[B]`` ints when the model has global conditioning.
 
         Returns:
-            ``[B, frames * hop]`` float32 in [-1, 1].
+            ``[B, frames * hop]`` float32 in [-1, 1]; with ``cfg.noise_shaping`` the generated residual
+            filtered by each frame's ``1/A(z)`` (`wavenet.noise_shaping.shape_batch`).
         """
-        return self._run(mel, speaker, temperature=temperature, seed=seed, progress=progress, desc="fast wavenet")
+        out = self._run(mel, speaker, temperature=temperature, seed=seed, progress=progress, desc="fast wavenet")
+        return shape_batch(out, mel, self.cfg) if self.cfg.noise_shaping else out
 
     def teacher_forced(self, audio_prev, mel, speaker=None, progress=False):
-        """Per-sample output parameters ``[B, T, C]`` for given previous samples ``audio_prev [B, T]`` or ``[B, T, 1]``."""
+        """Per-sample output parameters ``[B, T, C]`` for given previous samples ``audio_prev [B, T]`` or ``[B, T, 1]``.
+
+        The network's own signal: with ``cfg.noise_shaping`` ``audio_prev`` is the residual (no shaping here).
+        """
         mel = _check_mel(mel, self.cfg)
         audio_prev = np.asarray(audio_prev, np.float32).reshape(mel.shape[0], -1)
         if audio_prev.shape[1] != mel.shape[1] * self.cfg.hop:
@@ -235,7 +241,7 @@ def naive_generate(model, cfg, mel, n_samples=None, temperature=1.0, seed=0, pro
         n_samples: generate only the first ``n_samples`` (default all ``frames * hop``).
 
     Returns:
-        ``[B, n_samples]`` float32.
+        ``[B, n_samples]`` float32 (shaped like `FastWaveNetGenerator.generate` with ``cfg.noise_shaping``).
     """
     mel = _check_mel(mel, cfg)
     B, frames = mel.shape[:2]
@@ -259,4 +265,4 @@ def naive_generate(model, cfg, mel, n_samples=None, temperature=1.0, seed=0, pro
             x = np_sample_mol(p, cfg.n_mixtures, temperature, rng)
         out[:, t] = x
         audio_in[:, t + 1] = x
-    return out
+    return shape_batch(out, mel, cfg) if cfg.noise_shaping else out

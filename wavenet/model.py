@@ -67,6 +67,11 @@ class WaveNetConfig:
         global_channels: int, width of the speaker embedding.
         sample_rate: int, Hz.
         mel_fmin, mel_fmax, n_fft, ref_level_db, min_level_db: mel analysis parameters.
+        noise_shaping: bool, model the LPC residual of the waveform (`wavenet.noise_shaping`): the
+            network's input and target are whitened by an all-pole fit to each frame's mel, and
+            generation filters its output back through ``1/A(z)``. Older configs load as False.
+        lpc_order: int, order of that per-frame LPC filter.
+        lpc_gamma: float in (0, 1], bandwidth expansion ``a_k *= lpc_gamma ** k`` (1: none).
     """
 
     n_layers: int = 16
@@ -89,12 +94,21 @@ class WaveNetConfig:
     mel_fmax: float = 7600.0
     ref_level_db: float = 20.0
     min_level_db: float = -100.0
+    noise_shaping: bool = False
+    lpc_order: int = 16
+    lpc_gamma: float = 0.9
 
     def __post_init__(self):
         self.upsample_scales = [int(s) for s in self.upsample_scales]
+        self.noise_shaping = bool(self.noise_shaping)
+        self.lpc_order, self.lpc_gamma = int(self.lpc_order), float(self.lpc_gamma)
         self.validate()
 
     def validate(self):
+        if self.lpc_order < 1:
+            raise ValueError(f"lpc_order must be >= 1, got {self.lpc_order}")
+        if not 0.0 < self.lpc_gamma <= 1.0:
+            raise ValueError(f"lpc_gamma must be in (0, 1], got {self.lpc_gamma}")
         if self.output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
         if self.upsample not in UPSAMPLES:

@@ -11,6 +11,7 @@ Examples:
     python -m wavenet.train --epochs 20 --steps_per_epoch 100          # synthetic corpus
     python -m wavenet.train --data_dir LJSpeech-1.1 --preset paper --out_dir models/wavenet_lj
     python -m wavenet.train --data_dir asterisk16k ljspeech_sample --sample_rate 16000 --mel_fmax 7600
+    python -m wavenet.train --data_dir LJSpeech-1.1 --noise_shaping --out_dir models/wavenet_ns   # LPC residual
 """
 import argparse
 import sys
@@ -56,6 +57,12 @@ def build_parser():
     m.add_argument("--n_speakers", type=int, default=None,
                    help="global conditioning table size (>= the speakers found by --speaker_regex); 0 = none")
     m.add_argument("--global_channels", type=int, default=None, help=f"speaker embedding width {FROM_PRESET}")
+    m.add_argument("--noise_shaping", action=argparse.BooleanOptionalAction, default=None,
+                   help="model the LPC residual: input and target whitened by an all-pole fit to each mel "
+                        f"frame, generation filtered back through it (wavenet.noise_shaping) {FROM_PRESET}")
+    m.add_argument("--lpc_order", type=int, default=None, help=f"order of the noise-shaping LPC {FROM_PRESET}")
+    m.add_argument("--lpc_gamma", type=float, default=None,
+                   help=f"its bandwidth expansion a_k *= gamma^k, in (0, 1] {FROM_PRESET}")
     m.add_argument("--speaker_regex", default=None,
                    help="global conditioning: regex on file stems whose group 1 names the speaker "
                         "(e.g. '^syn_(spk\\d+)_')")
@@ -98,6 +105,10 @@ def main(argv=None):
         raise InputError(f"--ema must be in [0, 1), got {args.ema}")
     if args.lr_halve_every < 0:
         raise InputError(f"--lr_halve_every must be >= 0, got {args.lr_halve_every}")
+    if args.lpc_order is not None and args.lpc_order < 1:
+        raise InputError(f"--lpc_order must be >= 1, got {args.lpc_order}")
+    if args.lpc_gamma is not None and not 0.0 < args.lpc_gamma <= 1.0:
+        raise InputError(f"--lpc_gamma must be in (0, 1], got {args.lpc_gamma}")
     if not 0.0 <= args.val_fraction < 1.0:
         raise InputError(f"--val_fraction must be in [0, 1), got {args.val_fraction}")
     # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.

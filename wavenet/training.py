@@ -42,13 +42,14 @@ from wavenet.features import log_mel
 from wavenet.generation import vocode
 from wavenet.model import (WaveNetConfig, build_wavenet, load_vocoder, load_vocoder_meta, make_loss,
                            make_training_pair, receptive_field, save_vocoder)
+from wavenet.noise_shaping import residual_of, waveform_of
 from wavenet.optimizers import averaged_weights, make_optimizer, optimizer_matches, replace_optimizer
 
 DEFAULT_SYNTH_DIR = Path("data/wavenet_synth")
 # Command-line flags that are WaveNetConfig fields (None: the preset's value, else the field default).
 MODEL_FLAGS = ("n_layers", "n_stacks", "kernel_size", "residual_channels", "gate_channels", "skip_channels",
                "output", "n_mixtures", "upsample", "upsample_scales", "n_speakers", "global_channels",
-               "sample_rate", "hop", "n_fft", "mel_fmin", "mel_fmax")
+               "sample_rate", "hop", "n_fft", "mel_fmin", "mel_fmax", "noise_shaping", "lpc_order", "lpc_gamma")
 
 
 def make_config(args):
@@ -126,6 +127,8 @@ def load_utterances(files, cfg, min_frames, progress=True, speakers=None):
     """Load, resample and analyse files -> list of ``(wav [frames*hop] float32, mel [frames, n_mels], speaker)``.
 
     ``speaker`` is ``speakers[i]`` (an int id) or None; files shorter than ``min_frames`` are skipped (notice).
+    With ``cfg.noise_shaping`` the ``wav`` is the LPC residual the network models
+    (`wavenet.noise_shaping.residual_of`; `waveform_of` goes back); the mel is the audio's own.
     """
     utts, short = [], []
     for i, path in enumerate(tqdm(files, desc="mel features", unit="file", leave=False, disable=not progress)):
@@ -138,8 +141,10 @@ def load_utterances(files, cfg, min_frames, progress=True, speakers=None):
         if peak > 1.0:
             x = x / peak
         frames = len(x) // cfg.hop
-        utts.append((x[:frames * cfg.hop].astype(np.float32), log_mel(x, cfg),
-                     None if speakers is None else int(speakers[i])))
+        wav, mel = x[:frames * cfg.hop].astype(np.float32), log_mel(x, cfg)
+        if cfg.noise_shaping:
+            wav = residual_of(wav, mel, cfg)
+        utts.append((wav, mel, None if speakers is None else int(speakers[i])))
     if not utts:
         others = f" (as are the other {len(short) - 1} files)" if len(short) > 1 else ""
         raise InputError(f"{short[0]}: too short to train on: need at least {min_frames} frames of "
@@ -399,7 +404,10 @@ def _train(args):
                                                 args.resume and initial_epoch > 0)
     utts, val_utts = training_data(args, cfg, train_files, val_files, out_dir)
     write_json(out_dir / "split.json", {"train": train_files, "val": val_files})
-    reference = pick_reference((val_utts or utts)[0], args.sample_frames, cfg.hop)
+    ref = (val_utts or utts)[0]
+    if cfg.noise_shaping:   # the samples' "real" panel shows the audio, not the residual
+        ref = (waveform_of(ref[0], ref[1], cfg),) + tuple(ref[1:])
+    reference = pick_reference(ref, args.sample_frames, cfg.hop)
     save_config(out_dir / "config.json", args)
     rf = receptive_field(cfg)
     print(f"model {model.count_params():,} params, receptive field {rf} samples "
