@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# AudioRNN stage 2: generate audio with the best checkpoint, continuing seed windows taken
-# from the validation tails of the training data (one network step per sample).
+# AudioRNN stage 2: generate audio with the best checkpoint, continuing seed windows of the held-out
+# data (or --prime FILE, a recording), one network step per sample.
 #
 # Usage: audiornn/02_generate.sh [options]  (run from the checkout root; paths are relative to it)
 #   --preset NAME         sets the generation length, streams and temperature
