@@ -10,9 +10,10 @@ times real time (audio seconds / wall seconds, after one warm-up call, on
 this machine's cores).  Prints a table, writes a figure (input and output
 spectrograms side by side) and ends with one JSON line:
 ``{"cnn": {"spectral_convergence": .., "lsd_db": .., "x_realtime": ..}, "gl32": .., "gl100": .., "pghi": ..}``
-plus two extra rows: ``cnn_keras`` (the keras model as built, called
-eagerly: the speed baseline of the CNN, timed in the same run, so that its
-ratio to ``cnn`` carries over to an idle machine) and ``pghi_fgla8`` (PGHI
+plus two extra rows: ``cnn_keras`` (the keras model as built, compiled
+like the fast path (``tf.function``, symbolic length) and fed the same
+spectrograms: the speed baseline of the CNN, timed in the same run, so that
+its ratio to ``cnn`` carries over to an idle machine) and ``pghi_fgla8`` (PGHI
 phase refined by 8 fast Griffin-Lim iterations; not "PGHI alone").
 
 Without ``--model`` the CNN is an untrained network of the ``--preset``
@@ -46,8 +47,8 @@ from dsp.spectral import stft
 
 METHODS = {  # name -> (invert method, kwargs)
     "cnn": ("cnn", {}),
-    # speed baseline measured in the same run: the keras model called as built
-    # (BatchNorm layers, resize-then-convolve); same output up to rounding
+    # speed baseline measured in the same run: the keras model as built (BatchNorm
+    # layers, resize-then-convolve), compiled like the fast path; same output up to rounding
     "cnn_keras": ("cnn", {"fast": False}),
     "gl32": ("griffinlim", {"n_iter": 32}),
     "gl100": ("griffinlim", {"n_iter": 100}),
