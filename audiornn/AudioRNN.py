@@ -94,7 +94,8 @@ def build_parser():
       help="without --prime: continue held-out windows of the training data (the original), or "
            "start from silence; a model whose data is not here starts from silence")
     a("--dc_block", type=float, default=40.0,
-      help="cut-off (Hz) of the DC blocker after de-emphasis of generated audio; 0 = none (default 40)")
+      help="cut-off (Hz) of the DC blocker (dsp.filters.dc_block) after de-emphasis of generated "
+           "audio; 0 = none (default 40)")
     a("--method", choices=("stateful", "sliding"), default="stateful",
       help="stateful: one step per sample; sliding: the original full-window recomputation")
     a("--mu", type=int, default=255, choices=MU_VARIANTS, help="mu-law variant (256 = the original's)")

@@ -34,9 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from dsp.filters import pre_emphasis
+from dsp.filters import block_fir, pre_emphasis
 from dsp.lpc import lsf_to_poly
 from resgan.constants import CENTRE
 
@@ -86,12 +85,7 @@ def inverse_filter(x: np.ndarray, lsf: np.ndarray, hop: int = 80, preemphasis: f
     n = x.shape[0]
     y = pre_emphasis(x, preemphasis) if preemphasis else x
     a = lsf_to_poly(sample_lsf(lsf, n, hop, step))          # [n_blocks, p+1]
-    order = a.shape[1] - 1
-    padded = np.concatenate([np.zeros(order), y])
-    # windows[m] = y[m - order .. m]; reversed, it pairs with a[0..order]
-    windows = sliding_window_view(padded, order + 1)[:, ::-1]  # [n, p+1]
-    coef = np.repeat(a, step, axis=0)[:n]
-    return np.einsum("ij,ij->i", windows, coef)
+    return block_fir(y, a, step)
 
 
 def frame_period_samples(f0: np.ndarray, voiced: np.ndarray, n_samples: int, hop: int, sr: int):

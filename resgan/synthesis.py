@@ -31,7 +31,7 @@ import numpy as np
 import scipy.signal
 
 from dsp.audio import InputError, atomic_output
-from dsp.filters import de_emphasis
+from dsp.filters import dc_block, de_emphasis
 from dsp.mfcc import MfccConfig, mfcc_to_lpc
 from dsp.spectral import stft
 from resgan.constants import (CENTRE, FRAME_HOP, LOG_F0_COLUMN, N_MFCC, PULSE_LENGTH,
@@ -175,12 +175,9 @@ def synthesize(pulses, mfcc, f0, voiced, cfg=MfccConfig(), seed=0):
     y = filter_and_level(exc, mfcc, cfg)
     # the MFCC envelope does not constrain the lowest bins, and de-emphasis
     # boosts DC by 30 dB: remove what lies below the lowest speech harmonics
-    y = scipy.signal.sosfilt(_dc_blocker(cfg.sample_rate), y)
+    y = dc_block(y, cfg.sample_rate, cutoff=50.0)
     return de_emphasis(y, cfg.preemphasis).astype(np.float32)
 
-
-def _dc_blocker(sr, cutoff_hz=50.0):
-    return scipy.signal.butter(2, cutoff_hz, btype="highpass", fs=sr, output="sos")
 
 
 def limit_peak(x, peak=0.99):

@@ -18,9 +18,8 @@ Example:
     >>> y = shape(e, a, cfg.hop)              # == x (to rounding)
 """
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import lfilter, lfiltic
 
+from dsp.filters import block_allpole, block_fir
 from dsp.lpc import is_minimum_phase, lpc_from_power
 from dsp.spectral import mel_filterbank
 from wavenet.features import mel_magnitude
@@ -88,7 +87,8 @@ def _check(signal, a, hop):
 def whiten(x, a, hop):
     """FIR ``A(z)`` per block of ``hop`` samples: ``e[n] = sum_k a_f[k] x[n-k]``, ``f = n // hop``.
 
-    The history ``x[n-k]`` reaches across block edges (zeros before the start).
+    The history ``x[n-k]`` reaches across block edges (zeros before the start);
+    `dsp.filters.block_fir`.
 
     Args:
         x: waveform ``[T]`` with ``T <= frames * hop`` (normally ``frames * hop``).
@@ -97,18 +97,12 @@ def whiten(x, a, hop):
     Returns:
         residual ``e`` float64 ``[T]``.
     """
-    x, a = _check(x, a, hop)
-    p = a.shape[1] - 1
-    past = sliding_window_view(np.concatenate([np.zeros(p), x]), p + 1)[:, ::-1]   # [T, p+1]: x[n - k]
-    coef = np.repeat(a, hop, axis=0)[:len(x)]
-    return np.einsum("nk,nk->n", past, coef)
+    return block_fir(*_check(x, a, hop), hop)
 
 
 def shape(e, a, hop):
-    """All-pole ``1/A(z)`` per block of ``hop`` samples: the exact inverse of `whiten`.
-
-    ``x[n] = e[n] - sum_{k>=1} a_f[k] x[n-k]``: each block is one ``scipy.signal.lfilter``
-    call whose initial state is rebuilt from the previous outputs for the block's filter.
+    """All-pole ``1/A(z)`` per block of ``hop`` samples: the exact inverse of `whiten`
+    (`dsp.filters.block_allpole`).
 
     Args:
         e: residual ``[T]`` with ``T <= frames * hop``.
@@ -117,17 +111,7 @@ def shape(e, a, hop):
     Returns:
         waveform ``x`` float64 ``[T]``.
     """
-    e, a = _check(e, a, hop)
-    p = a.shape[1] - 1
-    x = np.zeros(p + len(e))          # p zeros of history, then the output
-    for f in range(-(-len(e) // hop)):
-        s = slice(p + f * hop, p + min((f + 1) * hop, len(e)))
-        if p == 0 or not np.any(a[f, 1:]):
-            x[s] = e[s.start - p:s.stop - p] / a[f, 0]
-            continue
-        zi = lfiltic([1.0], a[f], x[s.start - p:s.start][::-1])
-        x[s], _ = lfilter([1.0], a[f], e[s.start - p:s.stop - p], zi=zi)
-    return x[p:]
+    return block_allpole(*_check(e, a, hop), hop)
 
 
 def shape_batch(wavs, mels, cfg):
