@@ -10,8 +10,9 @@
 # <figures_dir>/resgan_synthesis.png compares their spectrograms with the
 # original recording (found in --wav_dir; default: the folder 00_get_data.sh
 # packaged, noted in <train_dir>/.source).
-# --input_file FILE: copy-synthesis into <out_dir>/copy/, with the trained models
-# in --model_dir when there are (normalised with <train_dir>'s statistics, --context frames).
+# --input_file FILE: copy-synthesis into <out_dir>/copy/ (wavs and <name>_spectrograms.png),
+# with the trained models in --model_dir when there are (inputs normalised with the
+# model's stats.json, or <train_dir>'s statistics for a model folder without one).
 # Options: --stage N --stop_stage M run only if 3 is in [N, M] (run.sh passes them on).
 # Environment: PYTHON (default python).
 set -euo pipefail

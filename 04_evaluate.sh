@@ -24,7 +24,7 @@ PYTHON=${PYTHON:-python}
 
 mkdir -p "$model_dir"
 "$PYTHON" train.py --mode evaluate --rnn_context_len "$context" --data_dir "$train_dir" \
-  --testdata_dir "$test_dir" --model_dir "$model_dir" --wav_dir "$wav_dir" --seed "$seed" "$@" \
+  --testdata_dir "$test_dir" --model_dir "$model_dir" --recordings_dir "$wav_dir" --seed "$seed" "$@" \
   | tee "$model_dir/eval.json.tmp"
 mv "$model_dir/eval.json.tmp" "$model_dir/eval.json"
 "$PYTHON" - "$model_dir/eval.json" <<'PY'

@@ -9,15 +9,21 @@ three excitations side by side::
        output/wav/<tag>_pulse.wav    (pulse model, <tag>.pls_nonoise)
        output/wav/<tag>_gan.wav      (pulse model + GAN, <tag>.pls)
 
-Copy-synthesis of any recording from its MFCCs, F0 and voicing only::
+Copy-synthesis of any recordings from their MFCCs, F0 and voicing only::
 
-    python synthesize.py --input_file speech.wav --out_dir output/copy
-    -> <name>_impulse.wav, <name>_residual.wav (the recording's own residual
-       pulses: the best this vocoder can do), and, when trained models are in
-       --model_dir, <name>_pulse.wav and <name>_gan.wav.
+    python synthesize.py --model_dir pretrained/resgan --input_file speech.wav --out_dir D
+    python synthesize.py --model_dir pretrained/resgan --input_dir wavs/ --out_dir D [--skip_bad]
+    -> D/<name>_impulse.wav, <name>_residual.wav (the recording's own residual
+       pulses: the best this vocoder can do), <name>_pulse.wav and <name>_gan.wav
+       (when --model_dir holds trained models), <name>_spectrograms.png.
 
-A spectrogram figure of the first utterance goes to --figures_dir. The code is
-resgan/synthesis.py; Keras is loaded only for copy-synthesis with trained models.
+Any rate and channel count (resampled to 16 kHz, downmixed); the inputs are
+normalised with the model folder's stats.json. Every recording is checked
+before anything is written: a silent, too short, clipped or non-speech one
+stops the run with one line naming it (--skip_bad: a warning, the rest go on).
+The test set's spectrogram figure goes to --figures_dir. The code is
+resgan/synthesis.py and resgan/recordings.py; Keras is loaded only for
+copy-synthesis with trained models.
 """
 import argparse
 import sys
@@ -28,29 +34,36 @@ from tqdm import tqdm
 from dsp.audio import InputError, check_output, cli_main, load_audio, write_wav
 from resgan import figures
 from resgan import synthesis as rs
-from resgan.constants import N_MFCC, SAMPLE_RATE
-from resgan.netcdf import iterate_files, list_data_files, norm_stats
-from resgan.packaging import analyze_utterance
+from resgan.constants import MODEL_FILES, N_MFCC, SAMPLE_RATE
+from resgan.netcdf import iterate_files, list_data_files
+from resgan.recordings import analyze_recordings, recording_paths
 
 SR = SAMPLE_RATE
-MIN_SAMPLES = 512  # copy-synthesis input: one window of the figure's spectrogram (32 ms)
 
 
 def build_parser():
     p = argparse.ArgumentParser(prog="synthesize.py", description=__doc__.split("\n")[1],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--input_file", help="copy-synthesis of this recording (any rate, mono)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--input_file", help="copy-synthesis of this recording (any rate and channels)")
+    src.add_argument("--input_dir", help="copy-synthesis of every .wav/.flac in this folder (recursive)")
+    p.add_argument("--skip_bad", action="store_true",
+                   help="copy-synthesis: skip unusable recordings (silent, too short, clipped, "
+                        "not speech) with a warning")
     p.add_argument("--pls_dir", default="./output", help="<tag>.pls / .pls_nonoise files")
     p.add_argument("--testdata_dir", default="./testdata", help="test data.nc1 ... files")
     p.add_argument("--data_dir", default="./traindata",
-                   help="training data (normalisation statistics for copy-synthesis)")
-    p.add_argument("--model_dir", default="./models", help="trained models (copy-synthesis)")
+                   help="training data: the normalisation statistics of a model folder without "
+                        "stats.json (copy-synthesis)")
+    p.add_argument("--model_dir", default="./models",
+                   help="trained model folder (copy-synthesis), e.g. pretrained/resgan")
     p.add_argument("--wav_dir", default="./data/synthetic/wav",
                    help="original recordings <tag>.wav (figure only)")
     p.add_argument("--out_dir", default="./output/wav")
     p.add_argument("--figures_dir", default="./figures")
     p.add_argument("--max_utts", type=int, default=None, help="synthesise only N utterances")
-    p.add_argument("--rnn_context_len", type=int, default=1, help="as in training")
+    p.add_argument("--rnn_context_len", type=int, default=1,
+                   help="as in training (test set only; copy-synthesis reads it from the model)")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -109,48 +122,59 @@ def _figure(args, tag, speech):
                         title=f"{tag}: original and MFCC-based resynthesis")
 
 
-def _model_pulses(args, inputs):
-    """Pulse-model and GAN pulses for raw (not normalised) inputs ``[n, 22]``."""
-    # Keras (~5 s) loads only here, when trained models are there to use
-    from resgan.dataset import expand_context
-    from resgan.evaluation import load_models
+def _copy_excitations(args, recording, folder, generator):
+    """Speech of one recording: ``{excitation: [samples]}``."""
+    if folder is None:  # no trained models: the two excitations that need none
+        feats = recording.features
+        mfcc = feats.inputs[:, :N_MFCC]
+        pulses = {"impulse": rs.impulse_pulses(len(mfcc)), "residual": feats.targets}
+        return {name: rs.synthesize(p, mfcc, feats.f0, feats.voiced, seed=args.seed)[:len(recording.audio)]
+                for name, p in pulses.items()}
+    # Keras (~5 s) loads only when trained models are there to use
+    from resgan.recording_evaluation import copy_synthesis as model_copy_synthesis
 
-    stats = norm_stats(list_data_files(args.data_dir)[0])
-    norm = (inputs - stats["input_means"]) / stats["input_stdevs"]
-    ctx = expand_context(norm, [len(norm)], args.rnn_context_len)
-    return load_models(args.model_dir, args.seed)(ctx)
+    return model_copy_synthesis(folder, recording, args.seed, generator)[0]
 
 
 def copy_synthesis(args):
-    path = Path(args.input_file)
+    """``--input_file`` / ``--input_dir``: every recording analysed (and checked) first,
+    then ``<out_dir>/<name>_{impulse,pulse,gan,residual}.wav`` and ``<name>_spectrograms.png``."""
+    paths = recording_paths(args.input_file, args.input_dir)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    check_output(out_dir / f"{path.stem}_impulse.wav")  # before any work
-    x, _ = load_audio(path, sr=SR, min_samples=MIN_SAMPLES)
-    feats = analyze_utterance(x, SR)
-    mfcc = feats.inputs[:, :N_MFCC]
-    excitations = {"impulse": rs.impulse_pulses(len(mfcc)), "residual": feats.targets}
+    check_output(out_dir / "x.wav")  # before any work
+    recordings = analyze_recordings(paths, args.skip_bad)
     model_dir = Path(args.model_dir)
-    if (model_dir / "pulse_model.keras").is_file() and (model_dir / "generator.keras").is_file():
-        pulse, gan = _model_pulses(args, feats.inputs)
-        excitations.update(pulse=pulse, gan=gan)
+    folder = generator = None
+    if any((model_dir / name).exists() for name in MODEL_FILES):
+        from resgan.evaluation import PulseGenerator
+        from resgan.model_folder import load_model_folder
+
+        folder = load_model_folder(model_dir, args.data_dir)
+        generator = PulseGenerator(folder.pulse_model, folder.generator, args.seed,
+                                   input_stats=folder.stats.input_stats)
     else:
         print(f"note: no trained models in {model_dir}: impulse and residual excitations only",
               file=sys.stderr)
-    speech = {}
-    for name, pulses in excitations.items():
-        speech[name] = rs.synthesize(pulses, mfcc, feats.f0, feats.voiced, seed=args.seed)[:len(x)]
-        _write(out_dir / f"{path.stem}_{name}.wav", speech[name])
-    signals = {"original": x, **{f"excitation: {k}": v for k, v in speech.items()}}
-    figures.plot_speech(Path(args.figures_dir) / f"resgan_copy_{path.stem}.png", signals,
-                        title=f"{path.name}: copy-synthesis from MFCC, F0, voicing")
-    print(f"wrote {', '.join(f'{path.stem}_{k}.wav' for k in speech)} to {out_dir}")
+    names = [r.path.stem for r in recordings]
+    if len(set(names)) < len(names):  # the same name in two sub-folders
+        names = [str(r.path.relative_to(args.input_dir).with_suffix("")).replace("/", "_")
+                 if args.input_dir else r.path.stem for r in recordings]
+    for name, rec in tqdm(list(zip(names, recordings)), desc="synthesize", unit="file",
+                          disable=len(recordings) < 2):
+        speech = _copy_excitations(args, rec, folder, generator)
+        for excitation, x in speech.items():
+            _write(out_dir / f"{name}_{excitation}.wav", x)
+        signals = {"original": rec.audio, **{f"excitation: {k}": v for k, v in speech.items()}}
+        figures.plot_speech(out_dir / f"{name}_spectrograms.png", signals,
+                            title=f"{rec.path.name}: copy-synthesis from MFCC, F0, voicing")
+    print(f"wrote {len(recordings)} recording(s) x {', '.join(speech)} to {out_dir}")
 
 
 @cli_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.input_file:
+    if args.input_file or args.input_dir:
         copy_synthesis(args)
     else:
         n = synthesize_test_set(args)

@@ -5,7 +5,9 @@
     python train.py --mode train_pulse_model   # stage 1: least-squares pulse model
     python train.py --mode train_noise_model   # stage 2: GAN (pulse model frozen; TensorFlow only)
     python train.py --mode generate            # <out_dir>/<tag>.pls, .pls_nonoise
-    python train.py --mode evaluate            # one JSON line of metrics
+    python train.py --mode evaluate            # one JSON line of metrics (packaged test set)
+    python train.py --mode evaluate --model_dir pretrained/resgan --wav_dir DIR [--skip_bad]
+                                               # the same for recordings it never saw
 
 ``--distribute mirrored|multi_worker`` trains data-parallel with tf.distribute
 (``--batch_size`` is the global batch; ``python -m tools.launch --workers N -- python
@@ -36,7 +38,11 @@ def main(argv=None):
     # Keras loads here, after parsing: --help and bad flags answer without its ~5 s import
     import keras
 
+    from corpus.readers import list_wavs
     from resgan import evaluation, training
+    from resgan.model_folder import load_model_folder
+    from resgan.recordings import analyze_recordings
+    from resgan.recording_evaluation import evaluate_recordings
 
     keras.utils.set_random_seed(args.seed)
     if args.mode in ("train", "train_pulse_model", "train_noise_model"):
@@ -47,7 +53,12 @@ def main(argv=None):
         audio_s = frames * FRAME_HOP / SAMPLE_RATE
         print(f"generated {n} utterances ({frames} frames, {audio_s:.1f} s of speech) in "
               f"{secs:.1f} s ({audio_s / max(secs, 1e-9):.1f}x real time) -> {args.out_dir}")
-    if args.mode == "evaluate":
+    if args.mode == "evaluate" and args.wav_dir:  # recordings the model never saw
+        folder = load_model_folder(args.model_dir, args.data_dir)
+        recordings = analyze_recordings(list_wavs(args.wav_dir), args.skip_bad)
+        figure = Path(args.figures_dir) / "resgan_heldout_pulses.png"
+        evaluation.print_json(evaluate_recordings(folder, recordings, args.seed, figure=figure))
+    elif args.mode == "evaluate":
         evaluation.print_json(evaluation.evaluate(args))
     return 0
 

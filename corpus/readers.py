@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import re
+import os
 from pathlib import Path
 
 import numpy as np
@@ -84,13 +85,24 @@ def _check_missing(missing: list[Path], total: int, where: Path, allow_missing: 
 def list_wavs(folder, extensions=AUDIO_EXTENSIONS) -> list[Path]:
     """All audio files under ``folder`` (recursive, sorted; ``.wav``/``.flac`` by default).
 
+    Symbolic links to folders are followed (a corpus assembled from links to
+    others' folders), each real folder once.
+
     Raises:
         InputError: the folder is missing or holds no audio file.
     """
     folder = _require_dir(Path(folder), "audio folder")
     exts = tuple(e.lower() for e in extensions)
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in exts
-                   and not p.name.startswith("."))
+    files, seen = [], set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:  # a link cycle or a folder linked twice
+            dirs[:] = []
+            continue
+        seen.add(real)
+        files += [Path(root) / n for n in names
+                  if Path(n).suffix.lower() in exts and not n.startswith(".")]
+    files = sorted(p for p in files if p.is_file())
     if not files:
         raise InputError(f"{folder}: no audio files ({', '.join(exts)}) in this folder or below")
     return files

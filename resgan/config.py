@@ -28,11 +28,28 @@ def build_parser():
     p.add_argument("--out_dir", default="./output", help="generated <tag>.pls files")
     p.add_argument("--model_dir", default="./models", help="checkpoints and their configurations")
     p.add_argument("--figures_dir", default="./figures")
-    p.add_argument("--wav_dir", default="./data/synthetic/wav",
-                   help="original recordings <tag>.wav (evaluate: mel-cepstral distortion)")
+    p.add_argument("--wav_dir", default=None,
+                   help="evaluate: a folder of recordings (any rate) to analyse with the model's "
+                        "statistics and score (resgan/recording_evaluation.py); without it, the "
+                        "packaged test set of --testdata_dir is scored")
+    p.add_argument("--recordings_dir", default="./data/synthetic/wav",
+                   help="the packaged test set's original recordings <tag>.wav "
+                        "(evaluate without --wav_dir: mel-cepstral distortion)")
+    p.add_argument("--skip_bad", action="store_true",
+                   help="evaluate --wav_dir: skip unusable recordings with a warning")
+    p.add_argument("--val_dir", default=None,
+                   help="validation data.nc1 ... files for the learning curve and early stopping "
+                        "(default: the last training file, or the first test file)")
     p.add_argument("--rnn_context_len", type=int, default=1, help="frames of GRU context")
     p.add_argument("--batch_size", type=int, default=128)
     p.add_argument("--max_files", type=int, default=None, help="use only the first N data files")
+    p.add_argument("--pulse_filters", type=int, default=100,
+                   help="channels of the pulse model's convolutions")
+    p.add_argument("--gan_filters", type=int, default=100,
+                   help="channels of the generator's convolutions")
+    p.add_argument("--gan_pitch_window", action=argparse.BooleanOptionalAction, default=False,
+                   help="multiply the generator's noise by each frame's pitch window (the two-period "
+                        "Hann window the target pulses were cut with; resgan.models.pitch_windows)")
     p.add_argument("--epochs_pulse", type=int, default=20)
     p.add_argument("--epochs_gan", type=int, default=15)
     p.add_argument("--steps_per_epoch", type=int, default=None,
@@ -43,6 +60,8 @@ def build_parser():
                    help="held-out frames for early stopping (0: the whole file)")
     p.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
     p.add_argument("--lr_pulse", type=float, default=1e-4, help="Adam, pulse model")
+    p.add_argument("--lr_halve_every", type=int, default=0,
+                   help="halve the pulse model's learning rate every N epochs (0: constant)")
     p.add_argument("--lr_g", type=float, default=1e-4, help="Adam, generator")
     p.add_argument("--lr_d", type=float, default=1e-5, help="SGD, discriminator")
     p.add_argument("--spectral_weight", type=float, default=0.0,
@@ -70,12 +89,14 @@ def build_parser():
 
 def check_args(args):
     """ValueError naming the flag for values no stage can use."""
-    for name in ("rnn_context_len", "batch_size", "epochs_pulse", "epochs_gan", "patience",
+    for name in ("rnn_context_len", "batch_size", "pulse_filters", "gan_filters", "epochs_pulse", "epochs_gan", "patience",
                  "plot_every"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
     if args.output_gain <= 0:
         raise ValueError(f"--output_gain must be > 0, got {args.output_gain}")
+    if args.lr_halve_every < 0:
+        raise ValueError(f"--lr_halve_every must be >= 0, got {args.lr_halve_every}")
     for name in ("max_files", "steps_per_epoch", "steps_per_epoch_gan", "mix_files"):
         value = getattr(args, name)
         if value is not None and value < 1:

@@ -24,3 +24,7 @@ INPUT_COLUMNS = (
     "21: voicing flag (1 voiced, 0 unvoiced)"
 )
 F0_METHOD = "vectorised YIN (resgan.pitch.yin), 60-400 Hz"   # the packaged files' f0_method attribute
+
+# a trained model folder (models/, pretrained/resgan/; resgan.model_folder)
+MODEL_FILES = ("pulse_model.keras", "generator.keras")
+STATS_FILE = "stats.json"            # input normalisation and mean pulses of the training data

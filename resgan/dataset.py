@@ -23,8 +23,7 @@ import keras
 import numpy as np
 
 from dsp.audio import InputError
-from resgan.constants import VOICING_COLUMN
-from resgan.netcdf import iterate_files, list_data_files, num_rows, read_netcdf
+from resgan.netcdf import iterate_files, list_data_files, num_rows, read_netcdf, voiced_frames
 
 
 def _frame_starts(seq_lengths) -> np.ndarray:
@@ -273,9 +272,12 @@ def mixed_batches(files, args, seed, steps, epoch=0, pulse_targets=False):
 
 
 def split_train_val(args):
-    """Training files and the held-out file (the last training file when
-    there are several, else the first test file)."""
+    """Training files and the held-out file: the first file of ``--val_dir``
+    when given, else the last training file when there are several, else the
+    first test file."""
     files = list_data_files(args.data_dir, args.max_files)
+    if getattr(args, "val_dir", None):
+        return files, list_data_files(args.val_dir)[0]
     if len(files) > 1:
         return files[:-1], files[-1]
     return files, list_data_files(args.testdata_dir)[0]
@@ -287,8 +289,7 @@ def load_frames(path, context_len, max_frames=0, seed=0):
     data = read_netcdf(path)
     x = expand_context(data.inputs, data.seq_lengths, context_len)
     y = data.targets
-    v = VOICING_COLUMN
-    voiced = data.inputs[:, v] * data.input_stdevs[v] + data.input_means[v] > 0.5
+    voiced = voiced_frames(data)
     if max_frames and len(x) > max_frames:
         keep = np.sort(np.random.default_rng(seed).choice(len(x), max_frames, replace=False))
         x, y, voiced = x[keep], y[keep], voiced[keep]

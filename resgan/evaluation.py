@@ -33,7 +33,7 @@ from dsp.metrics import log_spectral_distance, mel_cepstral_distortion
 from resgan import models, synthesis
 from resgan.constants import PULSE_LENGTH, SAMPLE_RATE
 from resgan.dataset import expand_context, load_inputs_only
-from resgan.netcdf import iterate_files, list_data_files
+from resgan.netcdf import iterate_files, list_data_files, norm_stats
 
 N_FFT = 2 * PULSE_LENGTH  # 401 bins of 20 Hz: bin 200 = 4 kHz
 SPLIT_BIN = 200
@@ -47,25 +47,43 @@ class PulseGenerator:
     with N(0, 1) noise from a seeded numpy stream.
     """
 
-    def __init__(self, pulse_model, generator, seed=0, batch_size=512):
+    def __init__(self, pulse_model, generator, seed=0, batch_size=512, input_stats=None):
         self.pulse_model, self.generator = pulse_model, generator
         self.window = models.edge_window()
         self.rng = np.random.default_rng(seed)
         self.batch_size = batch_size
+        self.input_stats = input_stats
 
-    def __call__(self, x):
-        pulses, gans = [], []
+    def __call__(self, x, return_raw=False, input_stats=None):
+        """``(pulse, gan)``, each ``[n, 400]``; with ``return_raw``, also the pulse
+        model's own output before the edge window, ``(pulse, gan, raw)``.
+
+        ``input_stats``: ``(input_means, input_stdevs)`` of ``x``'s normalisation
+        (default: the constructor's), for a pitch-window generator's windows.
+        """
+        stats = input_stats if input_stats is not None else self.input_stats
+        pitch_window = models.uses_pitch_window(self.generator)
+        if pitch_window and stats is None:
+            raise ValueError("a pitch-window generator needs the inputs' normalisation (input_stats)")
+        raws, pulses, gans = [], [], []
         for s in range(0, len(x), self.batch_size):
             xb = np.asarray(x[s:s + self.batch_size], np.float32)
-            p = keras.ops.convert_to_numpy(self.pulse_model(xb, training=False)["wave"]) * self.window
+            raw = keras.ops.convert_to_numpy(self.pulse_model(xb, training=False)["wave"])
+            p = raw * self.window
             z = self.rng.standard_normal(p.shape).astype(np.float32)
-            g = keras.ops.convert_to_numpy(self.generator([p, z], training=False)["wave"])
+            inputs = [p, z]
+            if pitch_window:
+                inputs.append(keras.ops.convert_to_numpy(models.pitch_windows(xb[:, -1, :], *stats)))
+            g = keras.ops.convert_to_numpy(self.generator(inputs, training=False)["wave"])
+            raws.append(raw)
             pulses.append(p)
             gans.append(g)
         if not pulses:
             empty = np.zeros((0, PULSE_LENGTH), np.float32)
-            return empty, empty.copy()
-        return np.concatenate(pulses), np.concatenate(gans)
+            out = (empty, empty.copy(), empty.copy())
+        else:
+            out = (np.concatenate(pulses), np.concatenate(gans), np.concatenate(raws))
+        return out if return_raw else out[:2]
 
 
 def load_models(model_dir, seed=0):
@@ -89,8 +107,9 @@ def generate(data_dir, out_dir, model_dir, context_len=1, seed=0, max_files=None
     t0 = time.time()
     for path in list_data_files(data_dir, max_files):
         utts = load_inputs_only(path, context_len)
+        stats = norm_stats(path)
         for tag, x in tqdm(utts.items(), desc=f"generate {Path(path).name}", unit="utt"):
-            pulse, gan = gen(x)
+            pulse, gan = gen(x, input_stats=(stats["input_means"], stats["input_stdevs"]))
             out = out_dir / tag
             out.parent.mkdir(parents=True, exist_ok=True)
             synthesis.write_pls(out.with_name(out.name + ".pls"), gan)
@@ -134,8 +153,11 @@ def evaluate(args, max_frames=20000):
     """Compute the metrics on the test set; returns a dict (see module doc)."""
     gen = load_models(args.model_dir, args.seed)
     keras.utils.set_random_seed(args.seed)
-    init_gen = PulseGenerator(gen.pulse_model, models.build_generator(), args.seed)
     files = list_data_files(args.testdata_dir)
+    stats = norm_stats(files[0])  # every packaged file holds the corpus-wide statistics
+    gen.input_stats = (stats["input_means"], stats["input_stdevs"])
+    init_gen = PulseGenerator(gen.pulse_model, models.build_generator(
+        pitch_window=models.uses_pitch_window(gen.generator)), args.seed, input_stats=gen.input_stats)
     x_all, y_all, utts = [], [], []
     n = 0
     for data in iterate_files(files):
@@ -149,11 +171,9 @@ def evaluate(args, max_frames=20000):
             n += length
     x = np.concatenate(x_all).astype(np.float32)
     y = np.concatenate(y_all).astype(np.float32)
-    pulse, gan = gen(x)
+    pulse, gan, raw_pulse = gen(x, return_raw=True)
     _, gan_init = init_gen(x)
-    window = models.edge_window()
-    raw_pulse = pulse / np.where(window > 0, window, 1.0)
-    real = y * window
+    real = y * models.edge_window()
     mean_pulse = training_mean_pulse(args.data_dir)
     result = {"frames": int(len(x)),
               "mse_pulse": float(np.mean((raw_pulse - y) ** 2)),
@@ -165,7 +185,7 @@ def evaluate(args, max_frames=20000):
     result["lsd_hf_gan_init"] = band_lsd(real, gan_init)[1]
 
     mcd = {"impulse": [], "pulse": [], "gan": []}
-    wav_dir = Path(args.wav_dir) if args.wav_dir else None
+    wav_dir = Path(args.recordings_dir) if args.recordings_dir else None
     done = 0
     for tag, data, rows, inputs in utts:
         if done >= args.eval_utts or wav_dir is None:

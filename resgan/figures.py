@@ -94,6 +94,84 @@ def plot_losses(path, csv_path, keys, title):
     plt.close(fig)
 
 
+def high_band_envelope_db(pulses, split_hz=4000.0, sr=SAMPLE_RATE, smooth=9):
+    """Mean energy over frames of the pulses' band above ``split_hz``, per sample, in dB
+    ``[400]`` (FFT high-pass, then a ``smooth``-sample moving average): where in the
+    glottal cycle the high-frequency noise sits."""
+    spec = np.fft.rfft(np.asarray(pulses, np.float64), axis=-1)
+    spec[..., np.fft.rfftfreq(PULSE_LENGTH, 1.0 / sr) < split_hz] = 0.0
+    hf = np.fft.irfft(spec, n=PULSE_LENGTH, axis=-1)
+    energy = np.convolve(np.mean(hf ** 2, axis=0), np.ones(smooth) / smooth, mode="same")
+    return 10.0 * np.log10(np.maximum(energy, 1e-12))
+
+
+def plot_speaker_pulses(path, groups, title, sr=SAMPLE_RATE):
+    """Real, pulse-model and GAN pulses of voiced frames, one row per speaker.
+
+    Columns: one frame's waveforms; the mean 4-8 kHz energy along the pulse
+    (does the noise follow the glottal cycle?); the long-term average spectrum.
+
+    Args:
+        path: PNG path.
+        groups: ``{speaker: {label: [frames, 400]}}``, edge-windowed voiced pulses.
+        title: figure title.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(len(groups), 3, figsize=(14, 2.6 * len(groups)), squeeze=False)
+    freqs = np.fft.rfftfreq(2 * PULSE_LENGTH, 1.0 / sr) / 1000.0
+    t = (np.arange(PULSE_LENGTH) - CENTRE) / sr * 1000.0
+    for row, (speaker, curves) in zip(axes, groups.items()):
+        n = len(next(iter(curves.values())))
+        for label, data in curves.items():
+            row[0].plot(t, data[n // 2], lw=0.9, label=label)
+            row[1].plot(t, high_band_envelope_db(data), lw=0.9, label=label)
+            power = np.mean(np.abs(np.fft.rfft(np.asarray(data, np.float64), n=2 * PULSE_LENGTH, axis=-1)) ** 2, 0)
+            row[2].plot(freqs, 10.0 * np.log10(np.maximum(power, 1e-12)), lw=0.9, label=label)
+        row[0].set_ylabel(f"{speaker}\n({n} frames)")
+        row[2].axvline(4.0, color="grey", ls=":", lw=0.8)
+    axes[0, 0].legend(fontsize=7, loc="upper right")
+    axes[0, 0].set_title("one voiced frame")
+    axes[0, 1].set_title("mean 4-8 kHz energy along the pulse (dB)")
+    axes[0, 2].set_title("long-term average spectrum (dB)")
+    axes[-1, 0].set_xlabel("time from pulse centre (ms)")
+    axes[-1, 1].set_xlabel("time from pulse centre (ms)")
+    axes[-1, 2].set_xlabel("frequency (kHz)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_learning_curve(path, csv_path, title="pulse model on held-out frames"):
+    """Held-out MSE of the pulse model per epoch against the no-input baselines
+    (``resgan.baselines.LearningCurve`` columns), all frames and voiced frames."""
+    if not Path(csv_path).is_file():
+        return
+    with open(csv_path) as f:
+        rows = [r for r in csv.DictReader(f) if r.get("val_mse_pulse_all")]
+    if not rows:
+        return
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    for ax, frames in zip(axes, ("voiced", "all")):
+        ax.plot(epochs, [float(r[f"val_mse_pulse_{frames}"]) for r in rows], marker="o",
+                label="pulse model")
+        for key, style, label in (("zero", ":", "silence"), ("mean_pulse", "--", "training mean pulse")):
+            col = f"val_mse_{key}_{frames}"
+            if rows[-1].get(col):
+                ax.axhline(float(rows[-1][col]), linestyle=style, color="k", label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("waveform MSE")
+        ax.set_title(f"{frames} frames")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
 def plot_speech(path, signals, sr=SAMPLE_RATE, title=""):
     """Spectrograms of several signals (``label -> [n]``) one above the other."""
     plt = _plt()

@@ -53,6 +53,7 @@ draw would give all replicas the same numbers). With ``--mixed_precision`` on a 
 (CPUs) needs no loss scaling.
 """
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -84,9 +85,15 @@ class ResGAN(keras.Model):
         >>> gan.fit(dataset, epochs=1)
     """
 
-    def __init__(self, pulse_model, generator, discriminator, peek_weight=1.0, seed=0, **kwargs):
+    def __init__(self, pulse_model, generator, discriminator, peek_weight=1.0, seed=0,
+                 input_stats=None, **kwargs):
         require_tensorflow("the ResGAN training step (tf.GradientTape)")
         super().__init__(**kwargs)
+        if models.uses_pitch_window(generator) and input_stats is None:
+            raise ValueError("a pitch-window generator needs input_stats (input_means, input_stdevs)")
+        # the inputs' normalisation, to recover F0 and voicing for the pitch windows
+        self.input_stats = (None if input_stats is None else
+                            tuple(ops.convert_to_tensor(np.asarray(a, np.float32)) for a in input_stats))
         self.pulse_model = pulse_model
         self.pulse_model.trainable = False
         self.generator = generator
@@ -133,7 +140,15 @@ class ResGAN(keras.Model):
     def call(self, x, training=False):
         """Inference: features ``[B, L, 22]`` -> GAN pulse ``[B, 400]``."""
         pulse = self.smooth_pulse(x)
-        return self.generator([pulse, self.noise(pulse)], training=training)["wave"]
+        return self.generate(x, pulse, self.noise(pulse), training=training)["wave"]
+
+    def generate(self, x, pulse, z, training=False):
+        """The generator's outputs for features ``x [B, L, 22]``, their windowed pulse-model
+        output ``pulse`` and noise ``z`` ``[B, 400]`` (with the pitch windows when it takes them)."""
+        inputs = [ops.convert_to_tensor(pulse), ops.convert_to_tensor(z)]  # Keras refuses a mix
+        if self.input_stats is not None and models.uses_pitch_window(self.generator):
+            inputs.append(models.pitch_windows(ops.convert_to_tensor(x)[:, -1, :], *self.input_stats))
+        return self.generator(inputs, training=training)
 
     def noise(self, pulse):
         """N(0, 1) noise like ``pulse [B, 400]`` from the model's SeedGenerator.
@@ -201,7 +216,7 @@ class ResGAN(keras.Model):
         # --- generator step (D weights untouched) ---
         z = self.noise(pulse)
         with tf.GradientTape() as tape:
-            fake = self.generator([pulse, z], training=True)["wave"]
+            fake = self.generate(x, pulse, z, training=True)["wave"]
             d_real, d_fake = self._discriminate_pair(real, fake)
             g_adv = lsgan_loss(d_fake["score"], 1.0)
             peek = ops.mean(ops.square(d_fake["peek"] - ops.stop_gradient(d_real["peek"])))
@@ -212,7 +227,7 @@ class ResGAN(keras.Model):
 
         # --- discriminator step: one real and one fake batch ---
         z = self.noise(pulse)
-        fake = ops.stop_gradient(self.generator([pulse, z], training=True)["wave"])
+        fake = ops.stop_gradient(self.generate(x, pulse, z, training=True)["wave"])
         with tf.GradientTape() as tape:
             d_real, d_fake = self._discriminate_pair(real, fake)
             s_real, s_fake = d_real["score"], d_fake["score"]

@@ -29,7 +29,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from resgan.constants import N_INPUTS, PULSE_LENGTH, PULSE_RMS
+from resgan.constants import (CENTRE, LOG_F0_COLUMN, N_INPUTS, PULSE_LENGTH, PULSE_RMS, SAMPLE_RATE,
+                              VOICING_COLUMN)
 
 N_FEATURES = N_INPUTS
 FFT_LENGTH = 2 * PULSE_LENGTH - 2  # 798 // 2 + 1 == 400 bins, so the spectral view is also 400 long
@@ -37,6 +38,29 @@ EDGE_RAMP = 21
 
 PACKAGE = "resgan"  # Keras registered package name: never change (checkpoints name it)
 OUT = "float32"  # dtype of the output layers (under a mixed-precision policy too)
+
+
+def pitch_windows(features, input_means, input_stdevs, sr=SAMPLE_RATE):
+    """The windows the packaging cut each frame's target pulse with, ``[batch, 400]``.
+
+    A voiced frame's pulse is two periods of residual under a Hann window of
+    half-width ``min(round(sr / F0), 199)`` centred at sample 200; an unvoiced
+    frame's, the whole 400 samples under a Hann window of half-width 200
+    (``resgan.packaging.extract_pulses``). ``keras.ops`` (any backend, inside a
+    training step too) or numpy arrays alike.
+
+    Args:
+        features: ``[batch, 22]`` z-normalised inputs of the frames.
+        input_means, input_stdevs: ``[22]`` the normalisation.
+    """
+    log_f0 = features[:, LOG_F0_COLUMN] * input_stdevs[LOG_F0_COLUMN] + input_means[LOG_F0_COLUMN]
+    voicing = features[:, VOICING_COLUMN] * input_stdevs[VOICING_COLUMN] + input_means[VOICING_COLUMN]
+    period = ops.round(sr * ops.exp(-log_f0))
+    half = ops.where(voicing > 0.5, ops.minimum(period, CENTRE - 1.0), float(CENTRE))[:, None]
+    k = ops.cast(ops.arange(PULSE_LENGTH) - CENTRE, "float32")[None, :]
+    half = ops.cast(half, "float32")
+    hann = 0.5 * (1.0 + ops.cos(np.pi * k / (half + 1.0)))
+    return ops.where(ops.abs(k) <= half, hann, 0.0)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -198,7 +222,7 @@ def build_pulse_model(context_len=1, n_features=N_FEATURES, gru_units=50, filter
     return keras.Model(inputs, {"wave": wave, "spec": spec}, name=name)
 
 
-def build_generator(filters=100, kernel=15, bn_momentum=0.99, name="generator"):
+def build_generator(filters=100, kernel=15, bn_momentum=0.99, pitch_window=False, name="generator"):
     """GAN noise model (generator).
 
     Inputs ``pulse [batch, 400]`` and ``z [batch, 400]`` (N(0, 1) noise).
@@ -206,11 +230,17 @@ def build_generator(filters=100, kernel=15, bn_momentum=0.99, name="generator"):
     concat[pulse, x] -> Conv1D(100, 15) -> BN -> LReLU; concat[pulse, x] ->
     Conv1D(1, 15) -> tanh = residual; ``wave = pulse + residual``.
 
+    With ``pitch_window``, a third input ``window [batch, 400]`` (the frame's
+    `pitch_windows`) multiplies the residual: the noise is confined to the two
+    periods around the pulse centre that the target pulse was cut from, as in
+    the real pulses, whatever the convolutions' 57-sample receptive field sees.
+
     Outputs ``{"wave", "spec", "residual"}``, each ``[batch, 400]``.
     About 309k parameters.
     """
     pulse = keras.Input((PULSE_LENGTH,), name="pulse")
     z = keras.Input((PULSE_LENGTH,), name="z")
+    window = keras.Input((PULSE_LENGTH,), name="window") if pitch_window else None
     p = ExpandChannel(name="pulse_channel")(pulse)
     zc = ExpandChannel(name="z_channel")(z)
     x = layers.Concatenate(name="concat0")([p, zc])
@@ -225,10 +255,19 @@ def build_generator(filters=100, kernel=15, bn_momentum=0.99, name="generator"):
     x = layers.Conv1D(1, kernel, padding="same", activation="tanh", name="residual_conv",
                       kernel_initializer=keras.initializers.RandomNormal(stddev=1e-3),
                       dtype=OUT)(x)
-    residual = SqueezeChannel(name="residual", dtype=OUT)(x)
+    if window is None:
+        residual = SqueezeChannel(name="residual", dtype=OUT)(x)
+    else:
+        residual = layers.Multiply(name="residual", dtype=OUT)([SqueezeChannel(name="raw_residual")(x), window])
     wave = layers.Add(name="wave", dtype=OUT)([pulse, residual])
     spec = SpectralView(name="spec")(wave)
-    return keras.Model([pulse, z], {"wave": wave, "spec": spec, "residual": residual}, name=name)
+    inputs = [pulse, z] if window is None else [pulse, z, window]
+    return keras.Model(inputs, {"wave": wave, "spec": spec, "residual": residual}, name=name)
+
+
+def uses_pitch_window(generator):
+    """True for a generator built with ``pitch_window`` (three inputs)."""
+    return len(generator.inputs) == 3
 
 
 def build_discriminator(bn_momentum=0.99, name="discriminator"):

@@ -44,6 +44,7 @@ import numpy as np
 from scipy.io import netcdf_file
 
 from dsp.audio import InputError, atomic_output, check_input_file
+from resgan.constants import VOICING_COLUMN
 
 _VARIABLES = ("inputs", "targetPatterns", "seqLengths", "seqTags",
               "inputMeans", "inputStdevs", "outputMeans", "outputStdevs")
@@ -240,6 +241,12 @@ def num_rows(path) -> int:
     if "seqLengths" not in v:
         raise InputError(f"{path}: seqLengths: missing variable")
     return int(v["seqLengths"].astype(np.int64).sum())
+
+
+def voiced_frames(data):
+    """``[n] bool``: the voicing flag of a data file's frames (its inputs are normalised)."""
+    v = VOICING_COLUMN
+    return data.inputs[:, v] * data.input_stdevs[v] + data.input_means[v] > 0.5
 
 
 def norm_stats(path) -> dict:

@@ -9,6 +9,8 @@ finished epoch (``--no-resume`` starts over). Checkpoint files:
   ``pulse_backup.keras`` + ``pulse_state.json`` -- resume point;
 * ``generator.keras`` (latest), ``generator_eNN.keras`` (every epoch),
   ``discriminator.keras``; ``gan_backup.weights.h5`` + ``gan_state.json``;
+* ``stats.json``: the training data's input normalisation and mean pulses
+  (``resgan.model_folder``), for copy-synthesis and evaluation of new recordings;
 * ``pulse_model.json``, ``generator.json`` beside the models: the resolved
   configuration of the run (every flag, the preset named), ``dsp.presets.save_config``.
 
@@ -41,8 +43,11 @@ from dsp.presets import save_config
 from dsp.replicas import synchronize_batch_norm
 from dsp.resume import EpochSync, checkpoint_state, restore_seed_states, resumed_csv_logger, save_checkpoint
 from resgan import figures, models
-from resgan.dataset import load_frames, mixed_batches, split_train_val
+from resgan.baselines import pulse_mse
 from resgan.constants import PULSE_RMS
+from resgan.dataset import load_frames, mixed_batches, split_train_val
+from resgan.model_folder import stats_from_files, write_stats
+from resgan.netcdf import list_data_files, norm_stats
 from resgan.gan import ResGAN
 
 
@@ -125,6 +130,46 @@ class GanCheckpoint(keras.callbacks.Callback):
                         state_path=self.dir / "gan_state.json")
 
 
+class LearningCurve(keras.callbacks.Callback):
+    """Adds ``val_mse_pulse_{all,voiced}`` and the baselines' ``val_mse_{zero,mean_pulse}_*``
+    on held-out frames to each epoch's logs (place it before the CSV logger).
+
+    Args:
+        x: ``[n, L, 22]`` held-out inputs.
+        y: ``[n, 400]`` held-out target pulses.
+        voiced: ``[n]`` bool.
+        baselines: `PulseBaselines` of the training set.
+        batch_size: inference batch.
+    """
+
+    def __init__(self, x, y, voiced, baselines, batch_size=512):
+        super().__init__()
+        self.x, self.y, self.voiced = x, y, np.asarray(voiced, bool)
+        self.base = {f"val_{k}": v for k, v in baselines.scores(y, voiced).items()}
+        self.batch_size = batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        pred = np.concatenate([
+            keras.ops.convert_to_numpy(self.model(self.x[s:s + self.batch_size], training=False)["wave"])
+            for s in range(0, len(self.x), self.batch_size)])
+        logs.update({f"val_{k}": v for k, v in pulse_mse(pred, self.y, self.voiced).items()})
+        logs.update(self.base)
+
+
+class HalvingLearningRate(keras.callbacks.Callback):
+    """``lr = lr0 * 0.5 ** (epoch // every)``, set at the start of every epoch: a function of
+    the epoch alone, so a resumed run follows the same schedule."""
+
+    def __init__(self, lr0, every):
+        super().__init__()
+        self.lr0, self.every = float(lr0), int(every)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.optimizer.learning_rate.assign(self.lr0 * 0.5 ** (epoch // self.every))
+
+
 class PulseFigures(keras.callbacks.Callback):
     """Every ``every`` batches: reference vs model pulses (waveform, spectrum)."""
 
@@ -142,8 +187,8 @@ class PulseFigures(keras.callbacks.Callback):
         window = models.edge_window()
         if self.gan:
             pulse = keras.ops.convert_to_numpy(self.model.smooth_pulse(self.x))
-            fake = self.model.generator([pulse, np.random.default_rng(0).standard_normal(
-                pulse.shape).astype("float32")], training=False)["wave"]
+            fake = self.model.generate(self.x, pulse, np.random.default_rng(0).standard_normal(
+                pulse.shape).astype("float32"), training=False)["wave"]
             curves = {"reference": self.y * window,
                       "pulse model": pulse,
                       "pulse model + GAN": keras.ops.convert_to_numpy(fake)}
@@ -190,6 +235,7 @@ def _config(args):
 
 def build_pulse_trainer(args):
     model = models.build_pulse_model(context_len=args.rnn_context_len,
+                                     filters=getattr(args, "pulse_filters", 100),
                                      bn_momentum=getattr(args, "bn_momentum", 0.99),
                                      output_gain=getattr(args, "output_gain", PULSE_RMS))
     model.compile(optimizer=keras.optimizers.Adam(args.lr_pulse),
@@ -225,19 +271,26 @@ def train_pulse_model(args):
     vx, vy, vvoiced = load_frames(val_file, args.rnn_context_len, args.val_frames, args.seed)
     fig_idx = figure_frames(vvoiced)
     log = model_dir / "pulse_log.csv"
+    stats = stats_from_files(train_files)  # what copy-synthesis of new recordings needs
+    write_stats(model_dir, stats)
     callbacks = [
         EpochSync(data),  # batches of epoch e: (seed, e, i), whatever Keras calls on the dataset
+        LearningCurve(vx, vy, vvoiced, stats.baselines),  # before the logger: its columns go to the CSV
         resumed_csv_logger(log, initial_epoch),  # without the rows of an epoch a killed run began
         PulseCheckpoint(model_dir, _config(args), args.patience, state=state),
         PulseFigures(Path(args.figures_dir) / "resgan_pulse_progress.png", vx[fig_idx], vy[fig_idx],
                      args.plot_every, title="stage 1: reference vs pulse model"),
     ]
+    if getattr(args, "lr_halve_every", 0):
+        callbacks.insert(1, HalvingLearningRate(args.lr_pulse, args.lr_halve_every))
     model.fit(data, validation_data=(vx, {"wave": vy, "spec": vy}),
               validation_batch_size=256, epochs=args.epochs_pulse,
               initial_epoch=initial_epoch, callbacks=callbacks, verbose=args.verbose,
               shuffle=False)  # EpochSlice orders the batches by (seed, epoch)
     figures.plot_losses(Path(args.figures_dir) / "resgan_pulse_loss.png", log,
                                ["wave_loss", "val_wave_loss"], "stage 1: pulse model waveform MSE")
+    figures.plot_learning_curve(Path(args.figures_dir) / "resgan_learning_curve.png", log,
+                                f"stage 1: pulse model on held-out {Path(val_file).name} vs no-input baselines")
     return model_dir / "pulse_model.keras"
 
 
@@ -255,9 +308,13 @@ def _loss_scaling(gan):
 
 def build_gan(args, pulse_model):
     momentum = getattr(args, "bn_momentum", 0.99)
-    gan = ResGAN(pulse_model, models.build_generator(bn_momentum=momentum),
+    pitch_window = getattr(args, "gan_pitch_window", False)
+    stats = norm_stats(list_data_files(args.data_dir, args.max_files)[0]) if pitch_window else None
+    gan = ResGAN(pulse_model, models.build_generator(filters=getattr(args, "gan_filters", 100),
+                                                     bn_momentum=momentum, pitch_window=pitch_window),
                  models.build_discriminator(bn_momentum=momentum),
-                 peek_weight=args.peek_weight, seed=args.seed)
+                 peek_weight=args.peek_weight, seed=args.seed,
+                 input_stats=stats and (stats["input_means"], stats["input_stdevs"]))
     gan.compile(g_optimizer=keras.optimizers.Adam(args.lr_g),
                 d_optimizer=keras.optimizers.SGD(args.lr_d))
     gan.build()

@@ -149,3 +149,31 @@ def test_checkpoint_written_by_the_previous_layout_loads():
     assert isinstance(model.get_layer("spec"), models.SpectralView)
     assert isinstance(model.loss["spec"], models.SpectralMSE)
     assert json.loads(config)["class_name"] == "Functional"
+
+
+def test_pitch_windows_are_the_windows_the_packaging_cut_the_pulses_with():
+    """models.pitch_windows from normalised inputs == packaging's Hann windows: half-width
+    round(16000 / F0) (at most 199) in voiced frames, 200 in unvoiced ones."""
+    from resgan.packaging import _hann_weights
+
+    f0 = np.array([100.0, 123.4, 250.0, 70.0, 55.0, 120.0])
+    voiced = np.array([1, 1, 1, 1, 1, 0], np.float32)
+    raw = np.zeros((len(f0), 22), np.float32)
+    raw[:, 20], raw[:, 21] = np.log(f0), voiced
+    means, stds = np.full(22, 0.3, np.float32), np.full(22, 2.0, np.float32)
+    windows = keras.ops.convert_to_numpy(models.pitch_windows((raw - means) / stds, means, stds))
+    half = np.where(voiced > 0.5, np.minimum(np.round(16000 / f0), 199), 200).astype(np.int64)
+    assert list(half) == [160, 130, 64, 199, 199, 200]
+    np.testing.assert_allclose(windows, _hann_weights(half), atol=1e-5)
+
+
+def test_a_pitch_window_generator_confines_its_noise_to_the_window():
+    gen = models.build_generator(filters=8, pitch_window=True)
+    assert models.uses_pitch_window(gen) and not models.uses_pitch_window(models.build_generator(filters=8))
+    rng = np.random.default_rng(0)
+    pulse = rng.standard_normal((2, 400)).astype(np.float32)
+    window = np.zeros((2, 400), np.float32)
+    window[:, 150:250] = 1.0
+    out = gen([pulse, rng.standard_normal((2, 400)).astype(np.float32), window])
+    residual = keras.ops.convert_to_numpy(out["wave"]) - pulse
+    assert np.abs(residual[:, :150]).max() < 1e-6 and np.abs(residual[:, 150:250]).max() > 1e-6

@@ -11,7 +11,7 @@ that uses them beats it. The networks are narrowed (24 instead of 100 filters) s
 evaluation are the product's.
 """
 import contextlib
-import functools
+import csv
 import io
 import json
 
@@ -25,7 +25,7 @@ import train
 from dsp.audio import write_wav
 from dsp.metrics import mel_cepstral_distortion
 from dsp.presets import load_config
-from resgan import evaluation, models
+from resgan import evaluation, export
 from resgan import synthesis as rs
 from resgan.netcdf import list_data_files, read_netcdf, write_netcdf
 
@@ -71,21 +71,11 @@ def write_recordings(test_dir, wav_dir, seed=0):
         write_wav(wav_dir / f"{tag}.wav", speech, 16000, subtype="FLOAT")
 
 
-@contextlib.contextmanager
-def narrow_networks():
-    """The product's networks with FILTERS convolution channels (pulse model, generator)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(models, "build_pulse_model", functools.partial(models.build_pulse_model,
-                                                                  filters=FILTERS))
-        mp.setattr(models, "build_generator", functools.partial(models.build_generator,
-                                                                filters=FILTERS))
-        yield
-
-
 def folders(root):
-    return ["--data_dir", str(root / "train"), "--testdata_dir", str(root / "test"),
+    return ["--pulse_filters", str(FILTERS), "--gan_filters", str(FILTERS),
+            "--data_dir", str(root / "train"), "--testdata_dir", str(root / "test"),
             "--model_dir", str(root / "models"), "--figures_dir", str(root / "figures"),
-            "--out_dir", str(root / "output"), "--wav_dir", str(root / "recordings")]
+            "--out_dir", str(root / "output"), "--recordings_dir", str(root / "recordings")]
 
 
 def run_train_py(argv):
@@ -109,10 +99,9 @@ def trained(tmp_path_factory):
                              "--bn_momentum", "0.5", "--val_frames", "128", "--epochs_gan", "2",
                              "--steps_per_epoch_gan", "15", "--plot_every", "1000",
                              "--eval_utts", "2"]
-    with narrow_networks():
-        run_train_py(["--mode", "train", *flags])
-        generated = run_train_py(["--mode", "generate", *flags])
-        printed = run_train_py(["--mode", "evaluate", *flags])
+    run_train_py(["--mode", "train", *flags])
+    generated = run_train_py(["--mode", "generate", *flags])
+    printed = run_train_py(["--mode", "evaluate", *flags])
     result = json.loads(printed.strip().splitlines()[-1])
     print(json.dumps(result))
     return root, result, generated
@@ -127,6 +116,25 @@ def test_pulse_model_beats_the_input_independent_baselines(trained):
     assert r["mse_zero"] == pytest.approx(0.0026, rel=0.05)  # unit energy / 400 + noise
     assert r["mse_mean_pulse"] < 0.5 * r["mse_zero"]
     assert r["mse_pulse"] < 0.75 * r["mse_mean_pulse"], r
+
+
+@pytest.mark.slow
+def test_learning_curve_logs_the_baselines_measured_in_the_same_run(trained):
+    """Every epoch's row holds the held-out MSEs (all and voiced frames) beside the silence
+    and mean-pulse baselines; the last is below both; stats.json holds the mean pulses."""
+    root, _, _ = trained
+    with open(root / "models" / "pulse_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4
+    last = {k: float(v) for k, v in rows[-1].items()}
+    for frames in ("all", "voiced"):
+        assert last[f"val_mse_pulse_{frames}"] < 0.75 * last[f"val_mse_mean_pulse_{frames}"], last
+        assert last[f"val_mse_mean_pulse_{frames}"] < last[f"val_mse_zero_{frames}"], last
+    assert float(rows[0]["val_mse_pulse_all"]) > last["val_mse_pulse_all"]
+    stats = json.loads((root / "models" / "stats.json").read_text())
+    y = np.concatenate([read_netcdf(f).targets for f in list_data_files(root / "train")[:2]])
+    np.testing.assert_allclose(stats["mean_pulse_all"], y.mean(0), atol=1e-5)
+    assert (root / "figures" / "resgan_learning_curve.png").stat().st_size > 1000
 
 
 @pytest.mark.slow
@@ -196,16 +204,77 @@ def test_synthesize_cli_test_set_and_copy_synthesis(trained, tmp_path, tiny_corp
         assert np.corrcoef(speech["pulse"], speech["impulse"])[0, 1] < 0.99
     assert (figs / "resgan_synthesis.png").stat().st_size > 1000
 
+    copy = tmp_path / "copy"  # the model folder's own statistics: no --data_dir
+    assert synthesize.main(["--input_dir", str(tiny_corpus / "wav"), "--model_dir", str(root / "models"),
+                            "--out_dir", str(copy)]) == 0
+    for wav in sorted((tiny_corpus / "wav").glob("*.wav")):
+        x, _ = sf.read(wav)
+        for e in ("impulse", "residual", "pulse", "gan"):
+            y, sr = sf.read(copy / f"{wav.stem}_{e}.wav")
+            assert sr == 16000 and y.shape == x.shape and np.std(y) > 1e-3
+        assert (copy / f"{wav.stem}_spectrograms.png").stat().st_size > 1000
+
+
+def bad_recordings(folder, tiny_corpus):
+    """Two of the tiny corpus's recordings and a silent one (noise at -100 dBFS, -93 after 16-bit rounding)."""
+    folder.mkdir()
+    for wav in sorted((tiny_corpus / "wav").glob("*.wav"))[:2]:
+        (folder / wav.name).write_bytes(wav.read_bytes())
+    rng = np.random.default_rng(0)
+    write_wav(folder / "zz_silent.wav", 1e-5 * rng.standard_normal(16000), 16000)
+    return folder
+
+
+@pytest.mark.slow
+def test_evaluate_recordings_prints_the_keys_and_refuses_bad_files(trained, tmp_path, tiny_corpus, capsys):
+    """--mode evaluate --wav_dir: one JSON line with the issue's keys, computed with the model
+    folder's statistics; a silent file stops it with one line naming it, --skip_bad goes on."""
+    root, _, _ = trained
+    folder = bad_recordings(tmp_path / "wavs", tiny_corpus)
+    argv = ["--mode", "evaluate", "--model_dir", str(root / "models"), "--wav_dir", str(folder),
+            "--figures_dir", str(tmp_path / "fig")]
+    with pytest.raises(SystemExit, match="1"):
+        train.main(argv)
+    assert "zz_silent.wav: silent (RMS level -9" in capsys.readouterr().err
+    r = json.loads(run_train_py([*argv, "--skip_bad"]).strip().splitlines()[-1])
+    for key in ("n_frames", "n_voiced", "mse_pulse_voiced", "mse_zero_voiced", "mse_mean_pulse_voiced",
+                "lsd_hf_pulse", "lsd_hf_gan", "lsd_lf_pulse", "lsd_lf_gan", "mcd_impulse", "mcd_pulse",
+                "mcd_gan", "stoi_impulse", "stoi_pulse", "stoi_gan"):
+        assert isinstance(r[key], float if key.startswith(("mse", "lsd", "mcd", "stoi")) else int), key
+    assert r["n_files"] == 2 and 0 < r["n_voiced"] <= r["n_frames"]
+    assert r["mse_zero_voiced"] == pytest.approx(1 / 400, rel=1e-3)  # unit-energy pulses
+    assert 0.5 < r["stoi_residual"] <= 1.0 and r["mcd_residual"] < r["mcd_pulse"]
+    assert (tmp_path / "fig" / "resgan_heldout_pulses.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_export_ships_a_folder_that_synthesizes_alone(trained, tmp_path, tiny_corpus, capsys):
+    """resgan.export: models without optimizer, stats, configuration, logs; synthesize.py runs
+    from it alone; a missing or mismatched file is named in one line and nothing is written."""
+    root, _, _ = trained
+    out = tmp_path / "shipped"
+    assert export.main(["--model_dir", str(root / "models"), "--out_dir", str(out)]) == 0
+    for name in ("pulse_model.keras", "generator.keras", "stats.json", "config.json", "pulse_log.csv",
+                 "gan_log.csv"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "config.json").read_text())["pulse_model"]["pulse_filters"] == FILTERS
     wav = sorted((tiny_corpus / "wav").glob("*.wav"))[0]
-    x, _ = sf.read(wav)
-    copy = tmp_path / "copy"
-    assert synthesize.main(["--input_file", str(wav), "--data_dir", str(root / "train"),
-                            "--model_dir", str(root / "models"), "--out_dir", str(copy),
-                            "--figures_dir", str(figs), "--rnn_context_len", str(CONTEXT)]) == 0
-    for e in ("impulse", "residual", "pulse", "gan"):
-        y, sr = sf.read(copy / f"{wav.stem}_{e}.wav")
-        assert sr == 16000 and y.shape == x.shape and np.std(y) > 1e-3
-    assert (figs / f"resgan_copy_{wav.stem}.png").stat().st_size > 1000
+    assert synthesize.main(["--input_file", str(wav), "--model_dir", str(out), "--data_dir",
+                            str(tmp_path / "none"), "--out_dir", str(tmp_path / "d")]) == 0
+    assert len(list((tmp_path / "d").glob("*.wav"))) == 4
+    stats = json.loads((out / "stats.json").read_text())
+    stats["input_means"] = stats["input_means"][:20]
+    (out / "stats.json").write_text(json.dumps(stats))
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="1"):
+        synthesize.main(["--input_file", str(wav), "--model_dir", str(out), "--out_dir", str(tmp_path / "e")])
+    assert "stats.json: input_means has shape (20,), expected (22,)" in capsys.readouterr().err
+    (out / "stats.json").unlink()
+    with pytest.raises(SystemExit, match="1"):
+        synthesize.main(["--input_file", str(wav), "--model_dir", str(out), "--data_dir",
+                         str(tmp_path / "none"), "--out_dir", str(tmp_path / "e")])
+    assert "stats.json: missing" in capsys.readouterr().err
+    assert not list((tmp_path / "e").glob("*"))
 
 
 @pytest.mark.slow
@@ -218,12 +287,11 @@ def test_early_stopping_stops_and_stays_stopped(tmp_path):
     flags = folders(tmp_path) + ["--mode", "train_pulse_model", "--epochs_pulse", "8", "--patience", "1",
                                  "--lr_pulse", "0", "--bn_momentum", "1.0", "--steps_per_epoch", "1",
                                  "--batch_size", "8", "--val_frames", "32", "--verbose", "0"]
-    with narrow_networks():
-        printed = run_train_py(flags)
-        assert "early stopping: val_wave_loss has not improved for 1 epochs" in printed
-        state = json.loads((tmp_path / "models" / "pulse_state.json").read_text())
-        assert state["stopped"] is True and state["epoch"] == 2 and state["best_epoch"] == 1
-        log = (tmp_path / "models" / "pulse_log.csv").read_text().strip().splitlines()
-        assert len(log) == 1 + 2
-        assert load_config(tmp_path / "models" / "pulse_model.json")["best_epoch"] == 1
-        assert "stage 1 already finished (2 epochs" in run_train_py(flags)
+    printed = run_train_py(flags)
+    assert "early stopping: val_wave_loss has not improved for 1 epochs" in printed
+    state = json.loads((tmp_path / "models" / "pulse_state.json").read_text())
+    assert state["stopped"] is True and state["epoch"] == 2 and state["best_epoch"] == 1
+    log = (tmp_path / "models" / "pulse_log.csv").read_text().strip().splitlines()
+    assert len(log) == 1 + 2
+    assert load_config(tmp_path / "models" / "pulse_model.json")["best_epoch"] == 1
+    assert "stage 1 already finished (2 epochs" in run_train_py(flags)

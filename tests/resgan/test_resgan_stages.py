@@ -82,7 +82,7 @@ def test_run_sh_passes_preset_context_resume_and_extra_flags_to_every_stage(stub
     assert train.endswith("--epochs_pulse 1")  # extra flags go to train.py, last (they win)
     assert f"--data_dir {tmp_path / 'train'} --testdata_dir {tmp_path / 'test'}" in train
     assert all("--rnn_context_len 40" in c for c in calls[4:7])
-    assert "--mode evaluate" in calls[6] and f"--wav_dir {tmp_path / 'data'}/synthetic/wav" in calls[6]
+    assert "--mode evaluate" in calls[6] and f"--recordings_dir {tmp_path / 'data'}/synthetic/wav" in calls[6]
     assert (tmp_path / "models").is_dir() and (tmp_path / "figures").is_dir()  # stage 0 made them
     assert "done:" in proc.stdout
 
