@@ -47,6 +47,9 @@ def build_parser():
     src = p.add_mutually_exclusive_group()
     src.add_argument("--input_file", help="copy-synthesis of this recording (any rate and channels)")
     src.add_argument("--input_dir", help="copy-synthesis of every .wav/.flac in this folder (recursive)")
+    p.add_argument("--gan_noise", choices=("frame", "utterance"), default="utterance",
+                   help="copy-synthesis: the GAN's noise, one vector per recording (quasi-periodic "
+                        "excitation; chosen on validation) or a new one every frame (as in training)")
     p.add_argument("--skip_bad", action="store_true",
                    help="copy-synthesis: skip unusable recordings (silent, too short, clipped, "
                         "not speech) with a warning")
@@ -152,7 +155,7 @@ def copy_synthesis(args):
 
         folder = load_model_folder(model_dir, args.data_dir)
         generator = PulseGenerator(folder.pulse_model, folder.generator, args.seed,
-                                   input_stats=folder.stats.input_stats)
+                                   input_stats=folder.stats.input_stats, noise=args.gan_noise)
     else:
         print(f"note: no trained models in {model_dir}: impulse and residual excitations only",
               file=sys.stderr)

@@ -57,7 +57,8 @@ def main(argv=None):
         folder = load_model_folder(args.model_dir, args.data_dir)
         recordings = analyze_recordings(list_wavs(args.wav_dir), args.skip_bad)
         figure = Path(args.figures_dir) / "resgan_heldout_pulses.png"
-        evaluation.print_json(evaluate_recordings(folder, recordings, args.seed, figure=figure))
+        evaluation.print_json(evaluate_recordings(folder, recordings, args.seed, figure=figure,
+                                                       noise=args.gan_noise))
     elif args.mode == "evaluate":
         evaluation.print_json(evaluation.evaluate(args))
     return 0

@@ -35,6 +35,10 @@ def build_parser():
     p.add_argument("--recordings_dir", default="./data/synthetic/wav",
                    help="the packaged test set's original recordings <tag>.wav "
                         "(evaluate without --wav_dir: mel-cepstral distortion)")
+    p.add_argument("--gan_noise", choices=("frame", "utterance"), default="utterance",
+                   help="evaluate --wav_dir: the GAN's noise, one vector per recording "
+                        "(quasi-periodic excitation; chosen on validation) or a new one every "
+                        "frame (as in training)")
     p.add_argument("--skip_bad", action="store_true",
                    help="evaluate --wav_dir: skip unusable recordings with a warning")
     p.add_argument("--val_dir", default=None,

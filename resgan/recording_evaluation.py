@@ -59,7 +59,7 @@ def copy_synthesis(folder, recording, seed=0, generator=None):
     return speech, {"pulse": pulse, "gan": gan, "raw": raw}
 
 
-def evaluate_recordings(folder, recordings, seed=0, progress=True, figure=None):
+def evaluate_recordings(folder, recordings, seed=0, progress=True, figure=None, noise="frame"):
     """The metrics of the module doc over checked recordings; a dict for one JSON line.
 
     Args:
@@ -67,9 +67,10 @@ def evaluate_recordings(folder, recordings, seed=0, progress=True, figure=None):
         recordings: `resgan.recordings.Recording` list.
         figure: optional PNG path: real, pulse-model and GAN pulses of the voiced
             frames of each speaker (a recording's folder name), `figures.plot_speaker_pulses`.
+        noise: the GAN's noise, ``"frame"`` or ``"utterance"`` (`PulseGenerator`).
     """
     gen = PulseGenerator(folder.pulse_model, folder.generator, seed,
-                                         input_stats=folder.stats.input_stats)
+                         input_stats=folder.stats.input_stats, noise=noise)
     window = models.edge_window()
     ys, voiced, raws, pulses, gans = [], [], [], [], []
     speech_scores = {f"{m}_{e}": [] for m in ("mcd", "stoi") for e in EXCITATIONS}

@@ -177,3 +177,22 @@ def test_a_pitch_window_generator_confines_its_noise_to_the_window():
     out = gen([pulse, rng.standard_normal((2, 400)).astype(np.float32), window])
     residual = keras.ops.convert_to_numpy(out["wave"]) - pulse
     assert np.abs(residual[:, :150]).max() < 1e-6 and np.abs(residual[:, 150:250]).max() > 1e-6
+
+
+def test_utterance_noise_repeats_one_vector_frame_noise_draws_anew():
+    """PulseGenerator: with noise="utterance" identical frames get identical GAN pulses
+    (one noise vector per call), with "frame" they differ; a new call draws a new vector."""
+    from resgan.evaluation import PulseGenerator
+
+    pulse_model = models.build_pulse_model(filters=8)
+    gen = models.build_generator(filters=8)
+    x = np.repeat(np.random.default_rng(0).standard_normal((1, 1, 22)).astype(np.float32), 3, axis=0)
+    per_utt = PulseGenerator(pulse_model, gen, seed=0, noise="utterance")
+    _, a = per_utt(x)
+    _, b = per_utt(x)
+    np.testing.assert_allclose(a[0], a[2], atol=1e-6)
+    assert not np.allclose(a[0], b[0], atol=1e-6)
+    _, c = PulseGenerator(pulse_model, gen, seed=0, noise="frame")(x)
+    assert not np.allclose(c[0], c[2], atol=1e-6)
+    with pytest.raises(ValueError, match="noise must be one of"):
+        PulseGenerator(pulse_model, gen, noise="sample")
