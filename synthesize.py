@@ -34,9 +34,9 @@ from tqdm import tqdm
 from dsp.audio import InputError, check_output, cli_main, load_audio, write_wav
 from resgan import figures
 from resgan import synthesis as rs
-from resgan.constants import MODEL_FILES, N_MFCC, SAMPLE_RATE
+from resgan.constants import MODEL_FILES, SAMPLE_RATE
 from resgan.netcdf import iterate_files, list_data_files
-from resgan.recordings import analyze_recordings, recording_paths
+from resgan.recordings import analyze_recordings, recording_paths, resynthesize
 
 SR = SAMPLE_RATE
 
@@ -129,10 +129,8 @@ def _copy_excitations(args, recording, folder, generator):
     """Speech of one recording: ``{excitation: [samples]}``."""
     if folder is None:  # no trained models: the two excitations that need none
         feats = recording.features
-        mfcc = feats.inputs[:, :N_MFCC]
-        pulses = {"impulse": rs.impulse_pulses(len(mfcc)), "residual": feats.targets}
-        return {name: rs.synthesize(p, mfcc, feats.f0, feats.voiced, seed=args.seed)[:len(recording.audio)]
-                for name, p in pulses.items()}
+        return resynthesize(recording, {"impulse": rs.impulse_pulses(len(feats.inputs)),
+                                        "residual": feats.targets}, args.seed)
     # Keras (~5 s) loads only when trained models are there to use
     from resgan.recording_evaluation import copy_synthesis as model_copy_synthesis
 

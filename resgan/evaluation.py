@@ -28,11 +28,12 @@ import numpy as np
 from tqdm import tqdm
 
 from dsp.audio import InputError, load_audio
-from dsp.backend import load_keras_model
 from dsp.metrics import log_spectral_distance, mel_cepstral_distortion
 from resgan import models, synthesis
+from resgan.baselines import PulseBaselines
 from resgan.constants import PULSE_LENGTH, SAMPLE_RATE
 from resgan.dataset import expand_context, load_inputs_only
+from resgan.model_folder import load_networks
 from resgan.netcdf import iterate_files, list_data_files, norm_stats
 
 N_FFT = 2 * PULSE_LENGTH  # 401 bins of 20 Hz: bin 200 = 4 kHz
@@ -102,15 +103,10 @@ class PulseGenerator:
         return out if return_raw else out[:2]
 
 
-def load_models(model_dir, seed=0):
+def load_models(model_dir, seed=0, input_stats=None):
     """`PulseGenerator` of ``<model_dir>/pulse_model.keras`` and ``generator.keras``."""
-    model_dir = Path(model_dir)
-    for name in ("pulse_model.keras", "generator.keras"):
-        if not (model_dir / name).is_file():
-            raise InputError(f"{model_dir / name}: missing (train both stages first: 01_run_train.sh)")
-    pulse = load_keras_model(model_dir / "pulse_model.keras", "pulse model", compile=False)
-    gen = load_keras_model(model_dir / "generator.keras", "generator", compile=False)
-    return PulseGenerator(pulse, gen, seed)
+    pulse, gen = load_networks(model_dir, "train both stages first: 01_run_train.sh")
+    return PulseGenerator(pulse, gen, seed, input_stats=input_stats)
 
 
 def generate(data_dir, out_dir, model_dir, context_len=1, seed=0, max_files=None):
@@ -158,20 +154,18 @@ def training_mean_pulse(data_dir):
         files = list_data_files(data_dir)
     except InputError:
         return None
-    total, count = np.zeros(PULSE_LENGTH), 0
-    for data in iterate_files(files):
-        total += data.targets.sum(axis=0, dtype=np.float64)
-        count += len(data.targets)
-    return (total / count).astype(np.float32) if count else None
+    try:
+        return PulseBaselines.from_files(files).mean_all
+    except ValueError:  # files without frames
+        return None
 
 
 def evaluate(args, max_frames=20000):
     """Compute the metrics on the test set; returns a dict (see module doc)."""
-    gen = load_models(args.model_dir, args.seed)
-    keras.utils.set_random_seed(args.seed)
     files = list_data_files(args.testdata_dir)
     stats = norm_stats(files[0])  # every packaged file holds the corpus-wide statistics
-    gen.input_stats = (stats["input_means"], stats["input_stdevs"])
+    gen = load_models(args.model_dir, args.seed, (stats["input_means"], stats["input_stdevs"]))
+    keras.utils.set_random_seed(args.seed)
     init_gen = PulseGenerator(gen.pulse_model, models.build_generator(
         pitch_window=models.uses_pitch_window(gen.generator)), args.seed, input_stats=gen.input_stats)
     x_all, y_all, utts = [], [], []

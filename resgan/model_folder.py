@@ -87,6 +87,21 @@ def read_stats(path):
     return ModelStats(*(arrays[k].astype(np.float32) for k in _STATS_SHAPES))
 
 
+def load_networks(model_dir, missing_hint=f"a model folder holds {', '.join(MODEL_FILES)} and {STATS_FILE}"):
+    """``(pulse_model, generator)`` of a folder, without their optimizers.
+
+    Raises:
+        InputError: ``"<file>: missing (<missing_hint>)"``, or a file Keras cannot load.
+    """
+    model_dir = Path(model_dir)
+    for name in MODEL_FILES:
+        if not (model_dir / name).is_file():
+            raise InputError(f"{model_dir / name}: missing ({missing_hint})")
+    pulse, gen = (load_keras_model(model_dir / name, what, compile=False)
+                  for name, what in zip(MODEL_FILES, ("pulse model", "generator")))
+    return pulse, gen
+
+
 @dataclass
 class ModelFolder:
     """The loaded models, their statistics and the pulse model's context length."""
@@ -116,7 +131,7 @@ def load_model_folder(model_dir, data_dir=None):
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise InputError(f"{model_dir}: model folder not found")
-    for name in MODEL_FILES:
+    for name in MODEL_FILES:  # before reading the statistics: the models are the first question
         if not (model_dir / name).is_file():
             raise InputError(f"{model_dir / name}: missing (a model folder holds "
                              f"{', '.join(MODEL_FILES)} and {STATS_FILE})")
@@ -128,8 +143,7 @@ def load_model_folder(model_dir, data_dir=None):
     else:
         raise InputError(f"{stats_path}: missing (the training data's statistics; "
                          f"or give the training data with --data_dir)")
-    pulse = load_keras_model(model_dir / "pulse_model.keras", "pulse model", compile=False)
-    gen = load_keras_model(model_dir / "generator.keras", "generator", compile=False)
+    pulse, gen = load_networks(model_dir)
     shape = tuple(pulse.inputs[0].shape[1:])
     if len(shape) != 2 or shape[1] != N_FEATURES or shape[0] is None:
         raise InputError(f"{model_dir / 'pulse_model.keras'}: input shape {shape}, expected "

@@ -27,9 +27,10 @@ from dsp.metrics import mel_cepstral_distortion, stoi
 from resgan import figures, models
 from resgan import synthesis as rs
 from resgan.baselines import pulse_mse
-from resgan.constants import N_MFCC, SAMPLE_RATE
+from resgan.constants import SAMPLE_RATE
 from resgan.dataset import expand_context
 from resgan.evaluation import PulseGenerator, band_lsd
+from resgan.recordings import resynthesize
 
 EXCITATIONS = ("impulse", "pulse", "gan", "residual")
 
@@ -50,13 +51,9 @@ def copy_synthesis(folder, recording, seed=0, generator=None):
     feats = recording.features
     x = expand_context(folder.stats.normalise(feats.inputs), [len(feats.inputs)], folder.context_len)
     pulse, gan, raw = gen(x, return_raw=True)
-    mfcc = feats.inputs[:, :N_MFCC]
-    excitations = {"impulse": rs.impulse_pulses(len(mfcc)), "pulse": pulse, "gan": gan,
+    excitations = {"impulse": rs.impulse_pulses(len(x)), "pulse": pulse, "gan": gan,
                    "residual": feats.targets}
-    n = len(recording.audio)
-    speech = {name: rs.synthesize(p, mfcc, feats.f0, feats.voiced, seed=seed)[:n].astype(np.float32)
-              for name, p in excitations.items()}
-    return speech, {"pulse": pulse, "gan": gan, "raw": raw}
+    return resynthesize(recording, excitations, seed), {"pulse": pulse, "gan": gan, "raw": raw}
 
 
 def evaluate_recordings(folder, recordings, seed=0, progress=True, figure=None, noise="frame"):

@@ -24,7 +24,8 @@ from tqdm import tqdm
 from corpus.readers import list_wavs
 from dsp.audio import InputError, load_audio, resample
 from dsp.metrics import full_scale_fraction, level_db
-from resgan.constants import FRAME_HOP, SAMPLE_RATE
+from resgan import synthesis as rs
+from resgan.constants import FRAME_HOP, N_MFCC, SAMPLE_RATE
 from resgan.packaging import UtteranceFeatures, analyze_utterance
 
 MIN_SECONDS = 0.25
@@ -92,6 +93,17 @@ def analyze_recordings(paths, skip_bad=False, progress=True):
     if not out:
         raise InputError("no usable recording" + (" (all were skipped)" if skip_bad else ""))
     return out
+
+
+def resynthesize(recording, excitations, seed=0):
+    """Copy-synthesis of a `Recording` from its MFCCs, F0 and voicing with each of
+    ``excitations`` (``{name: pulses [frames, 400]}``): ``{name: float32 [samples]}``,
+    the recording's length."""
+    feats = recording.features
+    mfcc = feats.inputs[:, :N_MFCC]
+    n = len(recording.audio)
+    return {name: rs.synthesize(p, mfcc, feats.f0, feats.voiced, seed=seed)[:n].astype(np.float32)
+            for name, p in excitations.items()}
 
 
 def recording_paths(input_file=None, input_dir=None):
