@@ -23,7 +23,7 @@ import numpy as np
 
 from cnnvocoder.config import DEFAULT_CONFIG, n_input_bins
 from cnnvocoder.features import check_spectrogram, spec_to_magnitude
-from cnnvocoder.pghi import pghi
+from dsp.pghi import pghi
 from dsp.audio import InputError
 from dsp.spectral import amplitude_to_db, db_to_amplitude, griffin_lim, normalize_db
 

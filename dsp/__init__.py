@@ -15,6 +15,7 @@ Submodules:
     audio     loading, validation, atomic writing, CLI error handling
     filters   pre-emphasis / de-emphasis
     spectral  framing, STFT/iSTFT, mel filterbanks, dB normalisation, Griffin-Lim
+    pghi      phase-gradient heap integration (phase from magnitude), declipping, FGLA refinement
     mulaw     mu-law companding
     lpc       Levinson-Durbin, LSF <-> polynomial, all-pole envelopes
     mfcc      the ResGAN MFCC -> all-pole envelope analysis (get_mfcc.py)

@@ -10,7 +10,7 @@ from cnnvocoder.inversion import invert
 from cnnvocoder.layers import LinearUpsample1D
 from cnnvocoder.losses import SpectralLoss, loss_terms
 from cnnvocoder.model import build_model, upsampling_factor
-from cnnvocoder.pghi import declip, pghi
+from dsp.pghi import declip, pghi
 from dsp.audio import InputError
 from dsp.backend import BackendError
 from dsp.metrics import spectral_convergence
