@@ -6,7 +6,8 @@ packages overwrite each other and must never be installed together).
 """
 from setuptools import find_packages, setup
 
-PACKAGES = ("dsp", "corpus", "resgan", "wavenet", "audiornn", "separation", "cnnvocoder")
+PACKAGES = ("dsp", "corpus", "resgan", "wavenet", "audiornn", "separation", "cnnvocoder",
+            "wavegan")
 
 setup(
     name="neural-audio-synthesis",

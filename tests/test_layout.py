@@ -1,7 +1,7 @@
 """The layout's rules, checked on the source tree (issue 17).
 
 Packages sit in layers, dsp < corpus < {resgan, wavenet} < {audiornn, separation,
-cnnvocoder} < tools: a module imports only its own package and lower layers, never a root
+cnnvocoder, wavegan} < tools: a module imports only its own package and lower layers, never a root
 script; files stay readable (under ~450 lines, functions under ~100 unless their
 docstring says why); every numbered stage script answers --help.
 """
@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = {"dsp": 0, "corpus": 1, "resgan": 2, "wavenet": 2,
-         "audiornn": 3, "separation": 3, "cnnvocoder": 3, "tools": 4}
+         "audiornn": 3, "separation": 3, "cnnvocoder": 3, "wavegan": 3, "tools": 4}
 NOT_INSTALLED = {"tools"}   # run from the checkout (python -m tools.launch), like the root scripts
 ROOT_SCRIPTS = {"get_mfcc", "data_utils", "models", "train", "synthesize"}
 STAGE_SCRIPTS = sorted([*ROOT.glob("0*.sh"), ROOT / "run.sh",
