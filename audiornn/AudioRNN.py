@@ -77,6 +77,10 @@ def build_parser():
            "T - warmup per window (preset; default %(default)s)")
     a("--warmup", type=int,
       help="with --targets all: first steps of a window left out of the loss (preset; default %(default)s)")
+    a("--input_noise", type=int,
+      help="training: move each input code by a random integer in [-k, k], targets clean "
+           "(LPCNet's noise injection against drift in free-running generation; preset; "
+           "default %(default)s)")
     a("-gl", "--genlength", type=float, help="seconds to generate per stream (preset; default %(default)s)")
     a("--num_streams", type=int, help="independent streams generated at once (preset; default %(default)s)")
     a("--temperature", type=float,

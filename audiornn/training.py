@@ -217,7 +217,8 @@ def _train(args, num_replicas=1):
     warmup = warmup if targets == "all" else None
     train_seq = TrainWindows(cache.codes, train_idx, args.batchsize // k,
                              args.steps_per_epoch * k if args.steps_per_epoch else None,
-                             seed=args.seed, warmup=warmup)
+                             seed=args.seed, warmup=warmup,
+                             input_noise=getattr(args, "input_noise", 0))
     val_seq = EvalWindows(cache.codes, val_idx, args.batchsize, max_windows=args.val_windows,
                           warmup=warmup)
     model, state, resumed = resume_or_build(args, paths)

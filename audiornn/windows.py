@@ -78,17 +78,26 @@ def split_train_val(file_starts, file_lengths, timesteps, val_fraction=0.1):
             WindowIndex(boundary, starts + lengths, timesteps))
 
 
-def gather_windows(codes, starts, timesteps, warmup=None):
+def gather_windows(codes, starts, timesteps, warmup=None, input_noise=0, rng=None):
     """Batch of windows: X float32 [B, T, 1] (codes / 255) and their targets.
 
     Args:
         warmup: None for the original targets, y int32 [B] = the code after each
             window; an int for a model with targets "all" (model.build_model):
             y int32 [B, T - warmup], the code after each step from step `warmup` on.
+        input_noise: int k >= 0; each input code is moved by a uniform integer in
+            [-k, k] (clipped to 0..255) while the targets stay clean, so the network
+            learns to predict the clean next sample from a context as imperfect as
+            its own samples at generation (LPCNet's noise injection).
+        rng: numpy Generator of that noise (needed when input_noise > 0).
     """
     starts = np.asarray(starts, dtype=np.int64)
     idx = starts[:, None] + np.arange(timesteps, dtype=np.int64)[None, :]
-    X = codes[idx].astype(np.float32) * np.float32(1.0 / 255.0)
+    inputs = codes[idx]
+    if input_noise:
+        noise = rng.integers(-int(input_noise), int(input_noise) + 1, size=inputs.shape)
+        inputs = np.clip(inputs.astype(np.int16) + noise, 0, 255)
+    X = inputs.astype(np.float32) * np.float32(1.0 / 255.0)
     if warmup is None:
         y = codes[starts + timesteps].astype(np.int32)
     else:
@@ -115,10 +124,12 @@ class TrainWindows(keras.utils.PyDataset):
         seed: int.
         warmup: None (one target per window) or int (targets after every step
             from `warmup` on, see gather_windows).
+        input_noise: int, noise injected into the input codes (see gather_windows),
+            drawn from (seed, epoch, step) so a resumed run sees the same batches.
     """
 
     def __init__(self, codes, index, batch_size, steps_per_epoch=None, seed=0, warmup=None,
-                 **kwargs):
+                 input_noise=0, **kwargs):
         super().__init__(**kwargs)
         if len(index) == 0:
             raise ValueError("no training windows: every file is shorter than timesteps + 1 samples")
@@ -128,6 +139,7 @@ class TrainWindows(keras.utils.PyDataset):
         self.steps = int(steps_per_epoch) if steps_per_epoch else math.ceil(self.n / self.batch_size)
         self.seed = int(seed)
         self.warmup = warmup
+        self.input_noise = int(input_noise or 0)
         self.epoch = 0
         self._perm = {}
 
@@ -161,8 +173,9 @@ class TrainWindows(keras.utils.PyDataset):
         return out
 
     def __getitem__(self, step):
+        rng = np.random.default_rng([self.seed, self.epoch, step, 1]) if self.input_noise else None
         return gather_windows(self.codes, self.index.starts(self.window_numbers(step)),
-                              self.index.timesteps, self.warmup)
+                              self.index.timesteps, self.warmup, self.input_noise, rng)
 
 
 class EvalWindows(keras.utils.PyDataset):

@@ -7,7 +7,8 @@ random segments of ``segment_frames`` = 81 frames are cut, with the matching
 81 * 256 = 20736 samples (frame t centred on sample t * 256).  Each segment
 is written atomically as ``<out_dir>/segments/<tag>_<k>.npz`` with arrays
 ``wav`` [20736], ``spec`` [81, 1025] and ``mel`` [81, 80]; the file lists
-``train.txt`` / ``val.txt`` (whole recordings held out for validation) and
+``train.txt`` / ``val.txt`` (whole recordings held out for validation: a
+``--val_fraction`` of them, or every recording of ``--val_dir``) and
 ``config.json`` (the analysis configuration: ``--preset``, ``--sr``) go next
 to them; train with the same preset.  Deterministic for a ``--seed``.
 
@@ -92,6 +93,9 @@ def parse_args(argv=None):
     p.add_argument("--num_workers", type=int, default=max(1, min(2, os.cpu_count() or 1)))
     p.add_argument("--val_fraction", type=float, default=0.05,
                    help="fraction of recordings held out for validation (at least one)")
+    p.add_argument("--val_dir", default=None,
+                   help="validation recordings (a folder, e.g. of held-out speakers or files); "
+                        "replaces --val_fraction")
     p.add_argument("--preset", default=DEFAULT_PRESET,
                    help="analysis settings: a preset name (cnnvocoder/presets/NAME.json) or a "
                         ".json file; use the same one for training")
@@ -110,6 +114,12 @@ def main(argv=None):
     if args.sr:
         config = make_config(**{**config, "sr": args.sr})
     items = find_recordings(args.data_dir)
+    val_items = find_recordings(args.val_dir) if args.val_dir else []
+    clash = {tag for tag, _ in items} & {tag for tag, _ in val_items}
+    if clash:
+        raise InputError(f"{args.val_dir}: {len(clash)} recordings also in {args.data_dir} "
+                         f"(e.g. {sorted(clash)[0]}); validation must be held out")
+    items = items + val_items
     out_dir = Path(args.out_dir)
     (out_dir / "segments").mkdir(parents=True, exist_ok=True)
     work = partial(process_one, config=config, out_dir=out_dir,
@@ -120,10 +130,13 @@ def main(argv=None):
             results = list(tqdm(pool.imap(work, jobs), total=len(jobs), desc="preprocess"))
     else:
         results = [work(j) for j in tqdm(jobs, desc="preprocess")]
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(results))
-    n_val = max(1, int(round(args.val_fraction * len(results)))) if len(results) > 1 else 0
-    val_ids = set(order[:n_val].tolist())
+    if val_items:
+        val_ids = set(range(len(items) - len(val_items), len(items)))
+    else:
+        rng = np.random.default_rng(args.seed)
+        order = rng.permutation(len(results))
+        n_val = max(1, int(round(args.val_fraction * len(results)))) if len(results) > 1 else 0
+        val_ids = set(order[:n_val].tolist())
     train = [n for i, (_, names) in enumerate(results) if i not in val_ids for n in names]
     val = [n for i, (_, names) in enumerate(results) if i in val_ids for n in names]
     write_list(out_dir / "train.txt", train)

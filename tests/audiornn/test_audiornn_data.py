@@ -71,6 +71,22 @@ def test_windows_reproduce_the_original_pairs():
     assert not np.array_equal(seq.window_numbers(0), seen)
 
 
+def test_input_noise_moves_inputs_within_range_and_keeps_targets_clean():
+    codes = np.concatenate([[0, 255], np.random.default_rng(5).integers(0, 256, 400)]).astype(np.uint8)
+    index = WindowIndex([0], [len(codes)], T)
+    clean, noisy = (TrainWindows(codes, index, batch_size=16, seed=4, input_noise=k) for k in (0, 2))
+    X0, y0 = clean[3]
+    X1, y1 = noisy[3]
+    moved = np.rint(X1 * 255).astype(int) - np.rint(X0 * 255).astype(int)
+    assert np.array_equal(y0, y1)                       # targets untouched
+    assert moved.min() >= -2 and moved.max() <= 2       # stated range
+    assert set(np.unique(moved)) == {-2, -1, 0, 1, 2}   # every offset occurs
+    assert X1.min() >= 0.0 and X1.max() <= 1.0          # clipped to the code range
+    assert np.array_equal(noisy[3][0], X1)              # same (seed, epoch, step): same noise
+    moved_next = np.rint(noisy[4][0] * 255).astype(int) - np.rint(clean[4][0] * 255).astype(int)
+    assert not np.array_equal(moved_next, moved)        # fresh noise for every batch
+
+
 def test_no_training_window_touches_validation():
     lengths = np.array([100, 57, 300, 17, 240])
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])

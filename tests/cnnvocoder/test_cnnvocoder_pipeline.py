@@ -66,6 +66,25 @@ def test_preprocess_is_deterministic(segments, tmp_path):
         np.testing.assert_array_equal(a["wav"], b["wav"])
 
 
+def test_preprocess_val_dir_holds_out_exactly_its_recordings(segments, tmp_path, capsys):
+    wavs = segments.parent / "wavs"
+    val_dir = tmp_path / "val"
+    val_dir.mkdir()
+    write_wav(val_dir / "c.wav", _voice(1.0, 22050, 140.0), 22050)
+    out = tmp_path / "seg"
+    preprocess.main(["--data_dir", str(wavs), "--val_dir", str(val_dir), "--out_dir", str(out),
+                     "--samples_per_audio", "2", "--num_workers", "1"])
+    val = (out / "val.txt").read_text().split()
+    train = (out / "train.txt").read_text().split()
+    assert sorted(val) == ["c_000.npz", "c_001.npz"] and len(train) == 6
+    # a validation recording that is also a training one is refused
+    write_wav(val_dir / "a.wav", _voice(1.0, 22050), 22050)
+    with pytest.raises(SystemExit) as exc:
+        preprocess.main(["--data_dir", str(wavs), "--val_dir", str(val_dir), "--out_dir",
+                         str(tmp_path / "o2"), "--num_workers", "1"])
+    assert exc.value.code == 1 and "also in" in capsys.readouterr().err
+
+
 def test_preprocess_bad_folder(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit) as exc:
