@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audiornn import AudioRNN, training
+from audiornn import AudioRNN, temperature_sweep, training
 from audiornn.checkpoint import read_config
 from audiornn.generation import StatefulGenerator, generate, generate_sliding
 from audiornn.model import StepModel, build_model
@@ -204,3 +204,24 @@ def test_timesteps_longer_than_audio(tmp_path):
                                      "-m", str(tmp_path / "m.keras")])
     with pytest.raises(InputError, match="timesteps 5000 is longer"):
         training.train(args)
+
+
+def test_temperature_sweep_picks_the_closest_level_and_spectrum(trained, tmp_path, capsys):
+    """The sweep scores every temperature against the validation audio and stores the best."""
+    root, _, _ = trained
+    model = tmp_path / "a.keras"
+    for name in ("a.keras", "a.json", "a.log.csv", "a.codes.npz"):
+        shutil.copy(root / "m" / name, tmp_path / name)
+    config = read_config(model)
+    config["cache"] = str(tmp_path / "a.codes.npz")
+    (tmp_path / "a.json").write_text(json.dumps(config))
+    chosen = temperature_sweep.main(["-m", str(model), "--temperatures", "0.5", "2.0",
+                                     "--seconds", "0.05", "--write_config"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    scores = {float(t): temperature_sweep.score(r) for t, r in out["results"].items()}
+    assert chosen == out["chosen_temperature"] == min(scores, key=scores.get)
+    assert read_config(model)["temperature"] == chosen
+    assert temperature_sweep.score({"full_scale_fraction": 0.01, "level_difference_db": 0.0,
+                                    "ltas_difference_db": 0.0}) == float("inf")
+    assert temperature_sweep.score({"full_scale_fraction": 0.0, "level_difference_db": -7.0,
+                                    "ltas_difference_db": 3.0}) == 7.0
