@@ -1,26 +1,34 @@
-"""Spectrogram inversion compared: CNN vocoder, Griffin-Lim 32/100, PGHI.
+"""Spectrogram inversion compared: GL-32, GL-100, PGHI, PGHI + FGLA and the CNN vocoder.
 
-For held-out speech (``--wav_dir``; default: 4 utterances of the embedded
-synthetic corpus made with a seed never used in training) the normalised
-linear spectrogram of the repo configuration (22.05 kHz, n_fft 2048, window
-1024, hop 256) is inverted by each method; the output is re-analysed and
-compared with the input spectrogram (spectral convergence, log-spectral
-distance in dB, on the floored magnitudes), and the speed is measured in
-times real time (audio seconds / wall seconds, after one warm-up call, on
-this machine's cores).  Prints a table, writes a figure (input and output
-spectrograms side by side) and ends with one JSON line:
-``{"cnn": {"spectral_convergence": .., "lsd_db": .., "x_realtime": ..}, "gl32": .., "gl100": .., "pghi": ..}``
-plus two extra rows: ``cnn_keras`` (the keras model as built, compiled
-like the fast path (``tf.function``, symbolic length) and fed the same
-spectrograms: the speed baseline of the CNN, timed in the same run, so that
-its ratio to ``cnn`` carries over to an idle machine) and ``pghi_fgla8`` (PGHI
-phase refined by 8 fast Griffin-Lim iterations; not "PGHI alone").
+Held-out speech: ``--part val|test`` (the fixed LJSpeech split of
+``cnnvocoder.ljspeech_split``; PGHI's settings and pghi_fgla's iteration count
+were chosen on its ``train`` part by ``cnnvocoder.tune_phase``), ``--wav_dir``
+(any folder), or by default 4 utterances of the embedded synthetic corpus made
+with a seed never used in training.  The linear spectrogram of the repo
+configuration (22.05 kHz, n_fft 2048, window 1024, hop 256) is inverted by
+each method; the output is re-analysed and compared with the spectrogram asked
+for (spectral convergence, log-spectral distance in dB) and the speed is
+measured in times real time (audio seconds / wall seconds, after one warm-up
+call, on this machine's cores).  The methods run interleaved, clip by clip,
+so that a change of the machine's load hits them all alike.
 
-Without ``--model`` the CNN is an untrained network of the ``--preset``
-configuration (default: the repository's): its speed is meaningful, its
-quality is not.
+Input (``--spec_type``): by default every row inverts the normalised dB
+spectrogram (clipped at |X| = 10) that ``cnnvocoder.gen_spec`` writes and a
+user of ``invert()`` passes; ``magnitude`` gives GL / PGHI the raw STFT
+magnitude instead (no ceiling; the CNN rows keep the normalised input).  Each
+row's input is printed in the table and stored in its JSON entry.
 
-    python -m bench.bench_inversion --model models/cnnvocoder/model.keras
+Rows: ``gl32``, ``gl100`` (fast Griffin-Lim, random start), ``pghi`` (phase-
+gradient heap integration, declipped), ``pghi_fgla`` (PGHI phase then the
+tuned number of fast Griffin-Lim iterations), ``cnn`` (FastVocoder) and
+``cnn_keras`` (the keras model as built, compiled like the fast path
+(``tf.function``, symbolic length) and fed the same spectrograms: the speed
+baseline of the CNN).  Without ``--model_path`` the CNN is an untrained
+network of the ``--preset`` configuration: its speed is meaningful, its
+quality is not.  Prints a table, writes a figure and ends with one JSON line
+``{"gl32": {"spectral_convergence": .., "lsd_db": .., "x_realtime": .., "input": ..}, ...}``.
+
+    python -m bench.bench_inversion --part test --model_path pretrained/cnnvocoder/model.keras
     python -m bench.bench_inversion --wav_dir ../shared/realdata/ljspeech_sample/wavs --max_files 4
 """
 import argparse
@@ -37,7 +45,8 @@ from matplotlib.figure import Figure
 from cnnvocoder.config import DEFAULT_PRESET, preset_config
 from cnnvocoder.features import compute_features, spec_to_magnitude
 from cnnvocoder.inference import fast_vocoder, load_vocoder
-from cnnvocoder.inversion import invert
+from cnnvocoder.inversion import PHASE_DEFAULTS, invert
+from cnnvocoder.ljspeech_split import PARTS, split_part
 from cnnvocoder.model import build_model
 from corpus.readers import list_wavs
 from corpus.synth import make_corpus
@@ -46,27 +55,32 @@ from dsp.metrics import log_spectral_distance, spectral_convergence
 from dsp.spectral import stft
 
 METHODS = {  # name -> (invert method, kwargs)
+    "gl32": ("griffinlim", {"n_iter": 32}),
+    "gl100": ("griffinlim", {"n_iter": 100}),
+    "pghi": ("pghi", {}),
+    # PGHI as the initial phase of PHASE_DEFAULTS["fgla_iter"] fast Griffin-Lim iterations
+    "pghi_fgla": ("pghi_fgla", {}),
     "cnn": ("cnn", {}),
     # speed baseline measured in the same run: the keras model as built (BatchNorm
     # layers, resize-then-convolve), compiled like the fast path; same output up to rounding
     "cnn_keras": ("cnn", {"fast": False}),
-    "gl32": ("griffinlim", {"n_iter": 32}),
-    "gl100": ("griffinlim", {"n_iter": 100}),
-    "pghi": ("pghi", {}),
-    "pghi_fgla8": ("pghi", {"refine_iter": 8}),  # PGHI as the initial phase of 8 FGLA steps
 }
 
 
-def heldout_wavs(wav_dir, max_files, tmp):
-    if wav_dir:
-        files = list_wavs(wav_dir)
+def heldout_wavs(args, tmp):
+    """Paths of the clips to invert: ``--part`` of the split, ``--wav_dir`` or synthetic."""
+    if args.part:
+        return [Path(f) for f in split_part(args.part, args.realdata)][:args.max_files]
+    if args.wav_dir:
+        files = list_wavs(args.wav_dir)
         if not files:
-            raise InputError(f"{wav_dir}: no audio files")
-        return [Path(f) for f in files][:max_files]
-    return make_corpus(Path(tmp) / "heldout", n_utterances=max_files, sr=22050, seed=1)
+            raise InputError(f"{args.wav_dir}: no audio files")
+        return [Path(f) for f in files][:args.max_files]
+    return make_corpus(Path(tmp) / "heldout", n_utterances=args.max_files or 4, sr=22050, seed=1)
 
 
 def raw_magnitude(x, config):
+    """[frames, bins] STFT magnitude of waveform ``x`` at the configuration's settings."""
     return np.abs(stft(x, config["n_fft"], config["hop_length"], config["win_length"]))
 
 
@@ -93,16 +107,25 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.bench_inversion",
                                 description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--wav_dir", default=None, help="held-out recordings (default: synthetic)")
-    p.add_argument("--model", default=None, help="trained .keras file (default: untrained)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--part", choices=PARTS, default=None,
+                       help="a part of the fixed LJSpeech split (val, test; train = the "
+                            "clips the phase settings were tuned on)")
+    where.add_argument("--wav_dir", default=None, help="held-out recordings (default: synthetic)")
+    p.add_argument("--realdata", default=None,
+                   help="ljspeech_sample folder of --part (default $AUDIOSYNTH_REALDATA/"
+                        "ljspeech_sample)")
+    p.add_argument("--model_path", "--model", dest="model", default=None,
+                   help="trained .keras file (default: untrained)")
     p.add_argument("--preset", default=DEFAULT_PRESET,
-                   help="configuration of the untrained CNN and the analysis without --model")
-    p.add_argument("--max_files", type=int, default=4)
+                   help="configuration of the untrained CNN and the analysis without --model_path")
+    p.add_argument("--max_files", type=int, default=None,
+                   help="at most this many clips (default: all; 4 synthetic ones)")
     p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset")
     p.add_argument("--figure", default="figures/cnnvocoder_inversion.png")
     p.add_argument("--spec_type", choices=("normalized_db", "magnitude"), default="normalized_db",
-                   help="invert the normalised (clipped at |X| = 10) spectrogram of the repo "
-                        "levels, or the raw STFT magnitude (no ceiling; not the CNN)")
+                   help="GL / PGHI invert the normalised spectrogram a user of invert() passes "
+                        "(clipped at |X| = 10 with the repo levels) or the raw STFT magnitude")
     p.add_argument("--json_out", default=None, help="also write the results (with metadata)")
     p.add_argument("--seed", type=int, default=0,
                    help="untrained CNN weights, Griffin-Lim / PGHI random phase")
@@ -110,7 +133,7 @@ def parse_args(argv=None):
 
 
 def load_model(args, methods):
-    """(keras model or None, config): the trained --model, or an untrained one of --preset."""
+    """(keras model or None, config): the trained --model_path, or an untrained one of --preset."""
     if args.model:
         return load_vocoder(args.model)
     config = preset_config(args.preset)
@@ -122,63 +145,93 @@ def load_clips(args, config):
     """[(name, wav, spec, mel)] of the held-out recordings."""
     with tempfile.TemporaryDirectory() as tmp:
         clips = []
-        for f in heldout_wavs(args.wav_dir, args.max_files, tmp):
+        for f in heldout_wavs(args, tmp):
             x, _ = load_audio(f, sr=config["sr"], min_samples=config["hop_length"])
             spec, mel = compute_features(x, config)
             clips.append((Path(f).stem, x, spec, mel))
     return clips
 
 
-def measure(name, clips, nets, config, args):
-    """({spectral_convergence, lsd_db, x_realtime}, first clip's re-analysed output)
-    of one method of METHODS over all clips, after a warm-up call."""
-    method, kw = METHODS[name]
-    model, fast = nets
-    key = "mel" if config["input"] == "mel" else "spec"
-    feats = (lambda c: c[3] if key == "mel" else c[2]) if method == "cnn" else (lambda c: c[2])
-    spec_type = "normalized_db"
-    if args.spec_type == "magnitude" and method != "cnn":
-        feats, spec_type = (lambda c: raw_magnitude(c[1], config)), "magnitude"
-    net = model if kw.get("fast") is False else fast
-    # warm-up (graph tracing / numba compilation) on a short excerpt
-    invert(feats(clips[0])[:20], method, model=net, config=config, spec_type=spec_type,
-           seed=args.seed, **kw)
-    sc, lsd, seconds, first = [], [], 0.0, None
-    for c in clips:
+def input_of(name, args):
+    """The spectrogram type row ``name`` inverts (the CNN always takes the normalised one)."""
+    return "normalized_db" if METHODS[name][0] == "cnn" else args.spec_type
+
+
+class Row:
+    """One method of METHODS: its invert() call, timing and scores over the clips."""
+
+    def __init__(self, name, nets, config, args):
+        self.name, self.config, self.args = name, config, args
+        self.method, self.kw = METHODS[name]
+        model, fast = nets
+        self.net = model if self.kw.get("fast") is False else fast
+        self.spec_type = input_of(name, args)
+        self.sc, self.lsd, self.seconds, self.first = [], [], 0.0, None
+
+    def features(self, clip):
+        """[frames, bins] input of this row for ``clip`` (name, wav, spec, mel)."""
+        if self.spec_type == "magnitude":
+            return raw_magnitude(clip[1], self.config)
+        return clip[3] if self.method == "cnn" and self.config["input"] == "mel" else clip[2]
+
+    def call(self, feats, length=None):
+        return invert(feats, self.method, model=self.net, config=self.config, length=length,
+                      spec_type=self.spec_type, seed=self.args.seed, **self.kw)
+
+    def run(self, clip):
+        """Invert one clip (timed), re-analyse and score the output."""
+        feats = self.features(clip)
         t0 = time.perf_counter()
-        y = invert(feats(c), method, model=net, config=config, length=len(c[1]),
-                   spec_type=spec_type, seed=args.seed, **kw)
-        seconds += time.perf_counter() - t0
-        re_spec, _ = compute_features(y, config)
-        if args.spec_type == "magnitude":
-            ref, est = raw_magnitude(c[1], config), raw_magnitude(y, config)
+        y = self.call(feats, length=len(clip[1]))
+        self.seconds += time.perf_counter() - t0
+        re_spec, _ = compute_features(y, self.config)
+        if self.spec_type == "magnitude":
+            ref, est = feats, raw_magnitude(y, self.config)
         else:
-            ref, est = spec_to_magnitude(c[2], config), spec_to_magnitude(re_spec, config)
-        sc.append(spectral_convergence(ref, est))
-        lsd.append(log_spectral_distance(ref, est))
-        first = re_spec if first is None else first
+            ref, est = spec_to_magnitude(clip[2], self.config), spec_to_magnitude(re_spec,
+                                                                                  self.config)
+        self.sc.append(spectral_convergence(ref, est))
+        self.lsd.append(log_spectral_distance(ref, est))
+        self.first = re_spec if self.first is None else self.first
+
+    def result(self, audio_seconds):
+        return {"spectral_convergence": round(float(np.mean(self.sc)), 4),
+                "lsd_db": round(float(np.mean(self.lsd)), 3),
+                "x_realtime": round(audio_seconds / self.seconds, 2), "input": self.spec_type}
+
+
+def measure(methods, clips, nets, config, args):
+    """({name: result}, {name: first clip's re-analysed output}): every method on every
+    clip, interleaved clip by clip, after one warm-up call each (tracing, numba)."""
+    rows = [Row(name, nets, config, args) for name in methods]
+    for row in rows:
+        row.call(row.features(clips[0])[:20])
+    for i, clip in enumerate(clips):
+        for row in rows:
+            row.run(clip)
+        print(f"  clip {i + 1}/{len(clips)} {clip[0]}: done", flush=True)
     total_s = sum(len(c[1]) for c in clips) / config["sr"]
-    print(f"  {name}: done ({seconds:.1f} s)", flush=True)
-    return {"spectral_convergence": round(float(np.mean(sc)), 4),
-            "lsd_db": round(float(np.mean(lsd)), 3),
-            "x_realtime": round(total_s / seconds, 2)}, first
+    return ({r.name: r.result(total_s) for r in rows},
+            {r.name: r.first for r in rows if r.name != "cnn_keras"})
 
 
 def print_table(results):
-    print("\n| method | spectral convergence | LSD (dB) | x real time |")
-    print("|---|---|---|---|")
+    print("\n| method | input | spectral convergence | LSD (dB) | x real time |")
+    print("|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['spectral_convergence']:.4f} | {r['lsd_db']:.2f} | "
+        print(f"| {name} | {r['input']} | {r['spectral_convergence']:.4f} | {r['lsd_db']:.2f} | "
               f"{r['x_realtime']:.1f} |")
     if "cnn" in results and "cnn_keras" in results:
         c, k = results["cnn"], results["cnn_keras"]
         print(f"CNN: FastVocoder {c['x_realtime']:.1f}x vs the keras model as built "
               f"{k['x_realtime']:.1f}x real time in this run (speed-up "
               f"{c['x_realtime'] / k['x_realtime']:.2f})")
-    if "pghi" in results and "gl32" in results:
-        p, g = results["pghi"], results["gl32"]
-        print(f"PGHI vs GL-32: SC {p['spectral_convergence']:.4f} vs {g['spectral_convergence']:.4f}"
-              f", time ratio {g['x_realtime'] / p['x_realtime']:.2f} (PGHI / GL-32 wall time)")
+    for ours, ref in (("pghi", "gl32"), ("pghi_fgla", "gl100")):
+        if ours in results and ref in results:
+            p, g = results[ours], results[ref]
+            print(f"{ours} vs {ref}: SC {p['spectral_convergence']:.4f} vs "
+                  f"{g['spectral_convergence']:.4f}, wall time ratio "
+                  f"{g['x_realtime'] / p['x_realtime']:.2f} ({ours} / {ref})")
 
 
 @cli_main
@@ -194,15 +247,13 @@ def main(argv=None):
     total_s = sum(len(c[1]) for c in clips) / config["sr"]
     trained = bool(args.model)
     cnn = f"trained: {args.model}" if trained else "UNTRAINED (speed only)"
-    print(f"{len(clips)} clips, {total_s:.1f} s of audio at {config['sr']} Hz, input "
-          f"{args.spec_type}; CNN {cnn}; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores")
+    source = f"LJSpeech {args.part} split" if args.part else (args.wav_dir or "synthetic")
+    print(f"{len(clips)} clips ({source}), {total_s:.1f} s of audio at {config['sr']} Hz, "
+          f"GL/PGHI input {args.spec_type}; CNN {cnn}; pghi_fgla "
+          f"{PHASE_DEFAULTS['fgla_iter']} iterations; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores", flush=True)
 
-    results, first_outputs = {}, {}
-    for name in methods:
-        results[name], first = measure(name, clips, (model, fast), config, args)
-        if name != "cnn_keras":
-            first_outputs[name] = first
+    results, first_outputs = measure(methods, clips, (model, fast), config, args)
     print_table(results)
     if args.figure:
         plot(args.figure, clips[0][2], first_outputs, config,
@@ -210,10 +261,11 @@ def main(argv=None):
              + ("" if trained else " (CNN untrained)"))
         print(f"figure: {args.figure}")
     if args.json_out:
-        meta = {"spec_type": args.spec_type, "files": [c[0] for c in clips],
+        meta = {"spec_type": args.spec_type, "source": source, "files": [c[0] for c in clips],
                 "audio_seconds": total_s, "trained": trained, "model": args.model,
-                "seed": args.seed, "load_average": os.getloadavg()[0],
-                "cpu_count": os.cpu_count()}
+                "seed": args.seed, "phase_defaults": PHASE_DEFAULTS,
+                "load_average": os.getloadavg()[0], "cpu_count": os.cpu_count(),
+                "date": time.strftime("%Y-%m-%d %H:%M")}
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
         write_json(args.json_out, {"results": results, "meta": meta})
     print(json.dumps(results))

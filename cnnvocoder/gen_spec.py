@@ -1,7 +1,8 @@
 """Compute the CNN vocoder's spectrograms of a recording.
 
 Writes ``-o out.npz`` with ``spec`` [frames, 1025] (normalised linear
-log-magnitude), ``mel`` [frames, n_mels], ``sr`` and ``n_samples`` (the
+log-magnitude), ``mel`` [frames, n_mels], ``sr``, ``n_samples`` and the analysis
+settings n_fft, win_length, hop_length, ref_level_db, min_level_db (the
 recording is resampled to the configuration's rate, 22.05 kHz by default).
 The analysis settings come from ``--preset``: a preset name or the
 configuration saved beside a checkpoint (e.g. models/cnnvocoder/model.json).
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnvocoder.config import DEFAULT_PRESET, preset_config
-from cnnvocoder.features import compute_features
+from cnnvocoder.features import STORED_SETTINGS, compute_features
 from dsp.audio import atomic_output, check_output, cli_main, load_audio
 
 
@@ -41,7 +42,11 @@ def main(argv=None):
     spec, mel = compute_features(x, config)
     with atomic_output(out) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, spec=spec, mel=mel, sr=np.int64(sr), n_samples=np.int64(len(x)))
+            # the analysis settings travel with the arrays: synthesis refuses a file made
+            # with other STFT settings than its model's instead of inverting it wrongly
+            settings = {k: np.asarray(config[k]) for k in STORED_SETTINGS if k != "sr"}
+            np.savez(fh, spec=spec, mel=mel, sr=np.int64(sr), n_samples=np.int64(len(x)),
+                     **settings)
     print(f"{args.input}: {spec.shape[0]} frames -> {out}")
 
 

@@ -1,7 +1,9 @@
-"""One interface for spectrogram inversion: CNN vocoder, Griffin-Lim or PGHI.
+"""One interface for spectrogram inversion: CNN vocoder, Griffin-Lim, PGHI or PGHI + FGLA.
 
     from cnnvocoder.inversion import invert
     wav = invert(spec, "pghi")                       # normalised dB, 1025 bins
+    wav = invert(spec, "pghi_fgla")                  # PGHI phase + fast Griffin-Lim
+    wav = invert(spec, "pghi_fgla", refine_iter=32)  # more iterations than the default
     wav = invert(mag, "griffinlim", spec_type="magnitude", n_iter=100,
                  n_fft=1024, win_length=1024, hop_length=256)
     wav = invert(spec, "cnn", model="models/cnnvocoder/model.keras")
@@ -27,7 +29,12 @@ from dsp.pghi import pghi
 from dsp.audio import InputError
 from dsp.spectral import amplitude_to_db, db_to_amplitude, griffin_lim, normalize_db
 
-METHODS = ("cnn", "griffinlim", "pghi")
+METHODS = ("cnn", "griffinlim", "pghi", "pghi_fgla")
+# PGHI settings and the FGLA iteration count of "pghi_fgla", chosen by
+# ``python -m cnnvocoder.tune_phase`` on the TRAINING clips of the fixed LJSpeech
+# split only (LJ001-0001..0020; measurements in bench/results/phase_tuning.json)
+PHASE_DEFAULTS = {"tol_db": 100.0, "declip": True, "max_excess_db": 8.0, "fallback_db": 5.0,
+                  "fgla_iter": 16}
 SPEC_TYPES = ("normalized_db", "db", "magnitude")
 
 
@@ -52,13 +59,14 @@ def fast_vocoder(model):
 
 
 def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config=None,
-           n_iter=32, momentum=0.99, tol_db=100.0, refine_iter=0, length=None, seed=0,
+           n_iter=32, momentum=0.99, tol_db=None, refine_iter=None, length=None, seed=0,
            fast=True, **stft_overrides):
     """Waveform from a spectrogram by the chosen method.
 
     Args:
         spec: [frames, bins] array (see ``spec_type``).
-        method: "cnn", "griffinlim" or "pghi".
+        method: "cnn", "griffinlim", "pghi" or "pghi_fgla" (PGHI phase, then
+            ``refine_iter`` fast Griffin-Lim iterations).
         spec_type: "normalized_db" (default), "db" or "magnitude".
         model: FastVocoder (see :func:`fast_vocoder`), keras.Model or path
             of a ``.keras`` checkpoint (method "cnn").
@@ -66,8 +74,10 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
             ref_level_db, min_level_db, input); defaults to the model's
             stored configuration or ``cnnvocoder.config.DEFAULT_CONFIG``.
         n_iter, momentum: Griffin-Lim iterations (32) and momentum (0.99).
-        tol_db: PGHI silence threshold below the peak (dB, default 100).
-        refine_iter: fast Griffin-Lim iterations after PGHI (default 0).
+        tol_db: PGHI silence threshold below the peak in dB (None:
+            ``PHASE_DEFAULTS["tol_db"]``).
+        refine_iter: fast Griffin-Lim iterations after PGHI (None: 0 for
+            "pghi", ``PHASE_DEFAULTS["fgla_iter"]`` for "pghi_fgla").
         length: output length in samples (default frames * hop for "cnn",
             (frames - 1) * hop otherwise).
         seed: random initial / silence phase.
@@ -133,8 +143,21 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
     if method == "griffinlim":
         return griffin_lim(mag, n_iter=n_iter, hop_length=hop, win_length=cfg["win_length"],
                            n_fft=cfg["n_fft"], momentum=momentum, length=length, seed=seed)
-    return pghi(mag, hop_length=hop, n_fft=cfg["n_fft"], win_length=cfg["win_length"],
-                length=length, tol_db=tol_db, seed=seed, refine_iter=refine_iter)
+    return _pghi(mag, method, cfg, length=length, tol_db=tol_db, seed=seed,
+                 refine_iter=refine_iter)
+
+
+def _pghi(mag, method, cfg, length, tol_db, seed, refine_iter):
+    """PGHI ("pghi") or PGHI + FGLA ("pghi_fgla") of a [frames, bins] magnitude with the
+    tuned defaults of ``PHASE_DEFAULTS`` for the arguments left None."""
+    d = PHASE_DEFAULTS
+    if refine_iter is None:
+        refine_iter = d["fgla_iter"] if method == "pghi_fgla" else 0
+    return pghi(mag, hop_length=int(cfg["hop_length"]), n_fft=cfg["n_fft"],
+                win_length=cfg["win_length"], length=length,
+                tol_db=d["tol_db"] if tol_db is None else tol_db, seed=seed,
+                refine_iter=int(refine_iter), declip_plateaus=d["declip"],
+                max_excess_db=d["max_excess_db"], fallback_db=d["fallback_db"])
 
 
 def _fit_length(y, length):

@@ -2,8 +2,11 @@
 
 ``--method cnn`` runs the trained CNN vocoder (one feed-forward pass,
 BatchNorm in inference mode); ``griffinlim`` runs librosa's fast Griffin-Lim
-(momentum 0.99, ``--n_iter``); ``pghi`` runs phase-gradient heap integration.
-All three go through ``cnnvocoder.inversion.invert``.
+(momentum 0.99, ``--n_iter``); ``pghi`` runs phase-gradient heap integration,
+``pghi_fgla`` PGHI then fast Griffin-Lim (``--refine_iter``, default tuned).
+All go through ``cnnvocoder.inversion.invert``.  A spectrogram of the wrong
+shape, with NaN, all zeros or made with other STFT settings than the model's
+(or the preset's) is refused with one line naming the file; nothing is written.
 
     python -m cnnvocoder.synthesis --model models/cnnvocoder/model.keras \
         --input output_cnnvocoder/LJ001-0001.npz --output output_cnnvocoder/cnn.wav
@@ -13,10 +16,8 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 from cnnvocoder.config import DEFAULT_PRESET, preset_config
-from cnnvocoder.features import load_spec_npz
+from cnnvocoder.features import load_spec_file
 from cnnvocoder.inversion import METHODS, fast_vocoder, invert, load_vocoder
 from dsp.audio import InputError, cli_main, write_wav
 
@@ -34,6 +35,8 @@ def parse_args(argv=None):
                    help="analysis settings of griffinlim / pghi: a preset name or a .json "
                         "configuration (e.g. models/cnnvocoder/model.json)")
     p.add_argument("--n_iter", type=int, default=32, help="Griffin-Lim iterations")
+    p.add_argument("--refine_iter", type=int, default=None,
+                   help="fast Griffin-Lim iterations of pghi_fgla (default: the tuned count)")
     p.add_argument("--seed", type=int, default=0, help="initial / silence phase")
     return p.parse_args(argv)
 
@@ -56,14 +59,15 @@ def main(argv=None):
         model, config = load_cnn(args.model)
     else:
         config = preset_config(args.preset)
-    spec = load_spec_npz(args.input, "mel" if model and config["input"] == "mel" else "spec")
-    if (model is not None and spec.ndim == 2 and spec.shape[-1] == model.n_bins and len(spec)
-            and np.issubdtype(spec.dtype, np.number) and np.all(np.isfinite(spec[:2]))):
-        model(np.clip(spec[:2], 0, 1))  # trace the compiled graph outside the timed call
+    # checked in full before anything runs: shape, NaN, all zeros, other STFT settings
+    spec = load_spec_file(args.input, config,
+                          "mel" if model and config["input"] == "mel" else "spec")
+    if model is not None and spec.shape[-1] == model.n_bins:
+        model(spec[:2])  # trace the compiled graph outside the timed call
     t0 = time.perf_counter()
     try:
         wav = invert(spec, args.method, model=model, config=config, n_iter=args.n_iter,
-                     seed=args.seed)
+                     refine_iter=args.refine_iter, seed=args.seed)
     except InputError as exc:
         raise InputError(f"{args.input}: {exc}") from None
     dt = time.perf_counter() - t0

@@ -199,8 +199,10 @@ def declip(magnitude, win_length, n_fft, lam=None, max_excess_db=10.0, fallback_
     excess on the 22.05 kHz held-out speech is 5-6 dB on average, up to
     ~20 dB.  The defaults (10 dB, 5 dB for unfittable runs) were chosen on
     4 synthetic and 4 LJSpeech clips (spectral convergence of PGHI 0.135 /
-    0.139; 20 dB caps: 0.18 / 0.19); the bench's other LJSpeech clips check
-    that it carries over.
+    0.139; 20 dB caps: 0.18 / 0.19).  ``cnnvocoder.inversion.invert`` uses
+    8 dB / 5 dB instead, chosen by ``python -m cnnvocoder.tune_phase`` on the
+    20 training clips of the fixed LJSpeech split (mean SC of PGHI 0.1394
+    against 0.1433 for 10 / 5 and 0.2645 without declipping).
 
     Returns:
         (magnitude, n_clipped): a declipped copy and the number of clipped bins.
@@ -280,43 +282,108 @@ def pghi_phase(magnitude, hop_length, n_fft=None, win_length=None, lam=None, tol
     return _heap_integrate(log_s, tgrad, fgrad, done, phase)
 
 
-def fgla_refine(magnitude, phase, n_iter, hop_length, n_fft, win_length=None,
-                momentum=0.99):
-    """Fast Griffin-Lim iterations started from a given phase; returns the phase."""
+def fgla_steps(magnitude, phase, hop_length, n_fft, win_length=None, momentum=0.99):
+    """Fast Griffin-Lim iterations started from a given phase, one at a time.
+
+    Args:
+        magnitude: [frames, bins] linear magnitude the iterations project onto.
+        phase: [frames, bins] initial phase in radians (e.g. from :func:`pghi_phase`).
+        hop_length, n_fft, win_length: STFT geometry of ``dsp.spectral.stft``.
+        momentum: float, default 0.99 (the accelerated GL of Perraudin et al.).
+
+    Yields:
+        complex [frames, bins] unit phasors after each iteration (forever: the
+        caller stops, e.g. ``itertools.islice``); a generator so that a tuner
+        can score every iteration count in one run.
+    """
     n_frames = magnitude.shape[0]
     length = (n_frames - 1) * hop_length
     angles = np.exp(1j * phase)
     tprev = np.zeros_like(angles)
-    for _ in range(n_iter):
+    while True:
         y = istft(magnitude * angles, hop_length, win_length, n_fft, length=length)
         rebuilt = stft(y, n_fft, hop_length, win_length, n_frames=n_frames)
         angles = rebuilt - (momentum / (1.0 + momentum)) * tprev
         angles /= np.abs(angles) + 1e-16
         tprev = rebuilt
+        yield angles
+
+
+def fgla_refine(magnitude, phase, n_iter, hop_length, n_fft, win_length=None,
+                momentum=0.99):
+    """Phase after ``n_iter`` fast Griffin-Lim iterations started from ``phase``.
+
+    Args:
+        magnitude, phase: [frames, bins] (see :func:`fgla_steps`).
+        n_iter: int >= 0; 0 returns ``phase`` unchanged.
+
+    Returns:
+        float [frames, bins] phase in radians.
+    """
+    if n_iter <= 0:
+        return np.asarray(phase)
+    steps = fgla_steps(magnitude, phase, hop_length, n_fft, win_length, momentum)
+    for _, angles in zip(range(n_iter), steps):
+        pass
     return np.angle(angles)
 
 
+def consistency(y, magnitude, hop_length, n_fft, win_length=None, ceiling=None):
+    """Spectral convergence of the re-analysis of ``y`` against the magnitude asked for.
+
+    Args:
+        y: [n] waveform; magnitude: [frames, bins] the magnitude it should have.
+        ceiling: float or None; if given, the re-analysis is clipped at it first
+            (a clipped input says only ">= ceiling" about its flat tops).
+
+    Returns:
+        float ||magnitude - |STFT(y)||| / ||magnitude||.
+    """
+    est = np.abs(stft(np.asarray(y, np.float64), n_fft, hop_length, win_length,
+                      n_frames=magnitude.shape[0]))
+    if ceiling is not None:
+        est = np.minimum(est, ceiling)
+    return float(np.linalg.norm(magnitude - est) / max(np.linalg.norm(magnitude), 1e-300))
+
+
 def pghi(magnitude, hop_length=256, n_fft=None, win_length=None, length=None, lam=None,
-         tol_db=100.0, seed=0, refine_iter=0, declip_plateaus=True, max_excess_db=10.0):
+         tol_db=100.0, seed=0, refine_iter=0, declip_plateaus=True, max_excess_db=10.0,
+         fallback_db=5.0):
     """Waveform from a [frames, bins] magnitude by PGHI phase + inverse STFT.
 
     Args:
+        magnitude: [frames, bins] linear magnitude (bins = n_fft//2+1).
+        hop_length, n_fft, win_length, lam, tol_db, seed: see :func:`pghi_phase`.
+        length: output samples (default (frames-1)*hop).
         refine_iter: int, default 0 (pure PGHI). Fast Griffin-Lim iterations
-            started from the PGHI phase (PGHI as an initialiser).
+            started from the PGHI phase (PGHI as an initialiser).  The result
+            is never less consistent with ``magnitude`` than the PGHI start:
+            FGLA projects onto the declipped magnitude, whose re-grown tops
+            can be wrong (a chirp's smeared peak), so the two outputs are
+            compared (:func:`consistency`, clipped at the ceiling when the
+            input was clipped) and the better one is returned.
         declip_plateaus: bool, default True. Re-grow clipped harmonic tops
             (see :func:`declip`) before integrating and synthesising.
         max_excess_db: float, default 10. Cap of the re-grown tops above the
-            ceiling.
+            ceiling; fallback_db (default 5) the cap of runs no single main
+            lobe fits (see :func:`declip`).
     Returns:
-        float32 waveform; ``length`` samples if given, else (frames-1)*hop.
+        float32 waveform [length]; ``length`` samples if given, else (frames-1)*hop.
     """
-    magnitude = np.asarray(magnitude, dtype=np.float64)
+    given = magnitude = np.asarray(magnitude, dtype=np.float64)
     n_fft = 2 * (magnitude.shape[-1] - 1) if n_fft is None else int(n_fft)
+    n_clipped = 0
     if declip_plateaus and magnitude.size:
-        magnitude, _ = declip(magnitude, n_fft if win_length is None else win_length, n_fft, lam,
-                              max_excess_db)
+        magnitude, n_clipped = declip(magnitude, n_fft if win_length is None else win_length,
+                                      n_fft, lam, max_excess_db, fallback_db)
     phase = pghi_phase(magnitude, hop_length, n_fft, win_length, lam, tol_db, seed)
-    if refine_iter:
-        phase = fgla_refine(magnitude, phase, refine_iter, hop_length, n_fft, win_length)
     y = istft(magnitude * np.exp(1j * phase), hop_length, win_length, n_fft, length=length)
+    if refine_iter:
+        refined = fgla_refine(magnitude, phase, refine_iter, hop_length, n_fft, win_length)
+        y_ref = istft(magnitude * np.exp(1j * refined), hop_length, win_length, n_fft,
+                      length=length)
+        ceiling = given.max() if n_clipped > 1 else None
+        if (consistency(y_ref, given, hop_length, n_fft, win_length, ceiling)
+                <= consistency(y, given, hop_length, n_fft, win_length, ceiling)):
+            y = y_ref
     return y.astype(np.float32)

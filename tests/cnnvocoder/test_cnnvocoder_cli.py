@@ -39,9 +39,12 @@ def _dominant_hz(x, sr=SR):
 
 def test_gen_spec_writes_the_spectrograms_of_the_resampled_recording(spectrogram, capsys):
     """The .npz holds spec [frames, 1025] and mel [frames, 80] in [0, 1] of the recording
-    resampled to 22.05 kHz (frames = 1 + samples // 256), and the tone's bin is the loudest."""
+    resampled to 22.05 kHz (frames = 1 + samples // 256), the tone's bin is the loudest, and
+    the STFT settings it was made with are stored beside them."""
     _, d = spectrogram
-    assert sorted(d) == ["mel", "n_samples", "spec", "sr"]
+    assert sorted(d) == ["hop_length", "mel", "min_level_db", "n_fft", "n_samples", "ref_level_db",
+                         "spec", "sr", "win_length"]  # the analysis settings travel with the arrays
+    assert (int(d["n_fft"]), int(d["win_length"]), int(d["hop_length"])) == (2048, 1024, 256)
     assert int(d["sr"]) == SR and int(d["n_samples"]) == 11025  # 0.5 s at 22.05 kHz
     frames = 1 + 11025 // 256
     assert d["spec"].shape == (frames, 1025) and d["mel"].shape == (frames, 80)
