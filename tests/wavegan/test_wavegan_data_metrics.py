@@ -1,0 +1,128 @@
+"""wavegan.data and wavegan.metrics: the speaker split, padding, bad files, the scores (numpy only)."""
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dsp.audio import InputError
+from wavegan import metrics
+from wavegan.data import fit_length, load_part, load_split, prepare
+
+SPEAKERS = ("ann", "bob", "cat", "dan")
+
+
+def _tone(n, freq, sr=8000):
+    return 0.3 * np.sin(2 * np.pi * freq * np.arange(n) / sr).astype(np.float32)
+
+
+@pytest.fixture
+def fsdd(tmp_path):
+    """2 digits x 4 speakers x 2 takes; lengths 3000 (padded) and 9000 (cut); bob is at 16 kHz."""
+    folder = tmp_path / "fsdd"
+    folder.mkdir()
+    for digit in (0, 1):
+        for s, speaker in enumerate(SPEAKERS):
+            for take, n in enumerate((3000, 9000)):
+                sr = 16000 if speaker == "bob" else 8000
+                n = n * sr // 8000
+                sf.write(folder / f"{digit}_{speaker}_{take}.wav",
+                         _tone(n, 200 + 100 * digit + 10 * s, sr), sr)
+    return folder
+
+
+def test_prepare_splits_by_speaker_pads_and_cuts(fsdd, tmp_path):
+    out = tmp_path / "prepared"
+    split = prepare(fsdd, out, length=4096, val_speakers=("cat",), test_speakers=("dan",))
+    assert split["parts"]["train"]["speakers"] == ["ann", "bob"]
+    assert json.loads((out / "split.json").read_text())["parts"]["test"]["clips"] == 4
+    train = load_part(out, "train")
+    assert train["audio"].shape == (8, 4096) and train["audio"].dtype == np.float32
+    assert set(train["speakers"]) == {"ann", "bob"} and sorted(set(train["labels"])) == [0, 1]
+    short = train["files"].tolist().index("0_ann_0.wav")
+    assert np.all(train["audio"][short, 3000:] == 0) and np.any(train["audio"][short, :3000])
+    long = train["files"].tolist().index("0_ann_1.wav")   # cut at the end: starts as the file
+    np.testing.assert_allclose(train["audio"][long], _tone(9000, 200)[:4096], atol=1e-4)
+    resampled = train["files"].tolist().index("0_bob_1.wav")
+    assert np.all(np.isfinite(train["audio"][resampled])) and np.any(train["audio"][resampled])
+    audio, labels = load_split(out, "val")
+    assert audio.shape == (4, 4096) and labels.tolist().count(1) == 2
+    assert not list(tmp_path.glob(".prepared.*")), "the temporary folder is left behind"
+
+
+def test_fit_length_centre():
+    x = np.ones(4, np.float32)
+    assert fit_length(x, 8, "center").tolist() == [0, 0, 1, 1, 1, 1, 0, 0]
+    assert fit_length(np.arange(8.0), 4, "center").tolist() == [2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("kind", ["silent", "corrupt"])
+def test_bad_file_is_refused_naming_it_or_skipped(fsdd, tmp_path, kind):
+    bad = fsdd / "1_ann_7.wav"
+    if kind == "silent":
+        sf.write(bad, np.zeros(3000, np.float32), 8000)
+    else:
+        bad.write_bytes(b"RIFF\x00\x00\x00\x00not a wave file at all")
+    with pytest.raises(InputError, match="1_ann_7.wav"):
+        prepare(fsdd, tmp_path / "out", val_speakers=("cat",), test_speakers=("dan",))
+    assert not (tmp_path / "out").exists()
+    split = prepare(fsdd, tmp_path / "out", val_speakers=("cat",), test_speakers=("dan",),
+                    skip_bad=True)
+    assert split["skipped"] == 1 and split["parts"]["train"]["clips"] == 8
+
+
+def test_unknown_speaker_and_bad_name(fsdd, tmp_path):
+    with pytest.raises(InputError, match="zed"):
+        prepare(fsdd, tmp_path / "out", val_speakers=("zed",), test_speakers=("dan",))
+    sf.write(fsdd / "hello.wav", _tone(100, 300), 8000)
+    with pytest.raises(InputError, match="hello.wav"):
+        prepare(fsdd, tmp_path / "out", val_speakers=("cat",), test_speakers=("dan",))
+
+
+def test_inception_score_perfect_balanced_is_10_and_constant_is_1():
+    perfect = np.eye(10)[np.arange(1000) % 10]
+    score, std = metrics.inception_score(perfect, splits=10)
+    assert score == pytest.approx(10.0, rel=1e-6) and std == pytest.approx(0.0, abs=1e-6)
+    assert metrics.label_entropy(perfect) == pytest.approx(np.log(10))
+    assert metrics.conditional_entropy(perfect) == pytest.approx(0.0, abs=1e-6)
+    constant = np.eye(10)[np.zeros(1000, int)]
+    assert metrics.inception_score(constant)[0] == pytest.approx(1.0, abs=1e-6)
+    assert metrics.label_entropy(constant) == pytest.approx(0.0, abs=1e-6)
+    sorted_by_digit = np.eye(10)[np.repeat(np.arange(10), 100)]
+    assert metrics.inception_score(sorted_by_digit)[0] == pytest.approx(1.0)   # parts of one digit
+    assert metrics.inception_score(sorted_by_digit, shuffle_seed=0)[0] == pytest.approx(10, rel=0.06)
+    unsure = np.full((100, 10), 0.1)
+    assert metrics.inception_score(unsure)[0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_nearest_neighbours_detect_copies():
+    rng = np.random.default_rng(0)
+    train = rng.random((50, 20))
+    copies = train[:10] + 1e-4
+    nn_self, nn_train = metrics.nearest_neighbour_distances(copies, train)
+    assert nn_train < 1e-3 < nn_self
+    collapsed = np.repeat(rng.random((1, 20)), 5, axis=0)
+    assert metrics.nearest_neighbour_distances(collapsed, train)[0] == pytest.approx(0, abs=1e-3)
+    feats = metrics.nn_features(rng.standard_normal((3, 8192)).astype(np.float32))
+    assert feats.shape == (3, 65 * 64) and 0 <= feats.min() and feats.max() <= 1
+
+
+def test_consistency_of_a_real_stft_exceeds_a_scrambled_one():
+    """The Gaussian-window STFT magnitude of a chirp in noise vs its frames shuffled.
+
+    (A clean stationary tone is a degenerate case: both offset second differences are
+    the constant pi / 4, so there is nothing to correlate.)
+    """
+    from dsp.spectral import stft
+
+    n = np.arange(8192)
+    noise = np.random.default_rng(1).standard_normal(8192)
+    x = np.sin(2 * np.pi * (300 + 0.1 * n) * n / 8000) + 0.1 * noise
+    window = np.exp(-np.pi * (np.arange(256) - 128.0) ** 2 / (64 * 256))
+    mag = np.abs(stft(x, 256, 64, window=window))[:128, :128]
+    log_mag = np.maximum(np.log(mag / mag.max() + 1e-30), -10)
+    scrambled = np.random.default_rng(0).permutation(log_mag)   # frames in random order
+    real = metrics.consistency(log_mag)
+    assert real > 0.6 and real > metrics.consistency(scrambled) + 0.2
+    batch = metrics.consistency(np.stack([log_mag, scrambled]))
+    assert batch.shape == (2,) and batch[0] == pytest.approx(real)
