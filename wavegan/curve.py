@@ -36,7 +36,8 @@ from dsp.presets import load_config
 from wavegan import generate, metrics
 from wavegan.classifier import load_classifier, predict_proba
 from wavegan.data import load_split
-from wavegan.evaluate import DEFAULT_CLASSIFIER, is_generator_dir
+from wavegan.evaluate import (DEFAULT_CLASSIFIER, add_scoring_args, check_scoring_args,
+                              is_generator_dir)
 from wavegan.models import build_pair, sample_latent
 from wavegan.train_log import read_state
 
@@ -157,13 +158,7 @@ def build_parser():
                                             "every kept snapshot of a training run.")
     p.add_argument("--run_dir", required=True, help="python -m wavegan.train output folder")
     p.add_argument("--real_dir", required=True, help="python -m wavegan.data output folder")
-    p.add_argument("--classifier", default=DEFAULT_CLASSIFIER,
-                   help=f"digit classifier folder or .keras file (default {DEFAULT_CLASSIFIER})")
-    p.add_argument("--n", type=int, default=200, help="clips per point")
-    p.add_argument("--seed", type=int, default=0, help="latent seed")
-    p.add_argument("--inversion", choices=("griffinlim", "pghi"), default=None,
-                   help="spectrogram models (default: the model's)")
-    p.add_argument("--splits", type=int, default=10)
+    add_scoring_args(p, n=200)   # --n: clips per point
     p.add_argument("--figure", default=None,
                    help="PNG to draw (default RUN_DIR/inception_curve.png); .json beside it")
     return p
@@ -172,8 +167,7 @@ def build_parser():
 @cli_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.n < 2 or args.splits < 1:
-        raise InputError("--n must be at least 2 and --splits at least 1")
+    check_scoring_args(args)
     result = inception_curve(args.run_dir, args.real_dir, args.classifier, args.n, args.seed,
                              args.inversion, args.splits)
     figure = Path(args.figure or Path(args.run_dir) / "inception_curve.png")

@@ -192,23 +192,34 @@ def build_parser():
     parser.add_argument("--model_dir", required=True,
                         help="generator folder (generator.keras + config.json) or folder of audio")
     parser.add_argument("--real_dir", required=True, help="a python -m wavegan.data output folder")
-    parser.add_argument("--classifier", default=DEFAULT_CLASSIFIER,
-                        help=f"digit classifier folder or .keras file (default {DEFAULT_CLASSIFIER})")
-    parser.add_argument("--n", type=int, default=1000, help="clips to generate / read")
-    parser.add_argument("--seed", type=int, default=0, help="latent seed")
-    parser.add_argument("--inversion", choices=("griffinlim", "pghi"), default=None,
-                        help="spectrogram models: phase reconstruction (default: the model's)")
-    parser.add_argument("--splits", type=int, default=10, help="inception-score splits")
+    add_scoring_args(parser, n=1000)
     parser.add_argument("--skip_bad", action="store_true",
                         help="audio folders: warn about unreadable files and go on")
     return parser
 
 
+def add_scoring_args(parser, n):
+    """The options of every inception-score command (evaluate, curve): classifier, clips, seed,
+    inversion, splits; ``n`` is the default number of clips."""
+    parser.add_argument("--classifier", default=DEFAULT_CLASSIFIER,
+                        help=f"digit classifier folder or .keras file (default {DEFAULT_CLASSIFIER})")
+    parser.add_argument("--n", type=int, default=n, help="clips to generate / read")
+    parser.add_argument("--seed", type=int, default=0, help="latent seed")
+    parser.add_argument("--inversion", choices=("griffinlim", "pghi"), default=None,
+                        help="spectrogram models: phase reconstruction (default: the model's)")
+    parser.add_argument("--splits", type=int, default=10, help="inception-score splits")
+
+
+def check_scoring_args(args):
+    """InputError unless there are enough clips and splits to score."""
+    if args.n < 2 or args.splits < 1:
+        raise InputError("--n must be at least 2 and --splits at least 1")
+
+
 @cli_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.n < 2 or args.splits < 1:
-        raise InputError("--n must be at least 2 and --splits at least 1")
+    check_scoring_args(args)
     result = evaluate(args.model_dir, args.real_dir, args.classifier, args.n, args.seed,
                       args.inversion, args.splits, args.skip_bad)
     print(json.dumps(result))

@@ -3,7 +3,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from wavegan.data import fit_length, parse_name
 
@@ -64,8 +63,7 @@ def test_pretrained_classifier_on_unseen_speaker():
     from dsp.audio import load_audio
     from wavegan.classifier import load_classifier, predict_proba
 
-    if not (PRETRAINED / "classifier.keras").is_file():
-        pytest.skip("pretrained/digit_classifier is not shipped yet")
+    assert (PRETRAINED / "classifier.keras").is_file(), "pretrained/digit_classifier is shipped"
     model = load_classifier(PRETRAINED)
     length = model.inputs[0].shape[1]
     results = json.loads((PRETRAINED / "results.json").read_text())
