@@ -68,8 +68,12 @@ def evaluate(model, cache, val_idx, train_idx, max_windows=4096, batch_size=256,
     return results
 
 
-def plot_training(log, results, path):
-    """Loss (bits) and accuracy per epoch, with the baselines as horizontal lines."""
+def plot_training(log, results, path, held_out_name="validation"):
+    """Loss (bits) and accuracy per epoch, with the baselines as horizontal lines.
+
+    Args:
+        held_out_name: the set the baselines were scored on (legend text).
+    """
     epochs = log["epoch"] + 1
     fig = Figure(figsize=(11, 4))
     ax_l, ax_a = fig.subplots(1, 2)
@@ -78,14 +82,14 @@ def plot_training(log, results, path):
         ax_l.plot(epochs, log["val_loss"] / np.log(2), "s-", label="validation")
     for (name, r), style in zip([(k, v) for k, v in results.items() if k not in ("model", "windows")],
                                 ("--", ":")):
-        ax_l.axhline(r["bits_per_sample"], color="gray", ls=style, label=f"{name} (validation)")
+        ax_l.axhline(r["bits_per_sample"], color="gray", ls=style, label=f"{name} ({held_out_name})")
     ax_l.set(xlabel="epoch", ylabel="cross-entropy (bits / sample)", title="AudioRNN loss")
     ax_a.plot(epochs, log["accuracy"], "o-", label="training")
     if "val_accuracy" in log:
         ax_a.plot(epochs, log["val_accuracy"], "s-", label="validation")
     for (name, r), style in zip([(k, v) for k, v in results.items() if k not in ("model", "windows")],
                                 ("--", ":")):
-        ax_a.axhline(r["accuracy"], color="gray", ls=style, label=f"{name} (validation)")
+        ax_a.axhline(r["accuracy"], color="gray", ls=style, label=f"{name} ({held_out_name})")
     ax_a.set(xlabel="epoch", ylabel="next-code accuracy", title="AudioRNN accuracy")
     for ax in (ax_l, ax_a):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -213,7 +217,8 @@ def report(args, paths, config, generated, prime=None):
         results["primed_first_second"] = audio_measures(first, prime, config["samplerate"])
     figdir = Path(args.figures_dir)
     plot_training(log, {k: v for k, v in results.items() if k in scored_names(results)},
-                  figdir / "audiornn_training.png")
+                  figdir / "audiornn_training.png",
+                  held_out_name=f"held out: {Path(args.eval_dir).name}" if args.eval_dir else "validation")
     real = real_excerpt(cache, val_idx, len(generated), np.random.default_rng(args.seed))
     plot_generated(generated, real, config["samplerate"], figdir / "audiornn_generated.png",
                    reference=reference)

@@ -62,7 +62,9 @@ def main(argv=None):
     bare.set_weights(trained.get_weights())
     with atomic_output(target["best"]) as tmp:
         bare.save(tmp)
-    config.update(cache=None, model=str(target["best"]))
+    # start="silence": the training data does not travel with the model, so -g behaves the same
+    # on every machine (a user's own data is given with --prime).
+    config.update(cache=None, model=str(target["best"]), start="silence")
     if args.temperature is not None:
         config["temperature"] = args.temperature
     save_config(target["config"], config)

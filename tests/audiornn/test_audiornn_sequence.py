@@ -193,6 +193,7 @@ def test_export_ships_weights_without_optimizer_and_generates_without_data(cycle
     assert not any(n.endswith((".latest.keras", ".state.json", ".npz")) for n in names)
     assert (ship / "a.keras").stat().st_size < 0.7 * (root / "m" / "a.latest.keras").stat().st_size
     config = json.loads((ship / "a.json").read_text())
+    assert config["start"] == "silence" and config["cache"] is None   # same behaviour on any machine
     config["data_dir"] = config["val_dir"] = str(tmp_path / "gone")   # as on a user's machine
     (ship / "a.json").write_text(json.dumps(config))
     AudioRNN.main(["-g", "-m", str(ship / "a.keras"), "-gl", "0.01", "--num_streams", "1",
