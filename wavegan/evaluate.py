@@ -3,6 +3,11 @@
     python -m wavegan.evaluate --model_dir pretrained/wavegan --real_dir data/wavegan/fsdd \
         [--n 1000] [--classifier pretrained/digit_classifier] [--seed 0] [--inversion pghi]
 
+``--real_inversion specgan|tifgan`` scores instead the real held-out clips
+taken through that model's features and back by ``--inversion``: what the
+inversion alone costs, the ceiling of a spectrogram GAN (``--model_dir`` then
+not needed).
+
 ``--model_dir`` is a generator folder (``generator.keras`` + ``config.json``,
 sampled through `wavegan.generate`) or any folder of audio files (e.g. the
 clips ``python -m wavegan.generate`` wrote, or real recordings), read at the
@@ -103,6 +108,24 @@ def sample_generator(model_dir, n, seed, inversion):
     return audio, outputs, config
 
 
+def invert_real(real_audio, train_audio, kind, inversion=None, seed=0, n_iter=100):
+    """Real clips through a spectrogram GAN's features and back: the inversion loss alone.
+
+    Args:
+        real_audio: float32 [n, 8192], the clips.
+        train_audio: float32 [m, 8192], the training clips (SpecGAN's normalisation statistics).
+        kind: "specgan" or "tifgan".
+        inversion: "griffinlim" or "pghi" (default "pghi").
+        seed: seed of the inversion's random phases.
+        n_iter: Griffin-Lim iterations (the CPU presets' gl_iters).
+    Returns:
+        float32 [n, 8192].
+    """
+    stats = spectrograms.specgan_stats(train_audio) if kind == "specgan" else None
+    features = spectrograms.to_features(fit_length_batch(real_audio, spectrograms.LENGTH), kind, stats)
+    return spectrograms.invert_batch(features, kind, stats, inversion or "pghi", n_iter, seed)
+
+
 def score_clips(probs, features, train_features, splits=10):
     """The classifier-based and nearest-neighbour scores of one set of clips.
 
@@ -126,7 +149,7 @@ def score_clips(probs, features, train_features, splits=10):
 
 
 def evaluate(model_dir, real_dir, classifier_path=DEFAULT_CLASSIFIER, n=1000, seed=0,
-             inversion=None, splits=10, skip_bad=False):
+             inversion=None, splits=10, skip_bad=False, real_inversion=None):
     """All scores of a generator or clip folder against the real held-out clips.
 
     Args:
@@ -138,6 +161,8 @@ def evaluate(model_dir, real_dir, classifier_path=DEFAULT_CLASSIFIER, n=1000, se
         inversion: None or "griffinlim" / "pghi" (spectrogram models).
         splits: int, inception-score splits.
         skip_bad: bool, skip unreadable files of a clip folder.
+        real_inversion: None, or "specgan" / "tifgan": score the real held-out clips after
+            that model's features and `inversion` instead of `model_dir`.
     Returns:
         dict, the JSON line (see the module docstring).
     """
@@ -147,7 +172,12 @@ def evaluate(model_dir, real_dir, classifier_path=DEFAULT_CLASSIFIER, n=1000, se
     train_audio, _ = load_split(real_dir, "train")
     real_audio, real_labels = load_split(real_dir, "test")
     config = None
-    if is_generator_dir(model_dir):
+    if real_inversion:
+        # a fixed random subset: the clips are sorted by digit
+        pick = np.sort(np.random.default_rng(0).permutation(len(real_audio))[:n])
+        audio = invert_real(real_audio[pick], train_audio, real_inversion, inversion, seed)
+        model_dir = f"real held-out clips through {real_inversion} + {inversion or 'pghi'}"
+    elif is_generator_dir(model_dir):
         audio, outputs, config = sample_generator(model_dir, n, seed, inversion)
     else:
         if not Path(model_dir).is_dir():
@@ -161,7 +191,8 @@ def evaluate(model_dir, real_dir, classifier_path=DEFAULT_CLASSIFIER, n=1000, se
                          metrics.nn_features(fit_length_batch(audio, length), sr),
                          train_features, splits)
     result.update({"n": int(len(audio)), "model_dir": str(model_dir),
-                   "model": config["model"] if config else "audio_folder",
+                   "model": config["model"] if config else (
+                       f"real_{real_inversion}" if real_inversion else "audio_folder"),
                    "real_inception_score": real["inception_score"],
                    "real_inception_score_std": real["inception_score_std"],
                    "classifier_accuracy": float(np.mean(np.argmax(real_probs, 1) == real_labels)),
@@ -189,8 +220,12 @@ def build_parser():
         prog="python -m wavegan.evaluate",
         description="Inception score, label entropy, nearest-neighbour distances and (spectrogram "
                     "models) consistency of a generator or a folder of clips; one JSON line last.")
-    parser.add_argument("--model_dir", required=True,
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--model_dir",
                         help="generator folder (generator.keras + config.json) or folder of audio")
+    target.add_argument("--real_inversion", choices=("specgan", "tifgan"),
+                        help="score the real held-out clips after this model's features and "
+                             "--inversion (the inversion's loss alone)")
     parser.add_argument("--real_dir", required=True, help="a python -m wavegan.data output folder")
     add_scoring_args(parser, n=1000)
     parser.add_argument("--skip_bad", action="store_true",
@@ -221,7 +256,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     check_scoring_args(args)
     result = evaluate(args.model_dir, args.real_dir, args.classifier, args.n, args.seed,
-                      args.inversion, args.splits, args.skip_bad)
+                      args.inversion, args.splits, args.skip_bad, args.real_inversion)
     print(json.dumps(result))
 
 
