@@ -14,6 +14,8 @@ import json
 import os
 import sys
 
+from corpus.realdata import realdata_root
+
 SPLIT_RANGES = {"train": (1, 20), "val": (21, 26), "test": (27, 32)}
 PARTS = tuple(SPLIT_RANGES)
 
@@ -25,10 +27,7 @@ def default_root():
         str path (``<realdata>/ljspeech_sample``); the environment variable
         defaults to ``../shared/realdata`` relative to the repository.
     """
-    base = os.environ.get("AUDIOSYNTH_REALDATA")
-    if not base:
-        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        base = os.path.normpath(os.path.join(here, "..", "shared", "realdata"))
+    base = str(realdata_root())
     return os.path.join(base, "ljspeech_sample")
 
 

@@ -9,6 +9,7 @@ Modules:
     vocal_tract   formants -> all-pole filters, time-varying filtering
     noise         ESC-50-like folder of synthetic noises (make_noises)
     readers       real-corpus readers that fail clearly on a bad layout
+    realdata      where the real recordings live ($AUDIOSYNTH_REALDATA)
     plot          figure of an utterance with its ground truth
 CLIs: ``python -m corpus.make_synthetic``, ``python -m corpus.make_noises``.
 """

@@ -110,6 +110,10 @@ def main(argv=None):
         groups[name] = runs
     summary = summarise(groups)
     figure = Path(args.figure)
+    try:
+        figure.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{figure.parent}: cannot create the figure's folder ({exc.strerror})") from None
     draw(summary, groups, figure)
     write_json(figure.with_suffix(".json"), summary)
     print(json.dumps(summary))

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.readers import list_wavs
+from corpus.realdata import realdata_root
 from dsp.audio import InputError, cli_main, load_audio, notice, write_json
 
 SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
@@ -47,9 +48,8 @@ _NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)$")
 
 
 def default_fsdd_dir():
-    """``$AUDIOSYNTH_REALDATA/fsdd_8k``, or None when the variable is unset."""
-    root = os.environ.get("AUDIOSYNTH_REALDATA")
-    return Path(root) / "fsdd_8k" if root else None
+    """``$AUDIOSYNTH_REALDATA/fsdd_8k``, else ``../shared/realdata/fsdd_8k``."""
+    return realdata_root() / "fsdd_8k"
 
 
 def parse_name(path):
@@ -206,7 +206,7 @@ def build_parser():
                     "(train/val/test .npz + split.json).")
     parser.add_argument("--fsdd_dir", default=default_fsdd_dir(),
                         help="folder of {digit}_{speaker}_{index}.wav "
-                             "(default $AUDIOSYNTH_REALDATA/fsdd_8k)")
+                             "(default $AUDIOSYNTH_REALDATA/fsdd_8k, else ../shared/realdata/fsdd_8k)")
     parser.add_argument("--out_dir", required=True, help="output folder (replaced atomically)")
     parser.add_argument("--sr", type=int, default=8000, help="sample rate (others resampled)")
     parser.add_argument("--length", type=int, default=8192, help="samples per clip")
@@ -222,8 +222,8 @@ def build_parser():
 @cli_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.fsdd_dir is None:
-        raise InputError("--fsdd_dir not given and AUDIOSYNTH_REALDATA is not set")
+    if not Path(args.fsdd_dir).is_dir():
+        raise InputError(f"{args.fsdd_dir}: no such folder (set --fsdd_dir or AUDIOSYNTH_REALDATA)")
     if args.length < 1 or args.sr < 1:
         raise InputError("--length and --sr must be positive")
     split = prepare(args.fsdd_dir, args.out_dir, sr=args.sr, length=args.length,

@@ -91,7 +91,7 @@ def log_magnitudes(audio_or_outputs, kind, config=None):
     if config is None:
         mag = spectrograms.magnitude(audio_or_outputs, kind)
     else:
-        stats = (config["spec_mean"], config["spec_std"]) if kind == "specgan" else None
+        stats = spectrograms.config_stats(config)
         images = np.asarray(audio_or_outputs, dtype=np.float32).reshape(-1, 128, 128)
         mag = spectrograms.to_magnitude(images, kind, stats)
     mag = np.asarray(mag, dtype=np.float64)
@@ -113,7 +113,8 @@ def invert_real(real_audio, train_audio, kind, inversion=None, seed=0, n_iter=10
 
     Args:
         real_audio: float32 [n, 8192], the clips.
-        train_audio: float32 [m, 8192], the training clips (SpecGAN's normalisation statistics).
+        train_audio: float32 [m, 8192], the training clips (SpecGAN's normalisation statistics,
+            TiFGAN's reference peak).
         kind: "specgan" or "tifgan".
         inversion: "griffinlim" or "pghi" (default "pghi").
         seed: seed of the inversion's random phases.
@@ -121,7 +122,9 @@ def invert_real(real_audio, train_audio, kind, inversion=None, seed=0, n_iter=10
     Returns:
         float32 [n, 8192].
     """
-    stats = spectrograms.specgan_stats(train_audio) if kind == "specgan" else None
+    train_audio = fit_length_batch(train_audio, spectrograms.LENGTH)
+    stats = (spectrograms.specgan_stats(train_audio) if kind == "specgan"
+             else spectrograms.tifgan_peak(train_audio))
     features = spectrograms.to_features(fit_length_batch(real_audio, spectrograms.LENGTH), kind, stats)
     return spectrograms.invert_batch(features, kind, stats, inversion or "pghi", n_iter, seed)
 

@@ -47,7 +47,7 @@ def outputs_to_audio(outputs, config, inversion=None, seed=0):
     if kind == "wavegan":
         return outputs.reshape(outputs.shape[0], -1)
     inversion = inversion or config.get("inversion") or "pghi"
-    stats = (config["spec_mean"], config["spec_std"]) if kind == "specgan" else None
+    stats = spectrograms.config_stats(config)
     return spectrograms.invert_batch(outputs, kind, stats, inversion,
                                      int(config.get("gl_iters", 100)), seed)
 

@@ -19,7 +19,10 @@ channel axis: ``[batch, 128, 128, 1]``).
   M = 256 taps (it ends at exp(-pi) = 4.3 % of its peak; a = 64, so the sampled
   STFT stays consistent to that accuracy). Each clip's magnitude is divided by
   its maximum, the natural log clipped at -10 and scaled to [-1, 1]
-  (``log / 5 + 1``); no training statistics.
+  (``log / 5 + 1``). That discards the level, so the model stores one number of its
+  training set, ``tif_peak`` (`tifgan_peak`: the median of the clips' peak
+  magnitudes), and `to_magnitude` restores generated images to it: without it the
+  output would sit about 23 dB below the training clips.
 
 Inversion to audio: Griffin-Lim (``griffinlim``, SpecGAN's published choice,
 librosa's fast GLA for the Hann window; for the Gaussian window the same
@@ -101,6 +104,36 @@ def specgan_stats(audio, batch=256):
     return mean.astype(np.float32), np.maximum(std, 1e-3).astype(np.float32)
 
 
+def tifgan_peak(audio, batch=256):
+    """TiFGAN's reference level: the median over clips of each clip's peak STFT magnitude.
+
+    Args:
+        audio: float [n, 8192], the training clips.
+        batch: clips analysed at a time (bounds the memory).
+    Returns:
+        float, the level `to_magnitude` gives a generated image's peak.
+    """
+    peaks = [magnitude(audio[start:start + batch], "tifgan").max(axis=(-2, -1))
+             for start in range(0, len(audio), batch)]
+    return float(np.median(np.concatenate(peaks))) if peaks else 1.0
+
+
+def config_stats(config):
+    """The training-set statistics a model's images need: SpecGAN's (mean, std), TiFGAN's peak.
+
+    Args:
+        config: a `wavegan.train` configuration (``model``; ``spec_mean``/``spec_std`` or
+            ``tif_peak``; models trained before ``tif_peak`` existed get peak 1).
+    Returns:
+        (mean, std), a float, or None (WaveGAN, or TiFGAN without ``tif_peak``).
+    """
+    if config["model"] == "specgan":
+        return config["spec_mean"], config["spec_std"]
+    if config["model"] == "tifgan":
+        return config.get("tif_peak")
+    return None
+
+
 def to_features(audio, kind, stats=None):
     """Audio to the GAN's image in [-1, 1].
 
@@ -129,8 +162,10 @@ def to_magnitude(features, kind, stats=None):
 
     Args:
         features: float [..., 128, 128] in [-1, 1].
+        kind: "specgan" or "tifgan".
+        stats: SpecGAN's (mean, std); TiFGAN's reference peak (`tifgan_peak`; None: 1).
     Returns:
-        float64 [..., 128, 128]; TiFGAN's peak is 1.
+        float64 [..., 128, 128]; TiFGAN's peak is `stats` (or 1).
     """
     f = np.clip(np.asarray(features, dtype=np.float64), -1.0, 1.0)
     if kind == "specgan":
@@ -138,7 +173,8 @@ def to_magnitude(features, kind, stats=None):
             raise ValueError("SpecGAN features need the training set's (mean, std)")
         mean, std = (np.asarray(s, dtype=np.float64) for s in stats)
         return np.maximum(np.exp(f * SPEC_CLIP_STD * std + mean) - SPEC_EPS, 0.0)
-    return np.exp((f - 1.0) * (-TIF_FLOOR / 2.0))
+    peak = 1.0 if stats is None else float(stats)
+    return peak * np.exp((f - 1.0) * (-TIF_FLOOR / 2.0))
 
 
 def _full_grid(mag):
@@ -167,7 +203,7 @@ def invert(features, kind, stats=None, inversion="pghi", n_iter=100, seed=0):
     Args:
         features: float [128, 128] (frames, bins) in [-1, 1].
         kind: "specgan" or "tifgan".
-        stats: SpecGAN's (mean, std).
+        stats: SpecGAN's (mean, std); TiFGAN's reference peak (or None).
         inversion: "griffinlim" (fast Griffin-Lim, `n_iter` iterations from a random phase)
             or "pghi" (no iterations).
         seed: seed of the random initial phase (Griffin-Lim) or of the phase of

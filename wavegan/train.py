@@ -14,7 +14,8 @@ One step is one GENERATOR iteration: ``n_critic`` critic updates on
 The batches are drawn with replacement, batch ``s`` a pure function of
 (seed, s) (`RealBatches`), so a resumed run sees the batches an uninterrupted
 one would. SpecGAN's per-frequency statistics are computed on the training
-audio and stored in the configuration (``spec_mean``, ``spec_std``).
+audio and stored in the configuration (``spec_mean``, ``spec_std``), and so is
+TiFGAN's reference level (``tif_peak``).
 
 Written to RUN:
   config.json            the resolved configuration (written with every checkpoint)
@@ -62,7 +63,7 @@ MODELS = ("wavegan", "specgan", "tifgan")
 # settings that fix the networks or their data: a resumed run keeps the stored ones
 ARCH_KEYS = ("model", "d", "length", "sample_rate", "latent_dim", "phase_shuffle", "n_critic",
              "gp_weight", "learning_rate", "beta_1", "beta_2", "batch_size", "seed",
-             "spec_mean", "spec_std")
+             "spec_mean", "spec_std", "tif_peak")
 TIMING_STEPS = 50
 
 
@@ -165,6 +166,8 @@ def training_examples(config, data_dir):
             mean, std = spectrograms.specgan_stats(audio)
             config = {**config, "spec_mean": mean.tolist(), "spec_std": std.tolist()}
         stats = (config["spec_mean"], config["spec_std"])
+    elif config.get("tif_peak") is None:
+        config = {**config, "tif_peak": spectrograms.tifgan_peak(audio)}
     return spectrograms.to_features(audio, kind, stats)[..., None], config
 
 
@@ -189,6 +192,7 @@ def resolve(args):
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     config.setdefault("spec_mean", None)
     config.setdefault("spec_std", None)
+    config.setdefault("tif_peak", None)
     if config["model"] != "wavegan":
         config["length"], config["phase_shuffle"] = spectrograms.LENGTH, 0
     last = out / "last.weights.h5"
@@ -199,7 +203,7 @@ def resolve(args):
         raise InputError(f"{out}: holds a {stored.get('model')} run, not {config['model']} "
                          f"(another --out_dir, or --no-resume to start over)")
     changed = sorted(k for k in ARCH_KEYS if k in stored and stored[k] != config[k]
-                     and k not in ("spec_mean", "spec_std"))
+                     and k not in ("spec_mean", "spec_std", "tif_peak"))
     if changed:
         print(f"note: resuming {out} with its own {', '.join(changed)}", file=sys.stderr)
     config.update({k: stored[k] for k in ARCH_KEYS if k in stored})

@@ -19,7 +19,7 @@ def test_means_and_spread_across_seeds_at_the_shared_steps(tmp_path, capsys):
     a = _curve(tmp_path / "a", [0, 100, 200], [1.0, 2.0, 3.0])
     b = _curve(tmp_path / "b", [0, 100, 200, 300], [1.0, 4.0, 5.0, 6.0])   # 300: b only
     c = _curve(tmp_path / "c", [0, 100, 200], [1.0, 1.5, 2.0])
-    fig = tmp_path / "abl.png"
+    fig = tmp_path / "figures" / "wavegan" / "abl.png"                      # folders created
     ablation.main(["--group", "n=2", str(a), str(b), "--group", "n=0", str(c), "--figure", str(fig)])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["n=2"]["steps"] == [0, 100, 200]

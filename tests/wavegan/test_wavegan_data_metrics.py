@@ -7,7 +7,7 @@ import soundfile as sf
 
 from dsp.audio import InputError
 from wavegan import metrics
-from wavegan.data import fit_length, load_part, load_split, prepare
+from wavegan.data import fit_length, load_part, load_split, main, prepare
 
 SPEAKERS = ("ann", "bob", "cat", "dan")
 
@@ -77,6 +77,16 @@ def test_unknown_speaker_and_bad_name(fsdd, tmp_path):
     sf.write(fsdd / "hello.wav", _tone(100, 300), 8000)
     with pytest.raises(InputError, match="hello.wav"):
         prepare(fsdd, tmp_path / "out", val_speakers=("cat",), test_speakers=("dan",))
+
+
+def test_missing_corpus_folder_is_one_line_naming_it(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("AUDIOSYNTH_REALDATA", str(tmp_path / "nowhere"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out_dir", str(tmp_path / "out")])
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nowhere/fsdd_8k" in err[0] and "no such folder" in err[0]
+    assert not (tmp_path / "out").exists()
 
 
 def test_inception_score_perfect_balanced_is_10_and_constant_is_1():

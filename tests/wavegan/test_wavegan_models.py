@@ -99,8 +99,25 @@ def test_specgan_shapes_and_features():
     for kind in ("specgan", "tifgan"):
         f = spectrograms.to_features(audio, kind, stats)
         assert f.shape == (2, 128, 128) and f.min() >= -1 and f.max() <= 1
-        y = spectrograms.invert_batch(f, kind, stats, "pghi")
+        y = spectrograms.invert_batch(f, kind, stats if kind == "specgan" else None, "pghi")
         assert y.shape == (2, 8192) and np.all(np.isfinite(y))
+
+
+def test_tifgan_reference_peak_restores_the_level():
+    # TiFGAN's features drop the level; tif_peak (the training clips' median peak
+    # magnitude) puts it back: a clip at the reference level comes back at its level.
+    t = np.arange(8192) / 8000
+    loud, quiet = np.sin(2 * np.pi * 440 * t), 0.01 * np.sin(2 * np.pi * 440 * t)
+    peak = spectrograms.tifgan_peak(np.stack([loud, loud, quiet]))
+    np.testing.assert_allclose(peak, spectrograms.magnitude(loud, "tifgan").max(), rtol=1e-6)
+    f = spectrograms.to_features(np.stack([loud, quiet]), "tifgan")
+    np.testing.assert_allclose(f[0], f[1], atol=1e-4)                # level-free features
+    y = spectrograms.invert_batch(f, "tifgan", peak, "pghi")
+    rms = np.sqrt(np.mean(y[:, 1024:-1024] ** 2, axis=1))
+    np.testing.assert_allclose(rms[1], rms[0], rtol=0.01)            # the quiet one made loud
+    np.testing.assert_allclose(rms, np.sqrt(0.5), rtol=0.15)         # at the sine's level (1.2 dB)
+    assert spectrograms.config_stats({"model": "tifgan", "tif_peak": peak}) == peak
+    assert spectrograms.config_stats({"model": "tifgan"}) is None     # older models: peak 1
 
 
 def test_generator_keras_round_trip_gives_identical_output(tmp_path):
