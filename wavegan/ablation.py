@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dsp.audio import InputError, atomic_output, cli_main, write_json
+from dsp.audio import InputError, cli_main, write_json
+from wavegan.curve import save_figure
 
 
 def read_curve(path):
@@ -84,10 +85,7 @@ def draw(summary, groups, path):
     ax.set_ylabel("inception score")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def build_parser():

@@ -146,6 +146,13 @@ def draw(result, path):
                          result["real_inception_score"], mean.max() + std.max()) * 1.05)
     ax.legend(fontsize=8, loc="center right")
     ax.grid(alpha=0.3)
+    save_figure(fig, path)
+
+
+def save_figure(fig, path):
+    """Lay out, write `fig` to `path` as PNG (temporary name, then rename) and close it."""
+    import matplotlib.pyplot as plt  # lazily, as in the drawing functions
+
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
