@@ -13,7 +13,8 @@
 #   --stage N --stop_stage M   this is stage 1: skipped unless N <= 1 <= M
 #   -h, --help            this text
 # Relative paths are taken from the repository root (the stages run there).
-# Extra flags, e.g. `-- --skip_bad` (leave out unreadable files) or `-- --align center`.
+# Extra flags, e.g. `-- --skip_bad` (leave out unreadable files), `-- --align center` or
+# `-- --normalize` (every clip to a peak of 0.95).
 set -euo pipefail
 fsdd_dir="${AUDIOSYNTH_REALDATA:-../shared/realdata}/fsdd_8k" data_dir=data/wavegan/fsdd force=false
 . "$(dirname "$0")/../utils/parse_options.sh" "$@"

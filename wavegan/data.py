@@ -25,6 +25,10 @@ equally on both sides). Other rates are resampled (`dsp.audio.load_audio`);
 silent, corrupt or truncated files raise `InputError` naming the file, or with
 ``--skip_bad`` give one warning line each and are left out.
 
+Level: clips keep their recorded level unless ``--normalize`` scales each one to a
+peak of 0.95 after the length fit (the option ``data_normalize`` of WaveGAN's
+loader; FSDD's clips peak at 0.34 and sit near -28 dB RMS on average).
+
     python -m wavegan.data --fsdd_dir $AUDIOSYNTH_REALDATA/fsdd_8k --out_dir data/wavegan/fsdd
 """
 import argparse
@@ -86,6 +90,22 @@ def fit_length(x, length, align="start"):
     return out
 
 
+NORMALIZED_PEAK = 0.95
+
+
+def normalize_peaks(audio, peak=NORMALIZED_PEAK):
+    """Scale each clip to the given peak magnitude.
+
+    Args:
+        audio: float32 [n, length], no all-zero clip (`load_audio` refuses silence).
+        peak: float, the peak of every output clip.
+    Returns:
+        float32 [n, length].
+    """
+    peaks = np.max(np.abs(audio), axis=1, keepdims=True)
+    return (audio * (peak / np.maximum(peaks, 1e-12))).astype(np.float32)
+
+
 def _read_clips(items, sr, length, align, skip_bad):
     """Audio [n, length] of the readable (path, digit, speaker) items and those items."""
     audio, kept = [], []
@@ -110,7 +130,7 @@ def _assign_part(speaker, val_speakers, test_speakers):
 
 
 def prepare(fsdd_dir, out_dir, sr=8000, length=8192, val_speakers=VAL_SPEAKERS,
-            test_speakers=TEST_SPEAKERS, align="start", skip_bad=False):
+            test_speakers=TEST_SPEAKERS, align="start", skip_bad=False, normalize=False):
     """Write the speaker-split arrays of an FSDD folder (see the module docstring).
 
     Args:
@@ -123,6 +143,7 @@ def prepare(fsdd_dir, out_dir, sr=8000, length=8192, val_speakers=VAL_SPEAKERS,
         test_speakers: speakers of the test part; all others train.
         align: "start" or "center", see `fit_length`.
         skip_bad: bool; warn about and leave out unreadable/silent files instead of stopping.
+        normalize: bool; scale every clip to a peak of 0.95 (`normalize_peaks`).
     Returns:
         dict, the contents of split.json.
     Raises:
@@ -142,9 +163,11 @@ def prepare(fsdd_dir, out_dir, sr=8000, length=8192, val_speakers=VAL_SPEAKERS,
         raise InputError(f"speakers {sorted(set(val_speakers) & set(test_speakers))} are in both "
                          "the validation and the test part")
     audio, kept = _read_clips(items, sr, length, align, skip_bad)
+    if normalize:
+        audio = normalize_peaks(audio)
     parts = np.array([_assign_part(s, val_speakers, test_speakers) for _, _, s in kept])
     split = {"fsdd_dir": str(fsdd_dir), "sr": int(sr), "length": int(length), "align": align,
-             "speakers": found, "skipped": len(items) - len(kept), "parts": {}}
+             "normalize": bool(normalize), "speakers": found, "skipped": len(items) - len(kept), "parts": {}}
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -216,6 +239,9 @@ def build_parser():
     parser.add_argument("--test_speakers", nargs="+", default=list(TEST_SPEAKERS))
     parser.add_argument("--skip_bad", action="store_true",
                         help="warn about and leave out unreadable or silent files")
+    parser.add_argument("--normalize", action="store_true",
+                        help=f"scale every clip to a peak of {NORMALIZED_PEAK} "
+                             "(WaveGAN's data_normalize; default: recorded level)")
     return parser
 
 
@@ -228,7 +254,7 @@ def main(argv=None):
         raise InputError("--length and --sr must be positive")
     split = prepare(args.fsdd_dir, args.out_dir, sr=args.sr, length=args.length,
                     val_speakers=args.val_speakers, test_speakers=args.test_speakers,
-                    align=args.align, skip_bad=args.skip_bad)
+                    align=args.align, skip_bad=args.skip_bad, normalize=args.normalize)
     for part, info in split["parts"].items():
         print(f"{part}: {info['clips']} clips of {', '.join(info['speakers'])}")
     print(f"wrote {args.out_dir}")

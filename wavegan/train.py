@@ -283,7 +283,9 @@ def train(args):
         bar.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}", refresh=False)
         if not np.isfinite(row["d_loss"]) or not np.isfinite(row["g_loss"]):
             raise InputError(f"{out}: loss is not finite at step {step} (see log.csv)")
-        if step % args.save_every == 0 or step == args.steps:
+        # a snapshot step is always a checkpoint too, whether or not save_every divides it
+        keep = args.keep_every and step % args.keep_every == 0
+        if step % args.save_every == 0 or keep or step == args.steps:
             save_all(gan, out, config, step, row["wall_time"], args.keep_every)
         if args.sample_every and (step % args.sample_every == 0 or step == args.steps):
             write_samples(gan, out, config, step, z_fixed)

@@ -50,6 +50,19 @@ def test_prepare_splits_by_speaker_pads_and_cuts(fsdd, tmp_path):
     assert not list(tmp_path.glob(".prepared.*")), "the temporary folder is left behind"
 
 
+def test_normalize_scales_every_clip_to_the_same_peak_keeping_its_shape(fsdd, tmp_path):
+    prepare(fsdd, tmp_path / "raw", length=4096, val_speakers=("cat",), test_speakers=("dan",))
+    raw = load_part(tmp_path / "raw", "train")["audio"]
+    split = prepare(fsdd, tmp_path / "norm", length=4096, val_speakers=("cat",),
+                    test_speakers=("dan",), normalize=True)
+    norm = load_part(tmp_path / "norm", "train")["audio"]
+    assert split["normalize"] is True
+    np.testing.assert_allclose(np.abs(norm).max(axis=1), 0.95, rtol=1e-6)
+    gain = np.abs(norm).max(axis=1) / np.abs(raw).max(axis=1)
+    np.testing.assert_allclose(norm, raw * gain[:, None], rtol=1e-5, atol=1e-7)
+    assert not np.allclose(gain, 1.0)                       # the fixture's tones are not at 0.95
+
+
 def test_fit_length_centre():
     x = np.ones(4, np.float32)
     assert fit_length(x, 8, "center").tolist() == [0, 0, 1, 1, 1, 1, 0, 0]

@@ -148,12 +148,17 @@ def _log_steps(path):
         return [int(row["step"]) for row in csv.DictReader(f)]
 
 
-def test_training_runs_and_resumes(tmp_path):
+def _noise_clips(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     rng = np.random.default_rng(0)
     np.savez(data / "train.npz", audio=rng.uniform(-0.5, 0.5, (8, 8192)).astype(np.float32),
              labels=np.arange(8))
+    return data
+
+
+def test_training_runs_and_resumes(tmp_path):
+    data = _noise_clips(tmp_path)
     run = tmp_path / "run"
     flags = ["--model", "wavegan", "--data_dir", str(data), "--out_dir", str(run), "--d", "2",
              "--batch_size", "2", "--n_critic", "2", "--save_every", "1", "--sample_every", "2",
@@ -179,3 +184,12 @@ def test_a_preset_of_another_model_is_refused():
     with pytest.raises(InputError, match="specgan preset"):
         parse_args(["--model", "wavegan", "--preset", "specgan_cpu", "--data_dir", "d",
                     "--out_dir", "o"])
+
+
+def test_snapshots_follow_keep_every_even_between_checkpoints(tmp_path):
+    data, run = _noise_clips(tmp_path), tmp_path / "run"
+    train(parse_args(["--model", "wavegan", "--data_dir", str(data), "--out_dir", str(run),
+                      "--d", "2", "--batch_size", "2", "--n_critic", "1", "--save_every", "5",
+                      "--keep_every", "1", "--sample_every", "0", "--steps", "3", "--quiet"]))
+    assert sorted(p.name for p in (run / "snapshots").iterdir()) == [
+        "step_000001", "step_000002", "step_000003"]

@@ -1,4 +1,4 @@
-"""The shipped GANs (pretrained/specgan, pretrained/tifgan) load, generate 8 kHz digits, and the
+"""The shipped GANs (pretrained/wavegan, pretrained/specgan, pretrained/tifgan) load, generate 8 kHz digits, and the
 shipped digit classifier hears digits in them: the inception score of 60 clips is far above an
 untrained generator's (1.0) and above 2."""
 import json
@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSIFIER = ROOT / "pretrained" / "digit_classifier"
-SHIPPED = ("specgan", "tifgan")
+SHIPPED = ("wavegan", "specgan", "tifgan")
 
 
 @pytest.mark.parametrize("name", SHIPPED)
