@@ -97,7 +97,7 @@ def normalize_peaks(audio, peak=NORMALIZED_PEAK):
     """Scale each clip to the given peak magnitude.
 
     Args:
-        audio: float32 [n, length], no all-zero clip (`load_audio` refuses silence).
+        audio: float32 [n, length]; a clip left all zero by the length fit stays zero.
         peak: float, the peak of every output clip.
     Returns:
         float32 [n, length].

@@ -1,6 +1,6 @@
-"""The shipped GANs (pretrained/wavegan, pretrained/specgan, pretrained/tifgan) load, generate 8 kHz digits, and the
-shipped digit classifier hears digits in them: the inception score of 60 clips is far above an
-untrained generator's (1.0) and above 2."""
+"""The shipped GANs (pretrained/wavegan, pretrained/specgan, pretrained/tifgan) load, generate
+8 kHz digits, and the shipped digit classifier hears digits in them: the inception score of 60
+clips is far above an untrained generator's (1.0) and above 2."""
 import json
 from pathlib import Path
 
