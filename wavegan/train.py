@@ -35,8 +35,11 @@ cores. ``--jit_compile`` (XLA) was slower on the 2 CPU cores (SpecGAN d=8: a
 
 Resume (default ``--resume``): RUN/last.weights.h5 is loaded with its step,
 optimizer slots and noise-stream positions (``dsp.resume``); its architecture
-settings are kept from RUN/config.json; ``--steps`` may be raised.
-``--no-resume`` starts over (the old log is replaced).
+settings (and its learning rate) are kept from RUN/config.json; ``--steps`` may be
+raised. ``--new_learning_rate LR`` changes the step size of both optimizers from the
+resumed step on, keeping their moments; config.json records it in
+``learning_rate_history`` (``[[step, rate], ...]``). ``--no-resume`` starts over (the
+old log is replaced).
 """
 import argparse
 import sys
@@ -83,7 +86,11 @@ def build_parser():
     p.add_argument("--phase_shuffle", type=int, default=2, help="WaveGAN critic's n (0: off)")
     p.add_argument("--n_critic", type=int, default=5)
     p.add_argument("--gp_weight", type=float, default=10.0)
-    p.add_argument("--learning_rate", type=float, default=1e-4)
+    p.add_argument("--learning_rate", type=float, default=1e-4,
+                   help="Adam's step size at the start (a resumed run keeps its own)")
+    p.add_argument("--new_learning_rate", type=float, default=None,
+                   help="from the resumed step on, both optimizers use this step size "
+                        "(a schedule change, recorded in config.json's learning_rate_history)")
     p.add_argument("--beta_1", type=float, default=0.5)
     p.add_argument("--beta_2", type=float, default=0.9)
     p.add_argument("--inversion", choices=spectrograms.INVERSIONS, default="pghi",
@@ -207,6 +214,8 @@ def resolve(args):
     if changed:
         print(f"note: resuming {out} with its own {', '.join(changed)}", file=sys.stderr)
     config.update({k: stored[k] for k in ARCH_KEYS if k in stored})
+    if stored.get("learning_rate_history"):
+        config["learning_rate_history"] = stored["learning_rate_history"]
     return config, last
 
 
@@ -243,6 +252,24 @@ def restore(gan, checkpoint):
     return int(state.get("step", 0)), float(state.get("wall_time", 0.0))
 
 
+def change_learning_rate(gan, config, step, learning_rate):
+    """Both optimizers take `learning_rate` from `step` on; `config` records when.
+
+    The Adam moments are kept: only the step size changes (a restored checkpoint holds
+    the step size it was saved with, so it is set after the restore).
+    """
+    learning_rate = float(learning_rate)
+    if learning_rate <= 0 or not np.isfinite(learning_rate):
+        raise InputError(f"--new_learning_rate must be a positive number, got {learning_rate}")
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):
+        optimizer.learning_rate = learning_rate
+    if learning_rate != config["learning_rate"]:
+        history = config.get("learning_rate_history") or [[0, config["learning_rate"]]]
+        config["learning_rate_history"] = history + [[int(step), learning_rate]]
+        config["learning_rate"] = learning_rate
+        print(f"learning rate {learning_rate:g} from step {step}", file=sys.stderr)
+
+
 def report_timing(log):
     """One line of the wall and CPU seconds per step so far (`StepLog.timing`)."""
     timing = log.timing(TIMING_STEPS)
@@ -263,6 +290,8 @@ def train(args):
     step, wall0 = restore(gan, checkpoint) if checkpoint else (0, 0.0)
     if checkpoint:
         print(f"resuming {out} at step {step}", file=sys.stderr)
+    if args.new_learning_rate is not None:
+        change_learning_rate(gan, config, step, args.new_learning_rate)
     save_config(out / "config.json", config)
     n_params = [m.count_params() for m in (gan.generator, gan.discriminator)]
     print(f"{config['model']}: generator {n_params[0]:,} and critic {n_params[1]:,} "

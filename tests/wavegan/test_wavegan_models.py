@@ -1,5 +1,6 @@
 """WaveGAN / SpecGAN / TiFGAN models, phase shuffle, gradient penalty, training and resume (issue 24)."""
 import csv
+import json
 
 import keras
 import numpy as np
@@ -11,7 +12,7 @@ from dsp.resume import save_checkpoint
 from wavegan import models, spectrograms
 from wavegan.generate import load_generator, sample
 from wavegan.phase_shuffle import PhaseShuffle, batch_phase_shift, phase_shift
-from wavegan.train import parse_args, train
+from wavegan.train import build_gan, parse_args, train
 from wavegan.wgan import gradient_penalty
 
 
@@ -178,6 +179,30 @@ def test_training_runs_and_resumes(tmp_path):
     checkpoint.write_bytes(checkpoint.read_bytes()[:500])  # cut by a full disk
     with pytest.raises(InputError, match="cannot resume"):
         train(parse_args(flags + ["--steps", "4"]))
+
+
+def test_a_resumed_run_can_lower_its_learning_rate(tmp_path):
+    data, run = _noise_clips(tmp_path), tmp_path / "run"
+    flags = ["--model", "wavegan", "--data_dir", str(data), "--out_dir", str(run), "--d", "2",
+             "--batch_size", "2", "--n_critic", "1", "--save_every", "1", "--sample_every", "0",
+             "--quiet"]
+    train(parse_args(flags + ["--steps", "2"]))
+    # --learning_rate on resume is ignored (the run keeps its own); --new_learning_rate is not
+    train(parse_args(flags + ["--steps", "3", "--learning_rate", "1e-2",
+                              "--new_learning_rate", "5e-5"]))
+    config = json.loads((run / "config.json").read_text())
+    assert config["learning_rate"] == 5e-5
+    assert config["learning_rate_history"] == [[0, 1e-4], [2, 5e-5]]
+    gan = build_gan(config)
+    gan.load_weights(str(run / "last.weights.h5"))
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):  # saved with the checkpoint
+        assert float(optimizer.learning_rate) == pytest.approx(5e-5)
+    train(parse_args(flags + ["--steps", "4"]))  # a later resume keeps rate and history
+    config = json.loads((run / "config.json").read_text())
+    assert config["learning_rate"] == 5e-5
+    assert config["learning_rate_history"] == [[0, 1e-4], [2, 5e-5]]
+    with pytest.raises(InputError, match="positive"):
+        train(parse_args(flags + ["--steps", "5", "--new_learning_rate", "0"]))
 
 
 def test_a_preset_of_another_model_is_refused():
