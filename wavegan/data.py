@@ -167,7 +167,8 @@ def prepare(fsdd_dir, out_dir, sr=8000, length=8192, val_speakers=VAL_SPEAKERS,
         audio = normalize_peaks(audio)
     parts = np.array([_assign_part(s, val_speakers, test_speakers) for _, _, s in kept])
     split = {"fsdd_dir": str(fsdd_dir), "sr": int(sr), "length": int(length), "align": align,
-             "normalize": bool(normalize), "speakers": found, "skipped": len(items) - len(kept), "parts": {}}
+             "normalize": bool(normalize), "speakers": found,
+             "skipped": len(items) - len(kept), "parts": {}}
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

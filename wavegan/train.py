@@ -121,6 +121,10 @@ def parse_args(argv=None):
     if preset_model in MODELS and preset_model != args.model:
         raise InputError(f"--preset {args.preset} is a {preset_model} preset, not for --model "
                          f"{args.model}")
+    rate = args.new_learning_rate
+    if rate is not None and not (np.isfinite(rate) and rate > 0):
+        # refused before any model is built or checkpoint read
+        raise InputError(f"--new_learning_rate must be a positive number, got {rate}")
     return args
 
 
@@ -259,8 +263,6 @@ def change_learning_rate(gan, config, step, learning_rate):
     the step size it was saved with, so it is set after the restore).
     """
     learning_rate = float(learning_rate)
-    if learning_rate <= 0 or not np.isfinite(learning_rate):
-        raise InputError(f"--new_learning_rate must be a positive number, got {learning_rate}")
     for optimizer in (gan.g_optimizer, gan.d_optimizer):
         optimizer.learning_rate = learning_rate
     if learning_rate != config["learning_rate"]:

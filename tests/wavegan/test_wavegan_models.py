@@ -201,8 +201,9 @@ def test_a_resumed_run_can_lower_its_learning_rate(tmp_path):
     config = json.loads((run / "config.json").read_text())
     assert config["learning_rate"] == 5e-5
     assert config["learning_rate_history"] == [[0, 1e-4], [2, 5e-5]]
-    with pytest.raises(InputError, match="positive"):
-        train(parse_args(flags + ["--steps", "5", "--new_learning_rate", "0"]))
+    for bad in ("0", "-1e-4", "nan"):
+        with pytest.raises(InputError, match="positive"):
+            parse_args(flags + ["--steps", "5", f"--new_learning_rate={bad}"])
 
 
 def test_a_preset_of_another_model_is_refused():
