@@ -215,6 +215,8 @@ def resolve(args):
                          f"(another --out_dir, or --no-resume to start over)")
     changed = sorted(k for k in ARCH_KEYS if k in stored and stored[k] != config[k]
                      and k not in ("spec_mean", "spec_std", "tif_peak"))
+    if args.new_learning_rate is not None:  # the stored rate is replaced, not kept
+        changed = [k for k in changed if k != "learning_rate"]
     if changed:
         print(f"note: resuming {out} with its own {', '.join(changed)}", file=sys.stderr)
     config.update({k: stored[k] for k in ARCH_KEYS if k in stored})

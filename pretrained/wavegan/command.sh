@@ -14,17 +14,20 @@ python -m wavegan.train --model wavegan --preset wavegan_cpu --data_dir data/wav
 #    stayed about the same; see README.md).
 python -m wavegan.data --fsdd_dir $R/fsdd_8k --out_dir data/wavegan/fsdd_norm --normalize
 # 4. Resume the run from step 5000 on the normalised clips (same networks, optimiser state and
-#    noise streams; only the data changes); stopped at step 10032 (about 1 s per step alone,
-#    2 s when sharing the cores with a WaveNet run), snapshots every 1000 steps (the run gave
-#    --keep_every 500, which before a fix of this session only kept snapshots at checkpoints,
-#    i.e. every 1000 steps with save_every 200; 1000 reproduces the same snapshots).
+#    noise streams; only the data changes), snapshots every 1000 steps; about 1 s per step alone.
+#    Stopped at step 16000 (the score had flattened to about +0.03 per 1000 steps).
 python -m wavegan.train --model wavegan --preset wavegan_cpu --data_dir data/wavegan/fsdd_norm \
-  --out_dir runs/wavegan_cpu --seed 0 --steps 13000 --keep_every 1000 --quiet
-# 5. The snapshot of step 10000 is shipped: the highest inception score of the kept snapshots
-#    (1000, 2000, ...; n=500).
+  --out_dir runs/wavegan_cpu --seed 0 --steps 16000 --keep_every 1000 --quiet
+# 5. Resume from step 16000 with both optimizers' step size halved (Adam moments kept; recorded
+#    in config.json as learning_rate_history); the run went on to step 20000 (see README.md:
+#    later snapshots scored lower), 17000 is the shipped one.
+python -m wavegan.train --model wavegan --preset wavegan_cpu --data_dir data/wavegan/fsdd_norm \
+  --out_dir runs/wavegan_cpu --seed 0 --steps 17000 --keep_every 1000 --quiet --new_learning_rate 5e-5
+# 6. The snapshot of step 17000 is shipped: the highest inception score of the kept snapshots
+#    (1000, 2000, ...; n=500, seed 0; also the highest on three other latent sets of 1000 clips).
 python -m wavegan.curve --run_dir runs/wavegan_cpu --real_dir data/wavegan/fsdd --n 500
-cp runs/wavegan_cpu/snapshots/step_010000/{generator.keras,config.json} pretrained/wavegan/
-# 6. Scores (n=1000, seed 0) and the grid of spectrograms:
+cp runs/wavegan_cpu/snapshots/step_017000/{generator.keras,config.json} pretrained/wavegan/
+# 7. Scores (n=1000, seed 0; README.md also gives --seed 4 and 5) and the grid of spectrograms:
 python -m wavegan.evaluate --model_dir pretrained/wavegan --real_dir data/wavegan/fsdd --n 1000
 python -m wavegan.generate --model_dir pretrained/wavegan --n 16 --out_dir /tmp/wavegan_grid --seed 0
 cp /tmp/wavegan_grid/grid.png pretrained/wavegan/

@@ -181,7 +181,7 @@ def test_training_runs_and_resumes(tmp_path):
         train(parse_args(flags + ["--steps", "4"]))
 
 
-def test_a_resumed_run_can_lower_its_learning_rate(tmp_path):
+def test_a_resumed_run_can_lower_its_learning_rate(tmp_path, capsys):
     data, run = _noise_clips(tmp_path), tmp_path / "run"
     flags = ["--model", "wavegan", "--data_dir", str(data), "--out_dir", str(run), "--d", "2",
              "--batch_size", "2", "--n_critic", "1", "--save_every", "1", "--sample_every", "0",
@@ -190,6 +190,7 @@ def test_a_resumed_run_can_lower_its_learning_rate(tmp_path):
     # --learning_rate on resume is ignored (the run keeps its own); --new_learning_rate is not
     train(parse_args(flags + ["--steps", "3", "--learning_rate", "1e-2",
                               "--new_learning_rate", "5e-5"]))
+    assert "its own learning_rate" not in capsys.readouterr().err  # replaced, not kept
     config = json.loads((run / "config.json").read_text())
     assert config["learning_rate"] == 5e-5
     assert config["learning_rate_history"] == [[0, 1e-4], [2, 5e-5]]
@@ -198,6 +199,7 @@ def test_a_resumed_run_can_lower_its_learning_rate(tmp_path):
     for optimizer in (gan.g_optimizer, gan.d_optimizer):  # saved with the checkpoint
         assert float(optimizer.learning_rate) == pytest.approx(5e-5)
     train(parse_args(flags + ["--steps", "4"]))  # a later resume keeps rate and history
+    assert "its own learning_rate" in capsys.readouterr().err  # and says so
     config = json.loads((run / "config.json").read_text())
     assert config["learning_rate"] == 5e-5
     assert config["learning_rate_history"] == [[0, 1e-4], [2, 5e-5]]
