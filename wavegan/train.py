@@ -269,7 +269,9 @@ def change_learning_rate(gan, config, step, learning_rate):
         optimizer.learning_rate = learning_rate
     if learning_rate != config["learning_rate"]:
         history = config.get("learning_rate_history") or [[0, config["learning_rate"]]]
-        config["learning_rate_history"] = history + [[int(step), learning_rate]]
+        # a rate set again at the same step (or on a fresh run, at step 0) replaces the entry
+        config["learning_rate_history"] = [h for h in history if h[0] < step] + [
+            [int(step), learning_rate]]
         config["learning_rate"] = learning_rate
         print(f"learning rate {learning_rate:g} from step {step}", file=sys.stderr)
 

@@ -206,6 +206,10 @@ def test_a_resumed_run_can_lower_its_learning_rate(tmp_path, capsys):
     for bad in ("0", "-1e-4", "nan"):
         with pytest.raises(InputError, match="positive"):
             parse_args(flags + ["--steps", "5", f"--new_learning_rate={bad}"])
+    fresh = tmp_path / "fresh"  # on a fresh run the rate is simply the one from step 0
+    train(parse_args([f if f != str(run) else str(fresh) for f in flags]
+                     + ["--steps", "1", "--new_learning_rate", "2e-4"]))
+    assert json.loads((fresh / "config.json").read_text())["learning_rate_history"] == [[0, 2e-4]]
 
 
 def test_a_preset_of_another_model_is_refused():
