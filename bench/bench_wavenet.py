@@ -4,7 +4,9 @@ Naive = one Keras forward pass over the receptive field per generated sample
 (``wavenet.generation.naive_generate``); fast = per-layer queues
 (``FastWaveNetGenerator``). Also checks the fast path against the full model
 teacher-forced. The last line printed is one JSON object:
-``{"naive_samples_per_s", "fast_samples_per_s", "speedup", "fast_samples_per_s_batch8", "max_abs_diff", ...}``.
+``{"naive_samples_per_s", "fast_samples_per_s", "speedup", "fast_samples_per_s_batch8",
+"fast_samples_per_s_batch8_1thread", "threads", "max_abs_diff", ...}``: the batch runs in groups of
+utterances on parallel threads, and again in one thread as their baseline.
 
 Usage:
     python -m bench.bench_wavenet                       # default (small) preset, random weights
@@ -77,7 +79,14 @@ def main(argv=None):
     wav8 = gen.generate(mel, seed=args.seed, progress=True, speaker=speaker)
     fast8_sps = wav8.size / (time.perf_counter() - t0)
     print(f"fast  : {fast8_sps:10.1f} samples/s in total ({args.batch_size} utterances at once, "
-          f"{fast8_sps / args.batch_size:.1f} per utterance)", flush=True)
+          f"{fast8_sps / args.batch_size:.1f} per utterance, {gen.workers} threads)", flush=True)
+    # the same batch in one thread: the baseline of the parallel groups (same noise, same audio)
+    serial = FastWaveNetGenerator(model, cfg, workers=1)
+    t0 = time.perf_counter()
+    serial.generate(mel, seed=args.seed, progress=True, speaker=speaker)
+    serial8_sps = wav8.size / (time.perf_counter() - t0)
+    print(f"fast  : {serial8_sps:10.1f} samples/s in total (the same batch in 1 thread): "
+          f"threads give {fast8_sps / serial8_sps:.2f}x", flush=True)
     speedup = fast_sps / naive_sps
     print(f"speed-up (1 utterance): {speedup:.1f}x; real-time factor at {cfg.sample_rate} Hz: "
           f"{fast_sps / cfg.sample_rate:.3f} (1 utterance), {fast8_sps / cfg.sample_rate:.3f} "
@@ -88,6 +97,7 @@ def main(argv=None):
         load = None
     print(json.dumps({"naive_samples_per_s": round(naive_sps, 2), "fast_samples_per_s": round(fast_sps, 1),
                       "speedup": round(speedup, 1), "fast_samples_per_s_batch8": round(fast8_sps, 1),
+                      "fast_samples_per_s_batch8_1thread": round(serial8_sps, 1), "threads": gen.workers,
                       "max_abs_diff": max_abs_diff, "batch": args.batch_size, "sample_rate": cfg.sample_rate,
                       "realtime_factor_1utt": round(fast_sps / cfg.sample_rate, 3), "config": args.model or args.preset,
                       "load_avg_1min": load}))

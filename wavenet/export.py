@@ -7,14 +7,18 @@ Writes ``OUT/vocoder.keras`` (weights and architecture only: no optimizer state,
 third of a training checkpoint), ``OUT/vocoder.json`` (model configuration, epoch, losses),
 ``OUT/config.json`` (the run's resolved flags), ``OUT/log.csv`` (the learning curve),
 ``OUT/command.sh`` (the exact command, copied from ``RUN/command.sh`` if present, else
-rebuilt from the resolved flags) and ``OUT/split.json`` (which files were held out).
+rebuilt from the resolved flags), ``OUT/split*.json`` (which files were held out) and
+``OUT/learning_curve.png`` (training and validation loss against optimizer steps).
 The folder is what ``python -m wavenet.vocode --model_dir OUT`` reads.
 """
 import argparse
+import csv
 import shlex
 import shutil
 import sys
 from pathlib import Path
+
+from matplotlib.figure import Figure
 
 from dsp.audio import InputError, atomic_output, cli_main, write_json
 from dsp.presets import load_config
@@ -35,6 +39,25 @@ def command_line(config):
         else:
             parts += [f"--{key}", str(value)]
     return shlex.join(parts)
+
+
+def plot_learning_curve(csv_path, png_path, steps_per_epoch):
+    """Training and validation cross-entropy (``log.csv``) against optimizer steps, written atomically."""
+    with open(csv_path) as f:
+        rows = [r for r in csv.DictReader(f) if r.get("loss")]
+    steps = [(int(r["epoch"]) + 1) * steps_per_epoch for r in rows]
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    ax.plot(steps, [float(r["loss"]) for r in rows], label="training (epoch mean)", alpha=0.6)
+    if rows and rows[0].get("val_loss"):
+        ax.plot(steps, [float(r["val_loss"]) for r in rows], label="validation (held-out files)")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("cross-entropy (nats per sample)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_output(png_path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
 
 
 @cli_main
@@ -62,10 +85,12 @@ def main(argv=None):
                  extra={k: meta[k] for k in ("epoch", "loss", "val_loss", "args") if k in meta})
     config = load_config(run / "config.json")
     write_json(out / "config.json", config)
-    for name in ("log.csv", "split.json"):
-        if (run / name).is_file():
-            with atomic_output(out / name) as tmp:
-                shutil.copyfile(run / name, tmp)
+    # the learning curve and every split record (wavenet.train's split.json, any split_*.json beside it)
+    for src in [run / "log.csv"] + sorted(run.glob("split*.json")):
+        if src.is_file():
+            with atomic_output(out / src.name) as tmp:
+                shutil.copyfile(src, tmp)
+    plot_learning_curve(run / "log.csv", out / "learning_curve.png", int(config.get("steps_per_epoch") or 1))
     command = (run / "command.sh").read_text() if (run / "command.sh").is_file() else command_line(config) + "\n"
     with atomic_output(out / "command.sh") as tmp:
         Path(tmp).write_text(command)

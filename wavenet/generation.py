@@ -17,6 +17,8 @@ Example:
     >>> wav = vocode(model, cfg, mel)          # [frames * hop]
 """
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -30,6 +32,11 @@ from wavenet.noise_shaping import shape_batch
 
 _CHUNK = 256  # samples per compiled call (conditioning projected, noise drawn, per chunk)
 _MULAW_TABLE = mu_law_decode(np.arange(256)).astype(np.float32)   # code -> amplitude
+
+
+def _usable_cores():
+    """CPU cores this process may run on (its affinity where the OS reports it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _mu_law_decode(codes):
@@ -67,6 +74,8 @@ class FastWaveNetGenerator:
     Args:
         model: the Keras WaveNet.
         cfg: its :class:`wavenet.model.WaveNetConfig`.
+        workers: int or None; threads generating groups of utterances in parallel (default: the
+            CPU cores this process may use). One utterance always runs on one core.
 
     Example:
         >>> gen = FastWaveNetGenerator(model, cfg)
@@ -74,8 +83,9 @@ class FastWaveNetGenerator:
         >>> params = gen.teacher_forced(audio_prev, mel_batch)       # == model(...) within 1e-4
     """
 
-    def __init__(self, model, cfg):
+    def __init__(self, model, cfg, workers=None):
         self.model, self.cfg = model, cfg
+        self.workers = max(1, int(workers or _usable_cores()))
         f32 = lambda v: np.asarray(v, np.float32)  # noqa: E731
         conv_in = model.get_layer("input_conv")
         self.w_in = f32(conv_in.kernel)[0, 0]           # [R]
@@ -153,40 +163,59 @@ class FastWaveNetGenerator:
         speaker = _speaker_array(speaker, B, cfg)
         cond = self.upsampled_conditioning(mel)            # [B, T, n_mels]
         bias = self._layer_bias(speaker)                   # [B, L*G]
-        R, G, L = cfg.residual_channels, cfg.gate_channels, len(self.layers)
+        L, G = len(self.layers), cfg.gate_channels
         mulaw = cfg.output == "mulaw256"
         rng = np.random.default_rng(seed)
-        bufs = np.concatenate([np.broadcast_to(lay["init"], (lay["n_buf"], B, R)) for lay in self.layers])
-        bufs = np.ascontiguousarray(bufs, np.float32)      # every layer's ring buffer of past inputs
         forced = audio_prev is not None
-        audio_prev = np.ascontiguousarray(audio_prev if forced else np.zeros((B, 0)), np.float32)
-        out = np.zeros((B, T), np.float32)
-        params = np.zeros((B, T if forced else 0, cfg.out_channels), np.float32)
-        prev = np.zeros(B, np.float32)
+        sampling = not forced and temperature > 0
+        # Utterances are independent: split the batch into groups, each with its own state, run in
+        # threads (the compiled loop releases the GIL). The noise is drawn for the whole batch, so
+        # the audio does not depend on the grouping.
+        groups = [g for g in np.array_split(np.arange(B), min(B, self.workers)) if len(g)]
+        states = [self._group_state(g, T, audio_prev) for g in groups]
         k_mix = cfg.n_mixtures
-        no_noise = np.zeros((_CHUNK, B, 0), np.float32)
         bar = tqdm(total=T, desc=desc, unit="sample", unit_scale=True, leave=False) if progress else None
-        for t0 in range(0, T, _CHUNK):
-            c = cond[:, t0:t0 + _CHUNK]                    # [B, n, n_mels] -> [n, L, B, G]
-            n = c.shape[1]
-            proj = (np.swapaxes(c, 0, 1) @ self.cond_w + bias).reshape(n, B, L, G)
-            proj = np.ascontiguousarray(proj.transpose(0, 2, 1, 3))
-            sampling = not forced and temperature > 0
-            gumbel = rng.gumbel(size=(n, B, 256)).astype(np.float32) if sampling and mulaw else no_noise
-            u_choice, u_value = np.zeros((n, B, 0)), np.zeros((n, B))
-            if not forced and not mulaw:   # drawn in the order np_sample_mol draws them, sample by sample
-                u = rng.uniform(1e-5, 1.0 - 1e-5, (n, B * k_mix + B))
-                u_choice = np.ascontiguousarray(u[:, :B * k_mix].reshape(n, B, k_mix))
-                u_value = np.ascontiguousarray(u[:, B * k_mix:])
-            run_chunk(t0, n, prev, audio_prev, self.w_in, self.b_in, bufs, self.buf_off, self.buf_len,
-                      self.dil_array, self.w_cat, self.w_res, proj, self.skip_w, self.skip_b, self.skip_scale,
-                      self.w_h1, self.b_h1, self.w_h2, self.b_h2, mulaw, _MULAW_TABLE, k_mix,
-                      float(temperature), gumbel, u_choice, u_value, float(LOG_SCALE_MIN), out, params)
-            if bar is not None:
-                bar.update(n)
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            for t0 in range(0, T, _CHUNK):
+                c = cond[:, t0:t0 + _CHUNK]                # [B, n, n_mels] -> [n, L, B, G]
+                n = c.shape[1]
+                proj = (np.swapaxes(c, 0, 1) @ self.cond_w + bias).reshape(n, B, L, G).transpose(0, 2, 1, 3)
+                gumbel = rng.gumbel(size=(n, B, 256)).astype(np.float32) if sampling and mulaw else None
+                u_choice, u_value = np.zeros((n, B, 0)), np.zeros((n, B))
+                if not forced and not mulaw:   # drawn in the order np_sample_mol draws them, sample by sample
+                    u = rng.uniform(1e-5, 1.0 - 1e-5, (n, B * k_mix + B))
+                    u_choice, u_value = u[:, :B * k_mix].reshape(n, B, k_mix), u[:, B * k_mix:]
+                jobs = [pool.submit(self._run_group_chunk, st, g, t0, n, proj, gumbel, u_choice, u_value,
+                                    mulaw, float(temperature)) for g, st in zip(groups, states)]
+                for job in jobs:
+                    job.result()
+                if bar is not None:
+                    bar.update(n)
         if bar is not None:
             bar.close()
-        return params if forced else out
+        key = "params" if forced else "out"
+        return np.concatenate([st[key] for st in states]) if len(states) > 1 else states[0][key]
+
+    def _group_state(self, group, T, audio_prev):
+        """The compiled loop's state for the utterances ``group``: ring buffers, last sample, outputs."""
+        b, R = len(group), self.cfg.residual_channels
+        bufs = np.concatenate([np.broadcast_to(lay["init"], (lay["n_buf"], b, R)) for lay in self.layers])
+        forced = audio_prev is not None
+        return dict(bufs=np.ascontiguousarray(bufs, np.float32), prev=np.zeros(b, np.float32),
+                    audio_prev=np.ascontiguousarray(audio_prev[group] if forced else np.zeros((b, 0)), np.float32),
+                    out=np.zeros((b, T), np.float32),
+                    params=np.zeros((b, T if forced else 0, self.cfg.out_channels), np.float32))
+
+    def _run_group_chunk(self, st, group, t0, n, proj, gumbel, u_choice, u_value, mulaw, temperature):
+        """Samples ``t0 .. t0 + n - 1`` of the utterances ``group`` (one compiled call, GIL released)."""
+        sl = slice(group[0], group[-1] + 1)
+        noise = np.zeros((n, len(group), 0), np.float32) if gumbel is None else gumbel[:, sl]
+        run_chunk(t0, n, st["prev"], st["audio_prev"], self.w_in, self.b_in, st["bufs"], self.buf_off,
+                  self.buf_len, self.dil_array, self.w_cat, self.w_res, np.ascontiguousarray(proj[:, :, sl]),
+                  self.skip_w, self.skip_b, self.skip_scale, self.w_h1, self.b_h1, self.w_h2, self.b_h2, mulaw,
+                  _MULAW_TABLE, self.cfg.n_mixtures, temperature, np.ascontiguousarray(noise),
+                  np.ascontiguousarray(u_choice[:, sl]), np.ascontiguousarray(u_value[:, sl]),
+                  float(LOG_SCALE_MIN), st["out"], st["params"])
 
     # ------------------------------------------------------------------ API
     def generate(self, mel, temperature=1.0, seed=0, progress=True, speaker=None):

@@ -62,8 +62,8 @@ def test_averaged_training_beats_the_marginal_code_distribution(tmp_path):
     # the run packaged as a model folder: averaged weights without optimizer state, the run's record
     shipped = tmp_path / "shipped"
     assert export_cli.main(["--run_dir", str(out), "--out_dir", str(shipped)]) == 0
-    assert sorted(p.name for p in shipped.iterdir()) == ["command.sh", "config.json", "log.csv", "split.json",
-                                                          "vocoder.json", "vocoder.keras"]
+    assert sorted(p.name for p in shipped.iterdir()) == ["command.sh", "config.json", "learning_curve.png", "log.csv",
+                                                          "split.json", "vocoder.json", "vocoder.keras"]
     for e, w in zip(ema, _weights(shipped / "vocoder.keras")):
         np.testing.assert_array_equal(w, e)
     assert (shipped / "vocoder.keras").stat().st_size < 0.6 * (out / "ckpt" / "latest.keras").stat().st_size
