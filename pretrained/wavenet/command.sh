@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# How pretrained/wavenet was made (issue 19). Run from the repository root; takes days on 2 CPU cores.
+set -euo pipefail
+REALDATA=${AUDIOSYNTH_REALDATA:-../shared/realdata}
+RUN=${RUN:-runs/wavenet16k}
+
+# LJSpeech split by file (split_lj.json): LJ001-0001..0020 train, 0021..0026 validation (every
+# choice of settings), 0027..0032 test (scored once). asterisk16k es/fr/it: all files, 5 % of each
+# folder held out for the validation loss by wavenet.train itself (split.json).
+mkdir -p "$RUN"/data/lj_train "$RUN"/data/lj_val "$RUN"/data/lj_test
+for i in $(seq 1 32); do
+  f=$(printf "LJ001-%04d.wav" "$i")
+  part=lj_train; [ "$i" -gt 20 ] && part=lj_val; [ "$i" -gt 26 ] && part=lj_test
+  ln -sf "$(realpath "$REALDATA/ljspeech_sample/wavs/$f")" "$RUN/data/$part/$f"
+done
+
+# Training: 16 kHz, hop 200, the default preset with LPC noise shaping; constant lr 1e-3 for the
+# first 9,400 steps, then (resumed with the flag added; Adam's moments and step count kept) the
+# learning rate halved every 10,000 optimizer steps. Interrupted runs resume from $RUN/run/ckpt.
+python -m wavenet.train --data_dir "$REALDATA"/asterisk16k/es "$REALDATA"/asterisk16k/fr "$REALDATA"/asterisk16k/it "$RUN"/data/lj_train \
+  --out_dir "$RUN"/run --sample_rate 16000 --hop 200 --n_fft 800 --mel_fmin 50 --mel_fmax 7600 \
+  --upsample repeat --noise_shaping --epochs 400 --steps_per_epoch 100 --batch_size 4 --window_frames 16 \
+  --lr 1e-3 --lr_halve_every 10000 --ema 0.999 --sample_every 5 --seed 0
+
+# Package the moving-average weights, then the results table on held-out LJSpeech clips.
+python -m wavenet.export --run_dir "$RUN"/run --out_dir pretrained/wavenet
+python -m wavenet.evaluate --model_dir pretrained/wavenet --input_dir "$RUN"/data/lj_val --out_dir "$RUN"/eval_val
+python -m wavenet.evaluate --model_dir pretrained/wavenet --input_dir "$RUN"/data/lj_test --out_dir "$RUN"/eval_test
