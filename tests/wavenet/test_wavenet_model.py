@@ -148,12 +148,17 @@ def test_fast_equals_full_default_config_with_real_receptive_field():
     np.testing.assert_allclose(fast, ref, atol=1e-4, rtol=0)
 
 
-@pytest.mark.parametrize("output", ["mulaw256", "mol"])
-def test_generation_length_batching_and_naive_agreement(output):
+def _random_generation_setup(output, batch):
+    """``(cfg, model, mel)``: a tiny vocoder with random weights and ``batch`` mels of 3 frames."""
     cfg = tiny_cfg(output=output, n_mixtures=3)
     model = build_wavenet(cfg)
     _randomise(model, scale=0.3)
-    mel = _inputs(cfg, batch=2, frames=3)["mel"]
+    return cfg, model, _inputs(cfg, batch=batch, frames=3)["mel"]
+
+
+@pytest.mark.parametrize("output", ["mulaw256", "mol"])
+def test_generation_length_batching_and_naive_agreement(output):
+    cfg, model, mel = _random_generation_setup(output, batch=2)
     gen = FastWaveNetGenerator(model, cfg)
     wav = gen.generate(mel, temperature=1.0, seed=3, progress=False)
     assert wav.shape == (2, 3 * cfg.hop) and wav.dtype == np.float32
@@ -171,10 +176,7 @@ def test_generation_length_batching_and_naive_agreement(output):
 @pytest.mark.parametrize("output", ["mulaw256", "mol"])
 def test_parallel_groups_of_utterances_give_the_same_audio(output):
     """Utterances generated in 1, 2 or 3 threads: the same samples (noise is drawn for the batch)."""
-    cfg = tiny_cfg(output=output, n_mixtures=3)
-    model = build_wavenet(cfg)
-    _randomise(model, scale=0.3)
-    mel = _inputs(cfg, batch=3, frames=3)["mel"]
+    cfg, model, mel = _random_generation_setup(output, batch=3)
     serial = FastWaveNetGenerator(model, cfg, workers=1)
     wav = serial.generate(mel, seed=5, progress=False)
     assert np.std(wav[0] - wav[1]) > 1e-3                  # different utterances, different audio
