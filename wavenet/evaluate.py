@@ -22,8 +22,8 @@ from tqdm.auto import tqdm
 
 from dsp import metrics
 from dsp.audio import atomic_output, cli_main, load_audio, write_json
-from wavenet.vocode import (add_source_args, add_synthesis_args, check_model, input_paths, model_checkpoint,
-                            read_inputs, vocode_items)
+from wavenet.vocode import (add_source_args, add_synthesis_args, check_model, check_synthesis_args, input_paths,
+                            model_checkpoint, read_inputs, vocode_items)
 
 METHODS = ("wavenet", "griffinlim")
 COLUMNS = (("stoi", "STOI"), ("pesq_wb", "PESQ-WB"), ("p808", "DNSMOS P.808"), ("sig", "DNSMOS SIG"),
@@ -89,6 +89,7 @@ def build_parser():
 @cli_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    check_synthesis_args(args)
     paths = input_paths(args)
     ckpt = model_checkpoint(args)
     # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.
@@ -117,7 +118,9 @@ def main(argv=None):
     means = summarise(rows)
     table = markdown_table(means, ["original"] + list(args.methods))
     write_json(out_dir / "results.json", {"model": str(ckpt), "sample_rate": cfg.sample_rate,
-                                          "griffinlim_iterations": args.n_iter, "means": means, "files": rows})
+                                          "griffinlim_iterations": args.n_iter, "temperature": args.temperature,
+                                          "prob_floor": args.prob_floor, "seed": args.seed, "means": means,
+                                          "files": rows})
     with atomic_output(out_dir / "results.md") as tmp:
         Path(tmp).write_text(table)
     print(table, end="")

@@ -21,7 +21,7 @@ _LOG_MU = math.log1p(255.0)
 @njit(cache=True, fastmath=False, nogil=True)   # nogil: groups of utterances run in parallel threads
 def run_chunk(t0, n, prev, audio_prev, w_in, b_in, bufs, buf_off, buf_len, dil, w_cat, w_res, cond,
               skip_w, skip_b, skip_scale, w_h1, b_h1, w_h2, b_h2, mulaw, table, n_mixtures,
-              temperature, gumbel, u_choice, u_value, log_scale_min, out, params):
+              temperature, floor, gumbel, u_choice, u_value, log_scale_min, out, params):
     """Generate (or teacher-force) samples ``t0 .. t0 + n - 1`` in place.
 
     Args:
@@ -36,6 +36,9 @@ def run_chunk(t0, n, prev, audio_prev, w_in, b_in, bufs, buf_off, buf_len, dil, 
         mulaw: True for the 256-way µ-law softmax (``table [256]`` code -> amplitude), else a
             logistic mixture of ``n_mixtures`` components.
         temperature: float >= 0 (0: most likely value).
+        floor: float >= 0; µ-law softmax only: every probability is lowered by ``floor`` (those below it
+            drop out) and the rest renormalised before sampling (LPCNet's threshold against the noise
+            that the many unlikely codes add together); 0: off.
         gumbel: ``[n, B, 256]`` Gumbel noise (softmax); u_choice ``[n, B, K]``, u_value ``[n, B]``
             uniforms in (0, 1) (mixture).
         out: ``[B, T]`` generated samples (written at t0..t0+n-1).
@@ -89,7 +92,7 @@ def run_chunk(t0, n, prev, audio_prev, w_in, b_in, bufs, buf_off, buf_len, dil, 
             params[:, t] = logits
             continue
         for b in range(B):
-            prev[b] = _sample(logits[b], mulaw, table, n_mixtures, temperature, gumbel[i, b],
+            prev[b] = _sample(logits[b], mulaw, table, n_mixtures, temperature, floor, gumbel[i, b],
                               u_choice[i, b], u_value[i, b], log_scale_min)
             out[b, t] = prev[b]
 
@@ -130,15 +133,35 @@ def _relu(a, scale):
 
 
 @njit(cache=True)
-def _sample(logits, mulaw, table, n_mixtures, temperature, gumbel, u_choice, u_value, log_scale_min):
+def _sample(logits, mulaw, table, n_mixtures, temperature, floor, gumbel, u_choice, u_value, log_scale_min):
     """One sample from one row of output parameters (same rules as ``wavenet.distributions``)."""
     if mulaw:
         if temperature == 0:
             return table[np.argmax(logits)]
-        return table[np.argmax(logits / temperature + gumbel)]
+        z = logits / temperature
+        if floor <= 0:
+            return table[np.argmax(z + gumbel)]
+        return table[_floored_gumbel_argmax(z, floor, gumbel)]
     k = n_mixtures
     choice = np.argmax(logits[:k] - np.log(-np.log(u_choice)))
     mean = logits[k + choice]
     log_scale = max(logits[2 * k + choice], log_scale_min)
     v = mean + temperature * math.exp(log_scale) * (math.log(u_value) - math.log1p(-u_value))
     return min(1.0, max(-1.0, v))
+
+
+@njit(cache=True)
+def _floored_gumbel_argmax(z, floor, gumbel):
+    """A code drawn from ``max(softmax(z) - floor, 0)`` renormalised (Gumbel-max on its logarithm)."""
+    m = z.max()
+    total = 0.0
+    for c in range(z.shape[0]):
+        total += math.exp(z[c] - m)
+    best, best_v = np.argmax(z), -np.inf   # the most likely code if the floor removes every code
+    for c in range(z.shape[0]):
+        q = math.exp(z[c] - m) / total - floor
+        if q > 0:
+            v = math.log(q) + gumbel[c]
+            if v > best_v:
+                best, best_v = c, v
+    return best

@@ -155,7 +155,8 @@ class FastWaveNetGenerator:
         with threadpool_limits(1, user_api="blas"):
             return self._run_loop(*args, **kwargs)
 
-    def _run_loop(self, mel, speaker, audio_prev=None, temperature=1.0, seed=0, progress=False, desc="wavenet"):
+    def _run_loop(self, mel, speaker, audio_prev=None, temperature=1.0, prob_floor=0.0, seed=0, progress=False,
+                  desc="wavenet"):
         cfg = self.cfg
         mel = _check_mel(mel, cfg)
         B, frames = mel.shape[:2]
@@ -186,7 +187,7 @@ class FastWaveNetGenerator:
                     u = rng.uniform(1e-5, 1.0 - 1e-5, (n, B * k_mix + B))
                     u_choice, u_value = u[:, :B * k_mix].reshape(n, B, k_mix), u[:, B * k_mix:]
                 jobs = [pool.submit(self._run_group_chunk, st, g, t0, n, proj, gumbel, u_choice, u_value,
-                                    mulaw, float(temperature)) for g, st in zip(groups, states)]
+                                    mulaw, float(temperature), float(prob_floor)) for g, st in zip(groups, states)]
                 for job in jobs:
                     job.result()
                 if bar is not None:
@@ -206,19 +207,19 @@ class FastWaveNetGenerator:
                     out=np.zeros((b, T), np.float32),
                     params=np.zeros((b, T if forced else 0, self.cfg.out_channels), np.float32))
 
-    def _run_group_chunk(self, st, group, t0, n, proj, gumbel, u_choice, u_value, mulaw, temperature):
+    def _run_group_chunk(self, st, group, t0, n, proj, gumbel, u_choice, u_value, mulaw, temperature, floor):
         """Samples ``t0 .. t0 + n - 1`` of the utterances ``group`` (one compiled call, GIL released)."""
         sl = slice(group[0], group[-1] + 1)
         noise = np.zeros((n, len(group), 0), np.float32) if gumbel is None else gumbel[:, sl]
         run_chunk(t0, n, st["prev"], st["audio_prev"], self.w_in, self.b_in, st["bufs"], self.buf_off,
                   self.buf_len, self.dil_array, self.w_cat, self.w_res, np.ascontiguousarray(proj[:, :, sl]),
                   self.skip_w, self.skip_b, self.skip_scale, self.w_h1, self.b_h1, self.w_h2, self.b_h2, mulaw,
-                  _MULAW_TABLE, self.cfg.n_mixtures, temperature, np.ascontiguousarray(noise),
+                  _MULAW_TABLE, self.cfg.n_mixtures, temperature, floor, np.ascontiguousarray(noise),
                   np.ascontiguousarray(u_choice[:, sl]), np.ascontiguousarray(u_value[:, sl]),
                   float(LOG_SCALE_MIN), st["out"], st["params"])
 
     # ------------------------------------------------------------------ API
-    def generate(self, mel, temperature=1.0, seed=0, progress=True, speaker=None):
+    def generate(self, mel, temperature=1.0, seed=0, progress=True, speaker=None, prob_floor=0.0):
         """Sample waveforms for a batch of mel spectrograms.
 
         Args:
@@ -228,12 +229,17 @@ class FastWaveNetGenerator:
             seed: int, numpy RNG seed.
             progress: bool, tqdm progress bar.
             speaker: int or ``[B]`` ints when the model has global conditioning.
+            prob_floor: float >= 0, µ-law softmax only: subtracted from every code's probability
+                before sampling (see `wavenet.fast_kernels.run_chunk`); 0: plain sampling.
 
         Returns:
             ``[B, frames * hop]`` float32 in [-1, 1]; with ``cfg.noise_shaping`` the generated residual
             filtered by each frame's ``1/A(z)`` (`wavenet.noise_shaping.shape_batch`).
         """
-        out = self._run(mel, speaker, temperature=temperature, seed=seed, progress=progress, desc="fast wavenet")
+        if prob_floor < 0:
+            raise ValueError(f"prob_floor must be >= 0, got {prob_floor}")
+        out = self._run(mel, speaker, temperature=temperature, prob_floor=prob_floor, seed=seed, progress=progress,
+                        desc="fast wavenet")
         return shape_batch(out, mel, self.cfg) if self.cfg.noise_shaping else out
 
     def teacher_forced(self, audio_prev, mel, speaker=None, progress=False):

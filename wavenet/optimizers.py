@@ -2,7 +2,8 @@
 
 ``make_optimizer(args)`` builds what ``--lr``, ``--lr_halve_every`` and ``--ema`` ask for;
 ``optimizer_matches`` tells whether a resumed checkpoint's optimizer already is that;
-``replace_optimizer`` swaps it in while keeping Adam's state; ``averaged_weights`` lends the
+``replace_optimizer`` swaps it in while keeping Adam's state; ``warm_start`` does the same for a
+model that starts from exported weights (no Adam state to keep); ``averaged_weights`` lends the
 model the averaged weights for a block (checkpoints, samples). Any Keras backend.
 """
 import contextlib
@@ -56,6 +57,20 @@ def replace_optimizer(model, cfg, args):
     for var, average in zip(model.trainable_variables,
                             getattr(model.optimizer, "_model_variables_moving_average", None) or []):
         average.assign(var)
+
+
+def warm_start(model, cfg, args, dataset, steps):
+    """Give a model loaded without optimizer state (``--init_from``) Adam's moments before it learns.
+
+    Adam runs ``steps`` batches of ``dataset`` at learning rate 0, so its moment estimates are
+    filled in while no weight moves; then :func:`replace_optimizer` installs the requested
+    optimizer with them (and seeds the weight average from the unchanged weights). Without this
+    every weight would move by about ``lr`` in the first steps (see :func:`replace_optimizer`).
+    """
+    model.compile(optimizer=keras.optimizers.Adam(0.0, clipnorm=1.0), loss=make_loss(cfg), jit_compile=False)
+    if steps > 0:
+        model.fit(dataset, epochs=1, steps_per_epoch=min(steps, len(dataset)), verbose=0, shuffle=False)
+    replace_optimizer(model, cfg, args)
 
 
 @contextlib.contextmanager

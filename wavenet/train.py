@@ -90,6 +90,12 @@ def build_parser():
                    help="stop after the epoch that exceeds this training time")
     t.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="continue from OUT_DIR/ckpt/latest.keras if present (--no-resume: start over)")
+    t.add_argument("--init_from", default=None,
+                   help="start a new run from the weights of this vocoder (e.g. pretrained/wavenet/vocoder.keras; "
+                        "its config and epoch count carry over); ignored when OUT_DIR has a checkpoint to resume")
+    t.add_argument("--warm_steps", type=int, default=100,
+                   help="with --init_from: batches (at most --steps_per_epoch) over which Adam's moments "
+                        "are estimated at learning rate 0")
     t.add_argument("--seed", type=int, default=0)
     add_distribute_args(p)
     return p
@@ -103,6 +109,8 @@ def main(argv=None):
             raise InputError(f"--{name} must be >= 1, got {getattr(args, name)}")
     if not 0.0 <= args.ema < 1.0:
         raise InputError(f"--ema must be in [0, 1), got {args.ema}")
+    if args.warm_steps < 0:
+        raise InputError(f"--warm_steps must be >= 0, got {args.warm_steps}")
     if args.lr_halve_every < 0:
         raise InputError(f"--lr_halve_every must be >= 0, got {args.lr_halve_every}")
     if args.lpc_order is not None and args.lpc_order < 1:

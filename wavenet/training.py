@@ -43,7 +43,7 @@ from wavenet.generation import vocode
 from wavenet.model import (WaveNetConfig, build_wavenet, load_vocoder, load_vocoder_meta, make_loss,
                            make_training_pair, receptive_field, save_vocoder)
 from wavenet.noise_shaping import residual_of, waveform_of
-from wavenet.optimizers import averaged_weights, make_optimizer, optimizer_matches, replace_optimizer
+from wavenet.optimizers import averaged_weights, make_optimizer, optimizer_matches, replace_optimizer, warm_start
 
 DEFAULT_SYNTH_DIR = Path("data/wavenet_synth")
 # Command-line flags that are WaveNetConfig fields (None: the preset's value, else the field default).
@@ -313,6 +313,11 @@ def open_model(args, out_dir):
             replace_optimizer(model, cfg, args)
             notice(f"{latest}: optimizer changed to lr {args.lr} halved every {args.lr_halve_every or 'never'} "
                    f"steps, EMA {args.ema or 'off'} (Adam's moments and step count kept)")
+    elif args.init_from:   # exported weights (no optimizer state): compiled by warm_start once data exists
+        model, cfg = load_vocoder(args.init_from)
+        initial_epoch = int(load_vocoder_meta(args.init_from).get("epoch", 0))
+        print(f"starting from the weights of {args.init_from} (epoch {initial_epoch}; its config wins); "
+              f"Adam's moments are first estimated over {args.warm_steps} steps at learning rate 0", flush=True)
     else:
         if args.resume:
             print(f"{latest}: no checkpoint yet, starting from scratch", flush=True)
@@ -413,6 +418,8 @@ def _train(args):
     print(f"model {model.count_params():,} params, receptive field {rf} samples "
           f"({1000 * rf / cfg.sample_rate:.0f} ms), output {cfg.output}, upsample {cfg.upsample}", flush=True)
     dataset = WindowDataset(utts, cfg, args.batch_size, args.window_frames, args.steps_per_epoch, seed=args.seed)
+    if getattr(model, "optimizer", None) is None:   # --init_from: no optimizer yet
+        warm_start(model, cfg, args, dataset, args.warm_steps)
     val_data = FixedWindows(val_utts, cfg, args.batch_size, args.window_frames, args.val_batches,
                             seed=args.seed + 1) if val_utts else None
     history = model.fit(dataset, epochs=args.epochs, initial_epoch=initial_epoch, validation_data=val_data,

@@ -104,7 +104,8 @@ def read_inputs(paths, cfg, skip_bad):
 def vocode_items(model, cfg, items, out_dir, method, args):
     """Vocode every ``(path, mel)`` with ``method``; writes ``out_dir/<stem>.wav`` and returns the wavs.
 
-    ``wavenet``: fast batched generation (``args.batch_size``, ``temperature``, ``speaker``, ``seed``);
+    ``wavenet``: fast batched generation (``args.batch_size``, ``temperature``, ``prob_floor``, ``speaker``,
+    ``seed``);
     ``griffinlim``: ``args.n_iter`` iterations from the same mel.
     """
     if method == "griffinlim":
@@ -125,7 +126,7 @@ def vocode_items(model, cfg, items, out_dir, method, args):
             batch = np.stack([np.pad(m, ((0, longest - len(m)), (0, 0))) for _, m in group])
             speaker = None if args.speaker is None else [args.speaker] * len(group)
             out = gen.generate(batch, temperature=args.temperature, seed=args.seed + i, progress=True,
-                               speaker=speaker)
+                               speaker=speaker, prob_floor=args.prob_floor)
             for (path, mel), wav in zip(group, out):
                 wavs.append(wav[:len(mel) * cfg.hop])
                 write_output(out_dir, path, wavs[-1], cfg)
@@ -155,9 +156,23 @@ def add_synthesis_args(p):
     p.add_argument("--n_iter", type=int, default=32, help="Griffin-Lim iterations")
     p.add_argument("--skip_bad", action="store_true", help="skip bad inputs (a notice each) instead of stopping")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (0: most likely value)")
+    p.add_argument("--prob_floor", type=float, default=0.0,
+                   help="µ-law vocoders: lower every code's probability by this much before sampling "
+                        "(LPCNet uses 0.002; less hiss); 0: plain sampling")
     p.add_argument("--batch_size", type=int, default=8, help="utterances generated at once")
     p.add_argument("--speaker", type=int, default=None, help="speaker id for globally conditioned vocoders")
     p.add_argument("--seed", type=int, default=0, help="sampling / Griffin-Lim initial phase seed")
+
+
+def check_synthesis_args(args):
+    """Refuse out-of-range :func:`add_synthesis_args` values with one line."""
+    if args.batch_size < 1:
+        raise InputError(f"--batch_size must be >= 1, got {args.batch_size}")
+    if args.n_iter < 1:
+        raise InputError(f"--n_iter must be >= 1, got {args.n_iter}")
+    if args.temperature < 0 or not 0 <= args.prob_floor < 1:
+        raise InputError(f"--temperature must be >= 0 and --prob_floor in [0, 1), got {args.temperature} "
+                         f"and {args.prob_floor}")
 
 
 def build_parser():
@@ -176,10 +191,7 @@ def build_parser():
 @cli_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.batch_size < 1:
-        raise InputError(f"--batch_size must be >= 1, got {args.batch_size}")
-    if args.n_iter < 1:
-        raise InputError(f"--n_iter must be >= 1, got {args.n_iter}")
+    check_synthesis_args(args)
     paths = input_paths(args)
     ckpt = model_checkpoint(args)
     # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.

@@ -10,6 +10,7 @@ from keras import ops
 from dsp.mulaw import mu_law_encode
 from wavenet.distributions import (MixtureLogisticLoss, MuLawCrossEntropy, mol_log_prob, np_sample_categorical,
                                    np_sample_mol, sample_categorical, sample_mol)
+from wavenet.fast_kernels import _floored_gumbel_argmax
 from wavenet.layers import MuLawCompand
 
 
@@ -133,3 +134,15 @@ def test_losses_deserialise_from_the_previous_layout_module():
         loss = keras.saving.deserialize_keras_object(config)
         assert type(loss) is cls
     assert loss.name == "mulaw_cross_entropy"
+
+
+def test_floored_sampling_draws_from_the_lowered_renormalised_distribution():
+    """LPCNet's threshold: codes are drawn with probability max(p - floor, 0) / sum, measured over 20,000 draws;
+    a floor above every probability leaves the most likely code."""
+    logits = np.log(np.array([0.5, 0.3, 0.15, 0.05], np.float32))
+    n, floor = 20000, 0.1
+    gumbel = np.random.default_rng(0).gumbel(size=(n, 4))
+    draws = np.array([_floored_gumbel_argmax(logits, floor, g) for g in gumbel])
+    expected = np.array([0.4, 0.2, 0.05, 0.0]) / 0.65
+    np.testing.assert_allclose(np.bincount(draws, minlength=4) / n, expected, atol=4 * math.sqrt(0.25 / n))
+    assert _floored_gumbel_argmax(logits, 0.6, gumbel[0]) == 0

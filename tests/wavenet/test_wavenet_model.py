@@ -187,6 +187,19 @@ def test_parallel_groups_of_utterances_give_the_same_audio(output):
         np.testing.assert_array_equal(gen.teacher_forced(audio, mel), serial.teacher_forced(audio, mel))
 
 
+def test_probability_floor_thins_sampling_down_to_greedy():
+    """A floor above every code's probability leaves the most likely code (greedy decoding); a small
+    floor changes some samples of plain sampling with the same noise, but not all."""
+    cfg, model, mel = _random_generation_setup("mulaw256", batch=2)
+    gen = FastWaveNetGenerator(model, cfg)
+    greedy = gen.generate(mel, temperature=0.0, progress=False)
+    np.testing.assert_array_equal(gen.generate(mel, seed=1, prob_floor=0.999, progress=False), greedy)
+    plain, floored = (gen.generate(mel, seed=1, prob_floor=f, progress=False) for f in (0.0, 0.002))
+    assert 0 < np.mean(plain != floored) < 1
+    with pytest.raises(ValueError, match="prob_floor"):
+        gen.generate(mel, prob_floor=-0.1, progress=False)
+
+
 def test_generation_rejects_bad_mel():
     cfg = tiny_cfg()
     gen = FastWaveNetGenerator(build_wavenet(cfg), cfg)

@@ -127,3 +127,32 @@ def test_evaluate_scores_griffin_lim_above_an_untrained_vocoder(realdata, tmp_pa
     assert 1.0 <= means["wavenet"]["p808"] < means["original"]["p808"] <= 5.0
     table = (out / "results.md").read_text()
     assert table.count("\n") == 5 and "| griffinlim | 2 |" in table
+
+
+@pytest.mark.slow
+def test_a_run_started_from_exported_weights_keeps_them_and_counts_on(tmp_path, capsys):
+    """``--init_from`` a shipped vocoder (no optimizer state): at learning rate 0 the weights stay exactly
+    the shipped ones (so they, not a fresh initialisation, are trained), Adam's moments are estimated
+    over the warm-up batches, the epoch count continues, and a second call resumes its own checkpoint."""
+    data, first = _write_tones(tmp_path / "tones"), tmp_path / "first"
+    tiny = ["--data_dir", str(data), "--n_layers", "4", "--n_stacks", "1", "--residual_channels", "8",
+            "--batch_size", "2", "--window_frames", "2", "--sample_every", "0", "--sample_frames", "3"]
+    assert train_cli.main(tiny + ["--out_dir", str(first), "--epochs", "1", "--steps_per_epoch", "5"]) == 0
+    shipped = tmp_path / "shipped"
+    assert export_cli.main(["--run_dir", str(first), "--out_dir", str(shipped), "--checkpoint", "latest"]) == 0
+    capsys.readouterr()
+    second = tmp_path / "second"
+    cont = tiny + ["--out_dir", str(second), "--init_from", str(shipped / "vocoder.keras"), "--warm_steps", "3",
+                   "--steps_per_epoch", "4", "--lr", "0", "--epochs", "2"]
+    assert train_cli.main(cont) == 0
+    assert "starting from the weights of" in capsys.readouterr().out
+    for s, w in zip(_weights(shipped / "vocoder.keras"), _weights(second / "ckpt" / "latest.keras")):
+        np.testing.assert_array_equal(w, s)
+    assert json.loads((second / "ckpt" / "latest.json").read_text())["epoch"] == 2
+    model, _ = load_vocoder(second / "ckpt" / "latest.keras", compile=True)
+    assert int(model.optimizer.iterations.numpy()) == 3 + 4
+    velocities = [np.asarray(v) for v in model.optimizer.variables if v.path.endswith("_velocity")]
+    assert velocities and all(np.all(v >= 0) for v in velocities) and max(v.max() for v in velocities) > 0
+    assert train_cli.main(cont[:-1] + ["3"]) == 0
+    assert "resuming from" in capsys.readouterr().out
+    assert json.loads((second / "ckpt" / "latest.json").read_text())["epoch"] == 3

@@ -110,3 +110,15 @@ def test_model_dir_with_a_missing_or_mismatched_piece(model_dir, wavs, tmp_path,
     errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "does not match" in errors[0] and "vocoder.keras" in errors[0]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flags", [["--prob_floor", "1.5"], ["--temperature", "-1"], ["--batch_size", "0"]])
+def test_out_of_range_synthesis_flags_are_refused_before_anything_is_written(model_dir, wavs, tmp_path, capsys,
+                                                                            flags):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        run("--model_dir", model_dir, "--input_dir", wavs, "--out_dir", out, *flags)
+    assert exc.value.code == 1
+    errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and flags[0] in errors[0]
+    assert not out.exists()
