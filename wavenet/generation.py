@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from dsp.mulaw import mu_law_decode
 from wavenet.distributions import LOG_SCALE_MIN, np_sample_categorical, np_sample_mol
 from wavenet.fast_kernels import run_chunk
-from wavenet.model import dilations, receptive_field
+from wavenet.model import dilations, frame_context, receptive_field
 from wavenet.noise_shaping import shape_batch
 
 _CHUNK = 256  # samples per compiled call (conditioning projected, noise drawn, per chunk)
@@ -91,6 +91,7 @@ class FastWaveNetGenerator:
         self.w_in = f32(conv_in.kernel)[0, 0]           # [R]
         self.b_in = f32(conv_in.bias)                   # [R]
         self.upsample = model.get_layer("upsample")
+        self.frame_net = model.get_layer("frame_net") if cfg.frame_layers else None
         self.dil = dilations(cfg)
         R, k = cfg.residual_channels, cfg.kernel_size
         s = math.sqrt(0.5)
@@ -120,7 +121,7 @@ class FastWaveNetGenerator:
             offset = offset + b_out[:R] / scale
             if cfg.n_speakers > 0:
                 glob_w.append(f32(blk.glob.kernel))
-        self.cond_w = np.concatenate(cond_w, axis=1)       # [n_mels, L*G]
+        self.cond_w = np.concatenate(cond_w, axis=1)       # [n_mels (+ frame_channels), L*G]
         self.dil_b = np.concatenate(dil_b)                 # [L*G]
         self.glob_w = np.concatenate(glob_w, axis=1) if glob_w else None   # [gin, L*G]
         self.skip_w = np.concatenate(skip_w, axis=0)       # [L*G/2, S]
@@ -140,8 +141,13 @@ class FastWaveNetGenerator:
 
     # ------------------------------------------------------------------ helpers
     def upsampled_conditioning(self, mel):
-        """``[B, frames, n_mels]`` -> ``[B, frames * hop, n_mels]`` via the model's own upsampler."""
-        return np.asarray(self.upsample(mel), np.float32)
+        """``[B, frames, n_mels]`` -> ``[B, frames * hop, D]`` via the model's own frame network (if any:
+        ``D = n_mels + frame_channels``, else ``n_mels``) and upsampler, once per utterance."""
+        c = np.asarray(self.upsample(mel), np.float32)
+        if self.frame_net is None:
+            return c
+        features = np.repeat(np.asarray(self.frame_net(mel), np.float32), self.cfg.hop, axis=1)
+        return np.concatenate([c, features], axis=-1)
 
     def _layer_bias(self, speaker):
         """Per-utterance bias of every gate pre-activation: ``[B, L*G]``."""
@@ -162,7 +168,7 @@ class FastWaveNetGenerator:
         B, frames = mel.shape[:2]
         T = frames * cfg.hop
         speaker = _speaker_array(speaker, B, cfg)
-        cond = self.upsampled_conditioning(mel)            # [B, T, n_mels]
+        cond = self.upsampled_conditioning(mel)            # [B, T, D]
         bias = self._layer_bias(speaker)                   # [B, L*G]
         L, G = len(self.layers), cfg.gate_channels
         mulaw = cfg.output == "mulaw256"
@@ -178,7 +184,7 @@ class FastWaveNetGenerator:
         bar = tqdm(total=T, desc=desc, unit="sample", unit_scale=True, leave=False) if progress else None
         with ThreadPoolExecutor(max_workers=len(groups)) as pool:
             for t0 in range(0, T, _CHUNK):
-                c = cond[:, t0:t0 + _CHUNK]                # [B, n, n_mels] -> [n, L, B, G]
+                c = cond[:, t0:t0 + _CHUNK]                # [B, n, D] -> [n, L, B, G]
                 n = c.shape[1]
                 proj = (np.swapaxes(c, 0, 1) @ self.cond_w + bias).reshape(n, B, L, G).transpose(0, 2, 1, 3)
                 gumbel = rng.gumbel(size=(n, B, 256)).astype(np.float32) if sampling and mulaw else None
@@ -268,8 +274,8 @@ def naive_generate(model, cfg, mel, n_samples=None, temperature=1.0, seed=0, pro
 
     Each step runs the Keras model on a window of ``ceil((RF-1)/hop) + 1`` frames
     ending at the current sample (earlier samples are outside the receptive field,
-    later ones are zeros and cannot matter by causality). Same sampling as the
-    fast path.
+    later ones are zeros and cannot matter by causality), widened on both sides by the
+    frame network's context (`wavenet.model.frame_context`). Same sampling as the fast path.
 
     Args:
         mel: ``[B, frames, n_mels]``.
@@ -282,13 +288,14 @@ def naive_generate(model, cfg, mel, n_samples=None, temperature=1.0, seed=0, pro
     B, frames = mel.shape[:2]
     T = frames * cfg.hop if n_samples is None else min(int(n_samples), frames * cfg.hop)
     speaker = _speaker_array(speaker, B, cfg)
-    win_frames = min(frames, math.ceil((receptive_field(cfg) - 1) / cfg.hop) + 1)
+    ctx = frame_context(cfg)   # the frame network's reach: the window covers it on both sides
+    win_frames = min(frames, math.ceil((receptive_field(cfg) - 1) / cfg.hop) + 1 + 2 * ctx)
     win = win_frames * cfg.hop
     rng = np.random.default_rng(seed)
     audio_in = np.zeros((B, frames * cfg.hop + 1), np.float32)  # audio_in[t] = wav[t-1]
     out = np.zeros((B, T), np.float32)
     for t in tqdm(range(T), desc="naive wavenet", unit="sample", leave=False, disable=not progress):
-        f0 = max(0, min(t // cfg.hop + 1, frames) - win_frames)
+        f0 = max(0, min(t // cfg.hop + 1 + ctx, frames) - win_frames)
         s0 = f0 * cfg.hop
         inputs = {"audio": audio_in[:, s0:s0 + win, None], "mel": mel[:, f0:f0 + win_frames]}
         if speaker is not None:

@@ -3,6 +3,8 @@
 * :class:`MuLawCompand` - µ-law companding of the input amplitudes.
 * :class:`ConditionUpsampler` - mel frames -> sample-rate conditioning, by learned
   transposed convolutions (scales multiplying to the hop) or by repetition.
+* :class:`FrameConditioner` - a small network over the mel frames whose features, repeated to the
+  sample rate, join the upsampled mel (computed once per frame: nearly free at generation time).
 * :class:`GatedResidualBlock` - dilated causal conv, gated tanh * sigmoid unit with
   local (and optional global) conditioning, residual (x sqrt(0.5)) and skip outputs.
 
@@ -100,6 +102,62 @@ class ConditionUpsampler(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "scales": self.scales, "mode": self.mode,
                 "freq_kernel": self.freq_kernel}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FrameConditioner(keras.layers.Layer):
+    """Mel frames ``[batch, frames, n_mels]`` -> features ``[batch, frames, channels]``.
+
+    ``n_layers`` convolutions over frames (kernel ``kernel_size``, zero "same" padding, so each sees
+    ``kernel_size // 2`` frames either side per layer) with tanh, as LPCNet's frame-rate network.
+    The vocoder repeats the features to the sample rate and conditions on them beside the
+    upsampled mel (`wavenet.model.build_wavenet`).
+
+    Args:
+        n_layers: int >= 1.
+        channels: int, width of every convolution.
+        kernel_size: int, odd.
+
+    Example:
+        >>> net = FrameConditioner(2, 32)
+        >>> net(keras.ops.zeros((1, 5, 80))).shape
+        (1, 5, 32)
+    """
+
+    def __init__(self, n_layers, channels, kernel_size=3, **kwargs):
+        super().__init__(**kwargs)
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        self.n_layers, self.channels, self.kernel_size = int(n_layers), int(channels), int(kernel_size)
+        self.convs = []
+
+    @property
+    def context(self):
+        """Frames either side that one output frame depends on."""
+        return self.n_layers * (self.kernel_size // 2)
+
+    def build(self, input_shape):
+        width = tuple(input_shape)[-1]
+        for i in range(self.n_layers):
+            conv = keras.layers.Conv1D(self.channels, self.kernel_size, padding="same", activation="tanh",
+                                       name=f"frame_conv_{i}")
+            conv.build((None, None, width))
+            self.convs.append(conv)
+            width = self.channels
+        self.built = True
+
+    def call(self, mel):
+        h = mel
+        for conv in self.convs:
+            h = conv(h)
+        return h
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.channels,)
+
+    def get_config(self):
+        return {**super().get_config(), "n_layers": self.n_layers, "channels": self.channels,
+                "kernel_size": self.kernel_size}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

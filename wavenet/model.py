@@ -38,7 +38,7 @@ from dsp.presets import load_config, load_preset
 from dsp.resume import save_checkpoint
 from wavenet import PRESET_DIR
 from wavenet.distributions import MixtureLogisticLoss, MuLawCrossEntropy
-from wavenet.layers import ConditionUpsampler, GatedResidualBlock, MuLawCompand
+from wavenet.layers import ConditionUpsampler, FrameConditioner, GatedResidualBlock, MuLawCompand
 
 OUTPUTS = ("mulaw256", "mol")
 UPSAMPLES = ("transposed", "repeat")
@@ -72,6 +72,10 @@ class WaveNetConfig:
             generation filters its output back through ``1/A(z)``. Older configs load as False.
         lpc_order: int, order of that per-frame LPC filter.
         lpc_gamma: float in (0, 1], bandwidth expansion ``a_k *= lpc_gamma ** k`` (1: none).
+        frame_layers: int, convolutions of the frame-rate conditioning network
+            (`wavenet.layers.FrameConditioner`) whose features join the mel; 0 (older configs): none.
+        frame_channels: int, their width.
+        frame_kernel: int, odd, their kernel over frames.
     """
 
     n_layers: int = 16
@@ -97,6 +101,9 @@ class WaveNetConfig:
     noise_shaping: bool = False
     lpc_order: int = 16
     lpc_gamma: float = 0.9
+    frame_layers: int = 0
+    frame_channels: int = 128
+    frame_kernel: int = 3
 
     def __post_init__(self):
         self.upsample_scales = [int(s) for s in self.upsample_scales]
@@ -119,6 +126,9 @@ class WaveNetConfig:
             raise ValueError(f"kernel_size must be >= 2, got {self.kernel_size}")
         if self.gate_channels % 2:
             raise ValueError(f"gate_channels must be even, got {self.gate_channels}")
+        if self.frame_layers < 0 or self.frame_channels < 1 or self.frame_kernel % 2 == 0:
+            raise ValueError(f"frame_layers must be >= 0, frame_channels >= 1 and frame_kernel odd, got "
+                             f"{self.frame_layers}, {self.frame_channels}, {self.frame_kernel}")
         if self.upsample == "transposed" and math.prod(self.upsample_scales) != self.hop:
             raise ValueError(f"upsample_scales {self.upsample_scales} multiply to "
                              f"{math.prod(self.upsample_scales)}, not hop {self.hop}")
@@ -167,6 +177,37 @@ def dilations(cfg):
     return [2 ** i for _ in range(cfg.n_stacks) for i in range(per_stack)]
 
 
+def frame_context(cfg):
+    """Mel frames either side of a frame that its conditioning depends on (0 without a frame network)."""
+    return cfg.frame_layers * (cfg.frame_kernel // 2)
+
+
+def grow_frame_net(model, cfg, frame_layers, frame_channels, frame_kernel=3):
+    """A copy of ``model`` (no frame network) with one added, computing the same function at first.
+
+    Every weight is copied; each block's conditioning projection gets zero rows for the new
+    features, so the new network learns from the first step (its outputs are not zero) while
+    the vocoder's output is unchanged until those rows move.
+
+    Returns:
+        ``(model, cfg)`` of the grown vocoder.
+    """
+    if cfg.frame_layers:
+        raise ValueError("the vocoder already has a frame network")
+    grown_cfg = dataclasses.replace(cfg, frame_layers=int(frame_layers), frame_channels=int(frame_channels),
+                                    frame_kernel=int(frame_kernel))
+    grown = build_wavenet(grown_cfg, name=model.name)
+    for layer in model.layers:
+        target = grown.get_layer(layer.name)
+        for src, dst in zip(layer.weights, target.weights):
+            value = np.asarray(src)
+            if value.shape != tuple(dst.shape):   # a block's conditioning kernel [n_mels, G] -> [n_mels + C, G]
+                value = np.concatenate([value, np.zeros((dst.shape[0] - value.shape[0],) + value.shape[1:],
+                                                        value.dtype)])
+            dst.assign(value)
+    return grown, grown_cfg
+
+
 def receptive_field(cfg):
     """Receptive field in samples of the audio input: ``(kernel_size - 1) * sum(dilations) + 1``."""
     return (cfg.kernel_size - 1) * sum(dilations(cfg)) + 1
@@ -184,6 +225,10 @@ def build_wavenet(cfg, name="wavenet"):
     x = keras.layers.Conv1D(cfg.residual_channels, 1, name="input_conv")(x)
     c = ConditionUpsampler(cfg.upsample_scales if cfg.upsample == "transposed" else [cfg.hop],
                            mode=cfg.upsample, name="upsample")(mel)
+    if cfg.frame_layers:   # frame-rate features, repeated to the sample rate, beside the upsampled mel
+        f = FrameConditioner(cfg.frame_layers, cfg.frame_channels, cfg.frame_kernel, name="frame_net")(mel)
+        f = ConditionUpsampler([cfg.hop], mode="repeat", name="frame_repeat")(f)
+        c = keras.layers.Concatenate(name="conditioning")([c, f])
     g = None
     if cfg.n_speakers > 0:
         speaker = keras.Input((1,), dtype="int32", name="speaker")

@@ -63,6 +63,11 @@ def build_parser():
     m.add_argument("--lpc_order", type=int, default=None, help=f"order of the noise-shaping LPC {FROM_PRESET}")
     m.add_argument("--lpc_gamma", type=float, default=None,
                    help=f"its bandwidth expansion a_k *= gamma^k, in (0, 1] {FROM_PRESET}")
+    m.add_argument("--frame_layers", type=int, default=None,
+                   help="convolutions of a frame-rate conditioning network beside the mel (0: none); with "
+                        f"--init_from a vocoder without one, it is added {FROM_PRESET}")
+    m.add_argument("--frame_channels", type=int, default=None, help=f"their width {FROM_PRESET}")
+    m.add_argument("--frame_kernel", type=int, default=None, help=f"their kernel over frames, odd {FROM_PRESET}")
     m.add_argument("--speaker_regex", default=None,
                    help="global conditioning: regex on file stems whose group 1 names the speaker "
                         "(e.g. '^syn_(spk\\d+)_')")

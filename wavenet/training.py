@@ -40,8 +40,8 @@ from dsp.replicas import any_worker
 from dsp.resume import EpochSync, checkpoint_state, resumed_csv_logger
 from wavenet.features import log_mel
 from wavenet.generation import vocode
-from wavenet.model import (WaveNetConfig, build_wavenet, load_vocoder, load_vocoder_meta, make_loss,
-                           make_training_pair, receptive_field, save_vocoder)
+from wavenet.model import (WaveNetConfig, build_wavenet, grow_frame_net, load_vocoder, load_vocoder_meta,
+                           make_loss, make_training_pair, receptive_field, save_vocoder)
 from wavenet.noise_shaping import residual_of, waveform_of
 from wavenet.optimizers import averaged_weights, make_optimizer, optimizer_matches, replace_optimizer, warm_start
 
@@ -49,7 +49,8 @@ DEFAULT_SYNTH_DIR = Path("data/wavenet_synth")
 # Command-line flags that are WaveNetConfig fields (None: the preset's value, else the field default).
 MODEL_FLAGS = ("n_layers", "n_stacks", "kernel_size", "residual_channels", "gate_channels", "skip_channels",
                "output", "n_mixtures", "upsample", "upsample_scales", "n_speakers", "global_channels",
-               "sample_rate", "hop", "n_fft", "mel_fmin", "mel_fmax", "noise_shaping", "lpc_order", "lpc_gamma")
+               "sample_rate", "hop", "n_fft", "mel_fmin", "mel_fmax", "noise_shaping", "lpc_order", "lpc_gamma",
+               "frame_layers", "frame_channels", "frame_kernel")
 
 
 def make_config(args):
@@ -316,6 +317,10 @@ def open_model(args, out_dir):
     elif args.init_from:   # exported weights (no optimizer state): compiled by warm_start once data exists
         model, cfg = load_vocoder(args.init_from)
         initial_epoch = int(load_vocoder_meta(args.init_from).get("epoch", 0))
+        if args.frame_layers and not cfg.frame_layers:   # same function at first; see grow_frame_net
+            model, cfg = grow_frame_net(model, cfg, args.frame_layers, args.frame_channels or 128,
+                                        args.frame_kernel or 3)
+            print(f"added a frame network ({cfg.frame_layers} x {cfg.frame_channels} channels)", flush=True)
         print(f"starting from the weights of {args.init_from} (epoch {initial_epoch}; its config wins); "
               f"Adam's moments are first estimated over {args.warm_steps} steps at learning rate 0", flush=True)
     else:

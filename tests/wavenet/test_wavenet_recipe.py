@@ -133,7 +133,8 @@ def test_evaluate_scores_griffin_lim_above_an_untrained_vocoder(realdata, tmp_pa
 def test_a_run_started_from_exported_weights_keeps_them_and_counts_on(tmp_path, capsys):
     """``--init_from`` a shipped vocoder (no optimizer state): at learning rate 0 the weights stay exactly
     the shipped ones (so they, not a fresh initialisation, are trained), Adam's moments are estimated
-    over the warm-up batches, the epoch count continues, and a second call resumes its own checkpoint."""
+    over the warm-up batches, the epoch count continues, and a second call resumes its own checkpoint;
+    with ``--frame_layers`` a frame network is added to it."""
     data, first = _write_tones(tmp_path / "tones"), tmp_path / "first"
     tiny = ["--data_dir", str(data), "--n_layers", "4", "--n_stacks", "1", "--residual_channels", "8",
             "--batch_size", "2", "--window_frames", "2", "--sample_every", "0", "--sample_frames", "3"]
@@ -156,3 +157,14 @@ def test_a_run_started_from_exported_weights_keeps_them_and_counts_on(tmp_path, 
     assert train_cli.main(cont[:-1] + ["3"]) == 0
     assert "resuming from" in capsys.readouterr().out
     assert json.loads((second / "ckpt" / "latest.json").read_text())["epoch"] == 3
+
+    # with --frame_layers the shipped vocoder gains a frame network; its own weights are kept
+    grown = tmp_path / "grown"
+    assert train_cli.main(tiny + ["--out_dir", str(grown), "--init_from", str(shipped / "vocoder.keras"),
+                                  "--frame_layers", "1", "--frame_channels", "4", "--warm_steps", "1",
+                                  "--steps_per_epoch", "2", "--lr", "0", "--epochs", "2"]) == 0
+    assert "added a frame network (1 x 4 channels)" in capsys.readouterr().out
+    model, cfg = load_vocoder(grown / "ckpt" / "latest.keras")
+    assert (cfg.frame_layers, cfg.frame_channels) == (1, 4)
+    head = load_vocoder(shipped / "vocoder.keras")[0].get_layer("head_out").kernel
+    np.testing.assert_array_equal(np.asarray(model.get_layer("head_out").kernel), np.asarray(head))
