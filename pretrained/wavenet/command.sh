@@ -22,7 +22,31 @@ python -m wavenet.train --data_dir "$REALDATA"/asterisk16k/es "$REALDATA"/asteri
   --upsample repeat --noise_shaping --epochs 400 --steps_per_epoch 100 --batch_size 4 --window_frames 16 \
   --lr 1e-3 --lr_halve_every 10000 --ema 0.999 --sample_every 5 --seed 0
 
+# Session of 2026-12-05: the run folder of the first 19,400 steps was lost with its machine, so
+# training continued from the exported EMA weights of epoch 194 (pretrained/wavenet as of commit
+# 3bb5e4a) with a fresh Adam whose moments were first estimated over 100 steps at learning rate 0;
+# learning rate 2.5e-4 (the schedule's value from step 20,000), halved every further 10,000 steps.
+# Same data, same validation files (split.json copied into the new run folder), same seed.
+# (the first run was stopped after epoch 194 and exported; its split and log seed the second)
+python -m wavenet.export --run_dir "$RUN"/run --out_dir "$RUN"/epoch194
+mkdir -p "$RUN"/run2 && cp "$RUN"/run/split.json "$RUN"/run/log.csv "$RUN"/run2/
+python -m wavenet.train --data_dir "$REALDATA"/asterisk16k/es "$REALDATA"/asterisk16k/fr "$REALDATA"/asterisk16k/it "$RUN"/data/lj_train \
+  --out_dir "$RUN"/run2 --init_from "$RUN"/epoch194/vocoder.keras --warm_steps 100 \
+  --epochs 249 --steps_per_epoch 100 --batch_size 4 --window_frames 16 \
+  --lr 2.5e-4 --lr_halve_every 10000 --ema 0.999 --sample_every 5 --seed 0
+
+# Then (same session, after epoch 249) a frame-rate conditioning network (2 convolutions x 128
+# channels, kernel 3, tanh) was added to the EMA weights of epoch 249 with zero weights on its new
+# conditioning rows (the same function at first) and training went on with the same recipe.
+python -m wavenet.export --run_dir "$RUN"/run2 --out_dir "$RUN"/epoch249
+mkdir -p "$RUN"/run3 && cp "$RUN"/run2/split.json "$RUN"/run2/log.csv "$RUN"/run3/
+python -m wavenet.train --data_dir "$REALDATA"/asterisk16k/es "$REALDATA"/asterisk16k/fr "$REALDATA"/asterisk16k/it "$RUN"/data/lj_train \
+  --out_dir "$RUN"/run3 --init_from "$RUN"/epoch249/vocoder.keras --warm_steps 100 \
+  --frame_layers 2 --frame_channels 128 --frame_kernel 3 \
+  --epochs 600 --steps_per_epoch 100 --batch_size 4 --window_frames 16 \
+  --lr 2.5e-4 --lr_halve_every 10000 --ema 0.999 --sample_every 5 --seed 0
+
 # Package the moving-average weights, then the results table on held-out LJSpeech clips.
-python -m wavenet.export --run_dir "$RUN"/run --out_dir pretrained/wavenet
+python -m wavenet.export --run_dir "$RUN"/run3 --out_dir pretrained/wavenet
 python -m wavenet.evaluate --model_dir pretrained/wavenet --input_dir "$RUN"/data/lj_val --out_dir "$RUN"/eval_val
 python -m wavenet.evaluate --model_dir pretrained/wavenet --input_dir "$RUN"/data/lj_test --out_dir "$RUN"/eval_test

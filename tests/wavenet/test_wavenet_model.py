@@ -292,11 +292,12 @@ def test_checkpoint_of_the_previous_layout_loads():
     assert wav.shape == (1, 32)
 
 
-def test_frame_network_fast_equals_full_model_and_naive_generation():
+@pytest.mark.parametrize("upsample", ["transposed", "repeat"])
+def test_frame_network_fast_equals_full_model_and_naive_generation(upsample):
     """A vocoder with a frame-rate conditioning network: teacher-forced fast parameters equal the
     Keras model's, and greedy fast generation equals the naive full-model loop, whose window must
     then reach the frame network's context on both sides (5 frames here)."""
-    cfg = tiny_cfg(frame_layers=2, frame_channels=6)
+    cfg = tiny_cfg(frame_layers=2, frame_channels=6, upsample=upsample)
     model = build_wavenet(cfg)
     _randomise(model, scale=0.3)
     inputs = _inputs(cfg, batch=2, frames=7)
