@@ -191,10 +191,10 @@ class FastWaveNetGenerator:
         with ThreadPoolExecutor(max_workers=len(groups)) as pool:
             for t0 in range(0, T, _CHUNK):
                 n = min(_CHUNK, T - t0)                    # [B, n, L*G] -> [n, L, B, G]
-                a = 0.0 if frame_proj is None else frame_proj[:, np.arange(t0, t0 + n) // cfg.hop]
+                cond = 0.0 if frame_proj is None else frame_proj[:, np.arange(t0, t0 + n) // cfg.hop]
                 if sample_cond is not None:
-                    a = a + sample_cond[:, t0:t0 + n] @ self.cond_w[:cfg.n_mels]
-                proj = (np.swapaxes(a, 0, 1) + bias).reshape(n, B, L, G).transpose(0, 2, 1, 3)
+                    cond = cond + sample_cond[:, t0:t0 + n] @ self.cond_w[:cfg.n_mels]
+                proj = (np.swapaxes(cond, 0, 1) + bias).reshape(n, B, L, G).transpose(0, 2, 1, 3)
                 gumbel = rng.gumbel(size=(n, B, 256)).astype(np.float32) if sampling and mulaw else None
                 u_choice, u_value = np.zeros((n, B, 0)), np.zeros((n, B))
                 if not forced and not mulaw:   # drawn in the order np_sample_mol draws them, sample by sample
