@@ -153,13 +153,11 @@ def _sample(logits, mulaw, table, n_mixtures, temperature, floor, gumbel, u_choi
 @njit(cache=True)
 def _floored_gumbel_argmax(z, floor, gumbel):
     """A code drawn from ``max(softmax(z) - floor, 0)`` renormalised (Gumbel-max on its logarithm)."""
-    m = z.max()
-    total = 0.0
-    for c in range(z.shape[0]):
-        total += math.exp(z[c] - m)
+    p = np.exp(z - z.max())
+    total = p.sum()
     best, best_v = np.argmax(z), -np.inf   # the most likely code if the floor removes every code
     for c in range(z.shape[0]):
-        q = math.exp(z[c] - m) / total - floor
+        q = p[c] / total - floor
         if q > 0:
             v = math.log(q) + gumbel[c]
             if v > best_v:

@@ -109,7 +109,8 @@ class FrameConditioner(keras.layers.Layer):
     """Mel frames ``[batch, frames, n_mels]`` -> features ``[batch, frames, channels]``.
 
     ``n_layers`` convolutions over frames (kernel ``kernel_size``, zero "same" padding, so each sees
-    ``kernel_size // 2`` frames either side per layer) with tanh, as LPCNet's frame-rate network.
+    ``kernel_size // 2`` frames either side per layer: `wavenet.model.frame_context`) with tanh, as
+    LPCNet's frame-rate network.
     The vocoder repeats the features to the sample rate and conditions on them beside the
     upsampled mel (`wavenet.model.build_wavenet`).
 
@@ -130,11 +131,6 @@ class FrameConditioner(keras.layers.Layer):
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         self.n_layers, self.channels, self.kernel_size = int(n_layers), int(channels), int(kernel_size)
         self.convs = []
-
-    @property
-    def context(self):
-        """Frames either side that one output frame depends on."""
-        return self.n_layers * (self.kernel_size // 2)
 
     def build(self, input_shape):
         width = tuple(input_shape)[-1]
