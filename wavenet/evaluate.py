@@ -11,8 +11,12 @@ STOI and wide-band PESQ (intrusive), DNSMOS P.808 and SIG (non-intrusive; the or
 own score is the ceiling, row ``original``) and ViSQOL v3 speech mode (intrusive).
 Written to ``OUT``: ``results.json`` (per file and means), ``results.md`` (the table),
 ``spectrograms.png`` (original and each method side by side, first recording).
+``--repeats N`` samples the WaveNet N times (seeds ``--seed`` … ``--seed + N - 1``; the extra runs
+in ``OUT/wavenet_seed<S>/``): its row is then the mean over all runs, ± the standard deviation
+of the per-run means, which says how much of a difference between two models is sampling luck.
 """
 import argparse
+import copy
 import sys
 from pathlib import Path
 
@@ -21,7 +25,7 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from dsp import metrics
-from dsp.audio import atomic_output, cli_main, load_audio, write_json
+from dsp.audio import InputError, atomic_output, cli_main, load_audio, write_json
 from wavenet.vocode import (add_source_args, add_synthesis_args, check_model, check_synthesis_args, input_paths,
                             model_checkpoint, read_inputs, vocode_items)
 
@@ -40,24 +44,36 @@ def score(reference, degraded, sr):
 
 
 def summarise(rows):
-    """``{method: {metric: mean}}`` over files."""
+    """``{method: {metric: mean}}`` over files (and sampling runs), with ``files`` and ``runs`` counts.
+
+    Rows carrying a ``seed`` (repeated WaveNet runs) also give ``sd_<metric>``: the standard deviation
+    over the runs of each run's mean, present when there are at least two runs.
+    """
     out = {}
     for method in {r["method"] for r in rows}:
         sel = [r for r in rows if r["method"] == method]
-        out[method] = {k: float(np.mean([r[k] for r in sel if r.get(k) is not None]))
-                       for k, _ in COLUMNS if any(r.get(k) is not None for r in sel)}
-        out[method]["files"] = len(sel)
+        keys = [k for k, _ in COLUMNS if any(r.get(k) is not None for r in sel)]
+        out[method] = {k: float(np.mean([r[k] for r in sel if r.get(k) is not None])) for k in keys}
+        seeds = sorted({r.get("seed") for r in sel}, key=str)
+        out[method]["files"] = len(sel) // len(seeds)
+        out[method]["runs"] = len(seeds)
+        if len(seeds) > 1:
+            for k in keys:
+                run_means = [np.mean([r[k] for r in sel if r.get("seed") == s]) for s in seeds]
+                out[method][f"sd_{k}"] = float(np.std(run_means, ddof=1))
     return out
 
 
 def markdown_table(means, order):
-    """The results table (means over files; ``-`` where a metric does not apply)."""
+    """The results table (means over files; ``± sd`` over sampling runs; ``-`` where a metric does not apply)."""
     lines = ["| method | files | " + " | ".join(name for _, name in COLUMNS) + " |",
              "|---|---|" + "---|" * len(COLUMNS)]
     for method in order:
         m = means[method]
-        cells = [f"{m[k]:.3f}" if k in m else "-" for k, _ in COLUMNS]
-        lines.append(f"| {method} | {m['files']} | " + " | ".join(cells) + " |")
+        cells = [("-" if k not in m else f"{m[k]:.3f} ± {m[f'sd_{k}']:.3f}" if f"sd_{k}" in m else f"{m[k]:.3f}")
+                 for k, _ in COLUMNS]
+        label = f"{method} ({m['runs']} runs)" if m.get("runs", 1) > 1 else method
+        lines.append(f"| {label} | {m['files']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -82,14 +98,38 @@ def build_parser():
     add_source_args(p, "recordings to copy-synthesise")
     p.add_argument("--out_dir", required=True, help="folder for the vocoded wavs, results and figure")
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--repeats", type=int, default=1,
+                   help="sample the WaveNet this many times (seeds --seed, --seed + 1, ...) and report the "
+                        "mean and its spread over the runs")
     add_synthesis_args(p)
     return p
+
+
+def vocode_runs(model, cfg, items, out_dir, args):
+    """``[(method, seed or None, wavs)]``: every method once, the WaveNet ``args.repeats`` times.
+
+    The first run of each method writes ``out_dir/<method>/``; the WaveNet's further runs write
+    ``out_dir/wavenet_seed<S>/``. Griffin-Lim's seed is only its initial phase, so it runs once.
+    """
+    runs = []
+    for method in args.methods:
+        repeats = args.repeats if method == "wavenet" else 1
+        for r in range(repeats):
+            run_args = copy.copy(args)
+            run_args.seed = args.seed + r
+            folder = out_dir / (method if r == 0 else f"{method}_seed{run_args.seed}")
+            folder.mkdir(exist_ok=True)
+            seed = run_args.seed if repeats > 1 else None
+            runs.append((method, seed, vocode_items(model, cfg, items, folder, method, run_args)))
+    return runs
 
 
 @cli_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_synthesis_args(args)
+    if args.repeats < 1:
+        raise InputError(f"--repeats must be >= 1, got {args.repeats}")
     paths = input_paths(args)
     ckpt = model_checkpoint(args)
     # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.
@@ -100,26 +140,28 @@ def main(argv=None):
     items = read_inputs(paths, cfg, args.skip_bad)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    outputs = {}
-    for method in args.methods:
-        (out_dir / method).mkdir(exist_ok=True)
-        outputs[method] = vocode_items(model, cfg, items, out_dir / method, method, args)
+    runs = vocode_runs(model, cfg, items, out_dir, args)
     rows = []
     for i, (path, mel) in enumerate(tqdm(items, desc="scoring", unit="file")):
         ref, _ = load_audio(path, sr=cfg.sample_rate)
         ref = ref[:len(mel) * cfg.hop]
         mos = metrics.dnsmos(ref, cfg.sample_rate)
         rows.append({"file": path.name, "method": "original", "p808": mos["p808"], "sig": mos["sig"]})
-        for method in args.methods:
-            rows.append({"file": path.name, "method": method, **score(ref, outputs[method][i], cfg.sample_rate)})
+        for method, seed, wavs in runs:
+            extra = {} if seed is None else {"seed": seed}
+            rows.append({"file": path.name, "method": method, **extra, **score(ref, wavs[i], cfg.sample_rate)})
         if i == 0:
-            plot_spectrograms([("original", ref)] + [(m, outputs[m][i]) for m in args.methods], cfg.sample_rate,
+            first = {}
+            for method, _, wavs in runs:
+                first.setdefault(method, wavs[i])
+            plot_spectrograms([("original", ref)] + [(m, first[m]) for m in args.methods], cfg.sample_rate,
                               out_dir / "spectrograms.png", f"{path.name}: copy synthesis at {cfg.sample_rate} Hz")
     means = summarise(rows)
     table = markdown_table(means, ["original"] + list(args.methods))
     write_json(out_dir / "results.json", {"model": str(ckpt), "sample_rate": cfg.sample_rate,
                                           "griffinlim_iterations": args.n_iter, "temperature": args.temperature,
-                                          "prob_floor": args.prob_floor, "seed": args.seed, "means": means,
+                                          "prob_floor": args.prob_floor, "seed": args.seed, "repeats": args.repeats,
+                                          "means": means,
                                           "files": rows})
     with atomic_output(out_dir / "results.md") as tmp:
         Path(tmp).write_text(table)

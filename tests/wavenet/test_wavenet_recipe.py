@@ -114,19 +114,40 @@ def test_evaluate_scores_griffin_lim_above_an_untrained_vocoder(realdata, tmp_pa
     keras.utils.set_random_seed(0)
     save_vocoder(build_wavenet(cfg), cfg, model_dir / "vocoder.keras")
     out = tmp_path / "eval"
-    assert evaluate_cli.main(["--model_dir", str(model_dir), "--input_dir", str(clips), "--out_dir", str(out)]) == 0
+    assert evaluate_cli.main(["--model_dir", str(model_dir), "--input_dir", str(clips), "--out_dir", str(out),
+                              "--repeats", "2"]) == 0
     for name in ("results.json", "results.md", "spectrograms.png", "wavenet/LJ001-0010.wav",
-                 "griffinlim/LJ001-0019.wav"):
+                 "wavenet_seed1/LJ001-0010.wav", "griffinlim/LJ001-0019.wav"):
         assert (out / name).is_file(), name
     y, rate = sf.read(out / "griffinlim" / "LJ001-0010.wav")
     assert rate == 16000 and len(y) % 200 == 0
+    assert not np.array_equal(sf.read(out / "wavenet" / "LJ001-0010.wav")[0],
+                              sf.read(out / "wavenet_seed1" / "LJ001-0010.wav")[0])   # two sampling runs
     means = json.loads((out / "results.json").read_text())["means"]
     assert set(means) == {"original", "wavenet", "griffinlim"}
+    assert means["wavenet"]["runs"] == 2 and means["wavenet"]["files"] == 2 and "sd_stoi" in means["wavenet"]
+    assert means["griffinlim"]["runs"] == 1 and "sd_stoi" not in means["griffinlim"]
     assert means["griffinlim"]["stoi"] > 0.85 and means["griffinlim"]["stoi"] > means["wavenet"]["stoi"] + 0.3
     assert means["griffinlim"]["visqol"] > means["wavenet"]["visqol"] + 1.0
     assert 1.0 <= means["wavenet"]["p808"] < means["original"]["p808"] <= 5.0
     table = (out / "results.md").read_text()
-    assert table.count("\n") == 5 and "| griffinlim | 2 |" in table
+    assert table.count("\n") == 5 and "| griffinlim | 2 |" in table and "| wavenet (2 runs) | 2 |" in table
+
+
+def test_repeated_sampling_runs_are_averaged_with_their_spread():
+    """Two runs over two files: the mean is over all four rows, the spread is the standard deviation
+    of the two run means (0.81 and 0.91: 0.0707), and a method sampled once has no spread."""
+    rows = [{"file": f, "method": "wavenet", "seed": s, "stoi": v + d, "p808": 3.0}
+            for s, v in ((0, 0.8), (1, 0.9)) for f, d in (("a", 0.0), ("b", 0.02))]
+    rows += [{"file": f, "method": "griffinlim", "stoi": 0.97, "p808": 3.5} for f in "ab"]
+    means = evaluate_cli.summarise(rows)
+    assert means["wavenet"]["files"] == 2 and means["wavenet"]["runs"] == 2
+    assert means["wavenet"]["stoi"] == pytest.approx(0.86)
+    assert means["wavenet"]["sd_stoi"] == pytest.approx(0.1 / np.sqrt(2)) and means["wavenet"]["sd_p808"] == 0
+    assert "sd_stoi" not in means["griffinlim"] and means["griffinlim"]["runs"] == 1
+    table = evaluate_cli.markdown_table(means, ["wavenet", "griffinlim"])
+    assert "| wavenet (2 runs) | 2 | 0.860 ± 0.071 | - | 3.000 ± 0.000 | - | - |" in table
+    assert "| griffinlim | 2 | 0.970 | - | 3.500 | - | - |" in table
 
 
 @pytest.mark.slow
