@@ -4,6 +4,7 @@ Spectral measures take magnitudes [..., frames, bins]; waveform measures
 take 1-D signals (trimmed to the shorter of the two). The perceptual
 estimates (DNSMOS, ViSQOL) run offline: their weights ship in the wheels.
 """
+import librosa
 import numpy as np
 import scipy.fft
 import scipy.linalg
@@ -163,6 +164,42 @@ def stoi(ref, est, sr, extended=False):
 
 
 SPEECH_SR = 16000
+F0_HOP = 160   # 10 ms at SPEECH_SR
+
+
+def f0_track(x, sr, fmin=60.0, fmax=400.0):
+    """pYIN F0 every 10 ms (librosa; the signal is resampled to 16 kHz first).
+
+    Args:
+        x: 1-D signal at ``sr``.
+        fmin, fmax: F0 search range in Hz (60-400 covers adult speech).
+    Returns:
+        ``(f0, voiced)``: ``[frames]`` F0 in Hz (NaN where unvoiced) and ``[frames]`` bool.
+    """
+    x = resample(np.asarray(x, dtype=np.float32).ravel(), sr, SPEECH_SR)
+    f0, voiced, _ = librosa.pyin(x, fmin=fmin, fmax=fmax, sr=SPEECH_SR, frame_length=1024, hop_length=F0_HOP)
+    return f0, voiced
+
+
+def f0_errors(ref_track, est_track):
+    """Pitch errors of a resynthesis against its original, from two :func:`f0_track` results.
+
+    Frames are compared up to the shorter track. Returns a dict of fractions in [0, 1] (None where
+    the denominator is empty, e.g. no frame voiced in both):
+        ``vde``: voicing decision error, frames whose voiced/unvoiced decisions differ, of all frames;
+        ``gpe``: gross pitch error, frames voiced in both whose F0 is off by more than 20 %
+            (octave jumps and the like), of the frames voiced in both;
+        ``f0_off50``: frames voiced in both whose F0 is off by more than 50 cents (a quarter
+            tone: audible as a wrong or wobbling pitch), of the frames voiced in both.
+    """
+    (f_ref, v_ref), (f_est, v_est) = ref_track, est_track
+    n = min(len(v_ref), len(v_est))
+    f_ref, v_ref, f_est, v_est = f_ref[:n], v_ref[:n], f_est[:n], v_est[:n]
+    both = v_ref & v_est
+    ratio = f_est[both] / f_ref[both]
+    return {"vde": float(np.mean(v_ref != v_est)) if n else None,
+            "gpe": float(np.mean(np.abs(ratio - 1) > 0.2)) if both.any() else None,
+            "f0_off50": float(np.mean(np.abs(1200 * np.log2(ratio)) > 50.0)) if both.any() else None}
 
 
 def dnsmos(x, sr):

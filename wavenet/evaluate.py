@@ -8,7 +8,9 @@ Every recording is vocoded by each ``--methods`` entry (``wavenet``: fast genera
 ``griffinlim``: ``--n_iter`` iterations of fast Griffin-Lim from the same mel), written to
 ``OUT/<method>/<stem>.wav``, and scored against the original at the vocoder's rate:
 STOI and wide-band PESQ (intrusive), DNSMOS P.808 and SIG (non-intrusive; the original's
-own score is the ceiling, row ``original``) and ViSQOL v3 speech mode (intrusive).
+own score is the ceiling, row ``original``), ViSQOL v3 speech mode (intrusive), and pitch errors
+against the original's pYIN track (``dsp.metrics.f0_errors``: the fraction of frames voiced in
+both more than 50 cents off, the gross pitch error (> 20 %), the voicing decision error).
 Written to ``OUT``: ``results.json`` (per file and means), ``results.md`` (the table),
 ``spectrograms.png`` (original and each method side by side, first recording).
 ``--repeats N`` samples the WaveNet N times (seeds ``--seed`` … ``--seed + N - 1``; the extra runs
@@ -31,16 +33,18 @@ from wavenet.vocode import (add_source_args, add_synthesis_args, check_model, ch
 
 METHODS = ("wavenet", "griffinlim")
 COLUMNS = (("stoi", "STOI"), ("pesq_wb", "PESQ-WB"), ("p808", "DNSMOS P.808"), ("sig", "DNSMOS SIG"),
-           ("visqol", "ViSQOL"))
+           ("visqol", "ViSQOL"), ("f0_off50", "F0 >50 cents"), ("gpe", "GPE"), ("vde", "V/UV error"))
 
 
-def score(reference, degraded, sr):
-    """All metrics of one vocoded recording against its original (both at ``sr``)."""
+def score(reference, degraded, sr, reference_f0):
+    """All metrics of one vocoded recording against its original (both at ``sr``; ``reference_f0``:
+    the original's :func:`dsp.metrics.f0_track`)."""
     n = min(len(reference), len(degraded))
     ref, deg = reference[:n], degraded[:n]
     mos = metrics.dnsmos(deg, sr)
     return {"stoi": metrics.stoi(ref, deg, sr), "pesq_wb": metrics.pesq_wb(ref, deg, sr),
-            "p808": mos["p808"], "sig": mos["sig"], "visqol": metrics.visqol(ref, deg, sr)}
+            "p808": mos["p808"], "sig": mos["sig"], "visqol": metrics.visqol(ref, deg, sr),
+            **metrics.f0_errors(reference_f0, metrics.f0_track(deg, sr))}
 
 
 def summarise(rows):
@@ -49,17 +53,20 @@ def summarise(rows):
     Rows carrying a ``seed`` (repeated WaveNet runs) also give ``sd_<metric>``: the standard deviation
     over the runs of each run's mean, present when there are at least two runs.
     """
+    def defined(sel, k):   # a metric can be undefined for a file (None), e.g. pitch errors of noise
+        return [r[k] for r in sel if r.get(k) is not None]
+
     out = {}
     for method in {r["method"] for r in rows}:
         sel = [r for r in rows if r["method"] == method]
-        keys = [k for k, _ in COLUMNS if any(r.get(k) is not None for r in sel)]
-        out[method] = {k: float(np.mean([r[k] for r in sel if r.get(k) is not None])) for k in keys}
+        keys = [k for k, _ in COLUMNS if defined(sel, k)]
+        out[method] = {k: float(np.mean(defined(sel, k))) for k in keys}
         seeds = sorted({r.get("seed") for r in sel}, key=str)
         out[method]["files"] = len(sel) // len(seeds)
         out[method]["runs"] = len(seeds)
-        if len(seeds) > 1:
-            for k in keys:
-                run_means = [np.mean([r[k] for r in sel if r.get("seed") == s]) for s in seeds]
+        for k in keys if len(seeds) > 1 else ():
+            run_means = [np.mean(v) for v in (defined([r for r in sel if r.get("seed") == s], k) for s in seeds) if v]
+            if len(run_means) > 1:
                 out[method][f"sd_{k}"] = float(np.std(run_means, ddof=1))
     return out
 
@@ -146,10 +153,12 @@ def main(argv=None):
         ref, _ = load_audio(path, sr=cfg.sample_rate)
         ref = ref[:len(mel) * cfg.hop]
         mos = metrics.dnsmos(ref, cfg.sample_rate)
+        ref_f0 = metrics.f0_track(ref, cfg.sample_rate)
         rows.append({"file": path.name, "method": "original", "p808": mos["p808"], "sig": mos["sig"]})
         for method, seed, wavs in runs:
             extra = {} if seed is None else {"seed": seed}
-            rows.append({"file": path.name, "method": method, **extra, **score(ref, wavs[i], cfg.sample_rate)})
+            scores = score(ref, wavs[i], cfg.sample_rate, ref_f0)
+            rows.append({"file": path.name, "method": method, **extra, **scores})
         if i == 0:
             first = {}
             for method, _, wavs in runs:

@@ -9,8 +9,8 @@ from pystoi import stoi as pystoi_stoi
 from scipy.signal import butter, lfilter, sosfilt
 
 from dsp.audio import resample
-from dsp.metrics import (dnsmos, log_spectral_distance, mel_cepstral_distortion, mel_cepstrum, pesq_nb, sdr,
-                         si_sdr, spectral_convergence, stoi, visqol)
+from dsp.metrics import (dnsmos, f0_errors, f0_track, log_spectral_distance, mel_cepstral_distortion, mel_cepstrum,
+                         pesq_nb, sdr, si_sdr, spectral_convergence, stoi, visqol)
 from dsp.spectral import mel_filterbank, stft
 
 
@@ -129,3 +129,28 @@ def test_visqol_of_a_copy_is_high_and_of_a_degraded_copy_lower(speech):
     assert itself > 4.0
     assert noisy < itself - 1.0
     assert lowpassed < itself - 0.5
+
+
+def _harmonic(f0, sr, seconds=1.0):
+    t = np.arange(int(seconds * sr)) / sr
+    return sum(0.3 / k * np.sin(2 * np.pi * k * f0 * t) for k in range(1, 6)).astype(np.float32)
+
+
+def test_f0_errors_of_tones_with_known_pitch():
+    """A 150 Hz tone against itself: no error; against 160 Hz (112 cents sharp): every frame more than
+    50 cents off but none gross; against 300 Hz (an octave): every frame gross; against noise, and
+    against a copy silenced in its second half: the voicing decisions differ in all and in half
+    of the frames. The signals are at 22.05 kHz, resampled to 16 kHz by the tracker."""
+    sr = 22050
+    ref = f0_track(_harmonic(150.0, sr), sr)
+    assert np.nanmedian(ref[0]) == pytest.approx(150.0, rel=0.01) and ref[1].mean() > 0.9
+    assert f0_errors(ref, ref) == {"vde": 0.0, "gpe": 0.0, "f0_off50": 0.0}
+    sharp = f0_errors(ref, f0_track(_harmonic(160.0, sr), sr))
+    assert sharp["f0_off50"] > 0.9 and sharp["gpe"] == 0.0 and sharp["vde"] < 0.1
+    octave = f0_errors(ref, f0_track(_harmonic(300.0, sr), sr))
+    assert octave["gpe"] > 0.9
+    noise = np.random.default_rng(0).normal(0, 0.1, sr).astype(np.float32)
+    assert f0_errors(ref, f0_track(noise, sr))["vde"] > 0.8
+    half = _harmonic(150.0, sr)
+    half[sr // 2:] = 0
+    assert f0_errors(ref, f0_track(half, sr))["vde"] == pytest.approx(0.5, abs=0.08)

@@ -136,11 +136,14 @@ def test_evaluate_scores_griffin_lim_above_an_untrained_vocoder(realdata, tmp_pa
 
 def test_repeated_sampling_runs_are_averaged_with_their_spread():
     """Two runs over two files: the mean is over all four rows, the spread is the standard deviation
-    of the two run means (0.81 and 0.91: 0.0707), and a method sampled once has no spread."""
+    of the two run means (0.81 and 0.91: 0.0707), a method sampled once has no spread, and a metric
+    undefined for a file (None) is left out of its mean."""
     rows = [{"file": f, "method": "wavenet", "seed": s, "stoi": v + d, "p808": 3.0}
             for s, v in ((0, 0.8), (1, 0.9)) for f, d in (("a", 0.0), ("b", 0.02))]
-    rows += [{"file": f, "method": "griffinlim", "stoi": 0.97, "p808": 3.5} for f in "ab"]
+    rows += [{"file": f, "method": "griffinlim", "stoi": 0.97, "p808": 3.5, "gpe": g}
+             for f, g in (("a", 0.1), ("b", None))]
     means = evaluate_cli.summarise(rows)
+    assert means["griffinlim"]["gpe"] == pytest.approx(0.1)   # undefined for file b: the mean skips it
     assert means["wavenet"]["files"] == 2 and means["wavenet"]["runs"] == 2
     assert means["wavenet"]["stoi"] == pytest.approx(0.86)
     assert means["wavenet"]["sd_stoi"] == pytest.approx(0.1 / np.sqrt(2)) and means["wavenet"]["sd_p808"] == 0
