@@ -278,6 +278,26 @@ def make_training_pair(wav, cfg, previous=0.0):
     return audio_in[..., None], wav
 
 
+def inject_input_noise(audio_in, max_steps, rng):
+    """Training noise injection (after LPCNet, Valin & Skoglund 2019): move the teacher-forced input by
+    a few µ-law steps, so that the network learns to predict the next sample from a past as imperfect
+    as the one it generates itself (every sampled value is a little off, and errors compound).
+
+    Args:
+        audio_in: ``[B, T, 1]`` µ-law-quantised input of :func:`make_training_pair` (µ-law head only).
+        max_steps: float > 0; each window draws its noise level ``sigma ~ U(0, max_steps)`` and each
+            sample moves by ``round(N(0, sigma))`` codes (clipped to the 256 codes), so clean and
+            noisy pasts are both seen.
+        rng: ``numpy.random.Generator``.
+    Returns:
+        ``[B, T, 1]`` float32, still on the µ-law grid; the targets stay clean.
+    """
+    codes = mu_law_encode(audio_in[..., 0]).astype(np.int64)
+    sigma = rng.uniform(0.0, max_steps, size=(codes.shape[0], 1))
+    moved = np.clip(codes + np.rint(rng.standard_normal(codes.shape) * sigma).astype(np.int64), 0, 255)
+    return mu_law_decode(moved).astype(np.float32)[..., None]
+
+
 def config_path(path):
     """The JSON beside a checkpoint: ``dir/NAME.keras`` -> ``dir/NAME.json``."""
     path = Path(path)

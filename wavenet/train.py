@@ -82,6 +82,10 @@ def build_parser():
     t.add_argument("--ema", type=float, default=0.0,
                    help="exponential moving average of the weights with this momentum (e.g. 0.999; 0: off); "
                         "checkpoints and samples then also use OUT_DIR/ckpt/ema.keras, the final vocoder is the average")
+    t.add_argument("--input_noise", type=float, default=0.0,
+                   help="µ-law vocoders: move the teacher-forced input samples by up to about this many µ-law "
+                        "steps (noise level drawn per window; targets stay clean), so the network learns to "
+                        "follow its own imperfect past (LPCNet's noise injection); 0: off")
     t.add_argument("--max_files", type=int, default=None, help="use only the first N files of each folder")
     t.add_argument("--val_fraction", type=float, default=0.05,
                    help="files of each folder held out for validation (0: none); the split is saved as "
@@ -114,6 +118,8 @@ def main(argv=None):
             raise InputError(f"--{name} must be >= 1, got {getattr(args, name)}")
     if not 0.0 <= args.ema < 1.0:
         raise InputError(f"--ema must be in [0, 1), got {args.ema}")
+    if args.input_noise < 0:
+        raise InputError(f"--input_noise must be >= 0, got {args.input_noise}")
     if args.warm_steps < 0:
         raise InputError(f"--warm_steps must be >= 0, got {args.warm_steps}")
     if args.lr_halve_every < 0:

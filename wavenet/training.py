@@ -40,8 +40,8 @@ from dsp.replicas import any_worker
 from dsp.resume import EpochSync, checkpoint_state, resumed_csv_logger
 from wavenet.features import log_mel
 from wavenet.generation import vocode
-from wavenet.model import (WaveNetConfig, build_wavenet, grow_frame_net, load_vocoder, load_vocoder_meta,
-                           make_loss, make_training_pair, receptive_field, save_vocoder)
+from wavenet.model import (WaveNetConfig, build_wavenet, grow_frame_net, inject_input_noise, load_vocoder,
+                           load_vocoder_meta, make_loss, make_training_pair, receptive_field, save_vocoder)
 from wavenet.noise_shaping import residual_of, waveform_of
 from wavenet.optimizers import averaged_weights, make_optimizer, optimizer_matches, replace_optimizer, warm_start
 
@@ -163,9 +163,9 @@ class WindowDataset(keras.utils.PyDataset):
     Yields ``({"audio": [B, W*hop, 1], "mel": [B, W, n_mels]} (+ "speaker": [B, 1]), target [B, W*hop])``.
     """
 
-    def __init__(self, utts, cfg, batch_size, window_frames, steps, seed=0, **kwargs):
+    def __init__(self, utts, cfg, batch_size, window_frames, steps, seed=0, input_noise=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.utts, self.cfg = utts, cfg
+        self.utts, self.cfg, self.input_noise = utts, cfg, input_noise   # µ-law steps; see inject_input_noise
         self.batch_size, self.window_frames, self.steps, self.seed = batch_size, window_frames, steps, seed
         lengths = np.array([len(u[1]) - window_frames + 1 for u in utts], np.float64)
         self.weights = lengths / lengths.sum()
@@ -186,6 +186,8 @@ class WindowDataset(keras.utils.PyDataset):
             wavs.append(wav[f0 * hop:(f0 + w) * hop])
             prevs.append(wav[f0 * hop - 1] if f0 else 0.0)
         audio_in, target = make_training_pair(np.stack(wavs), self.cfg, previous=np.array(prevs, np.float32))
+        if self.input_noise:   # drawn after the windows: the same windows as without it
+            audio_in = inject_input_noise(audio_in, self.input_noise, rng)
         x = {"audio": audio_in, "mel": np.stack(mels)}
         if self.cfg.n_speakers > 0:
             x["speaker"] = np.array(spks, np.int32)[:, None]
@@ -422,7 +424,10 @@ def _train(args):
     rf = receptive_field(cfg)
     print(f"model {model.count_params():,} params, receptive field {rf} samples "
           f"({1000 * rf / cfg.sample_rate:.0f} ms), output {cfg.output}, upsample {cfg.upsample}", flush=True)
-    dataset = WindowDataset(utts, cfg, args.batch_size, args.window_frames, args.steps_per_epoch, seed=args.seed)
+    if args.input_noise and cfg.output != "mulaw256":
+        raise InputError(f"--input_noise needs the mulaw256 output; this model's is {cfg.output}")
+    dataset = WindowDataset(utts, cfg, args.batch_size, args.window_frames, args.steps_per_epoch, seed=args.seed,
+                            input_noise=args.input_noise)
     if getattr(model, "optimizer", None) is None:   # --init_from: no optimizer yet
         warm_start(model, cfg, args, dataset, args.warm_steps)
     val_data = FixedWindows(val_utts, cfg, args.batch_size, args.window_frames, args.val_batches,

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from dsp.audio import write_wav
-from dsp.mulaw import mu_law_encode
+from dsp.mulaw import mu_law_decode, mu_law_encode
 from dsp.presets import load_config, load_preset, parse_args, preset_names
 from wavenet import train as train_cli
 from wavenet import training
@@ -79,6 +79,29 @@ def test_window_dataset_alignment(tiny_corpus):
                 break
         else:
             pytest.fail("window mel not found in any utterance")
+
+
+def test_input_noise_moves_the_past_by_a_few_mu_law_steps_and_keeps_windows_and_targets(tiny_corpus):
+    """``input_noise=3``: the same windows and the same clean targets as without it; the input stays on
+    the µ-law grid, moved by round(N(0, sigma)) codes with sigma ~ U(0, 3) per window: the mean
+    absolute move of a window is at most E|N(0, 3)| ~ 2.4 codes (plus rounding), none moves by more
+    than 8 sigma, and the windows' noise levels differ."""
+    cfg = WaveNetConfig.default(n_layers=4, n_stacks=2)
+    utts = training.load_utterances(training.list_speech_files(tiny_corpus)[:2], cfg, min_frames=3,
+                                    progress=False)
+    clean = training.WindowDataset(utts, cfg, batch_size=8, window_frames=2, steps=2, seed=1)
+    noisy = training.WindowDataset(utts, cfg, batch_size=8, window_frames=2, steps=2, seed=1, input_noise=3.0)
+    (xc, yc), (xn, yn) = clean[1], noisy[1]
+    np.testing.assert_array_equal(yn, yc)
+    np.testing.assert_array_equal(xn["mel"], xc["mel"])
+    codes_c, codes_n = mu_law_encode(xc["audio"][..., 0]), mu_law_encode(xn["audio"][..., 0])
+    np.testing.assert_allclose(mu_law_decode(codes_n), xn["audio"][..., 0], atol=1e-6)   # on the grid
+    moves = np.abs(codes_n.astype(int) - codes_c.astype(int))
+    per_window = moves.mean(axis=1)
+    assert moves.max() <= 24 and per_window.max() < 2.8 and moves.mean() > 0.3
+    assert per_window.max() - per_window.min() > 0.5
+    np.testing.assert_array_equal(training.WindowDataset(utts, cfg, batch_size=8, window_frames=2, steps=2, seed=1,
+                                                         input_noise=3.0)[1][0]["audio"], xn["audio"])
 
 
 def test_speaker_ids_and_globally_conditioned_windows(tiny_corpus):
@@ -165,6 +188,9 @@ def test_train_script_bad_input(tmp_path, capsys):
         train_cli.main(["--data_dir", str(tmp_path / "empty"), "--out_dir", str(tmp_path / "o")] + TINY)
     assert "no audio files" in capsys.readouterr().err
     assert not (tmp_path / "o" / "vocoder.keras").exists()
+    with pytest.raises(SystemExit):
+        train_cli.main(["--data_dir", str(tmp_path / "empty"), "--out_dir", str(tmp_path / "o"), "--input_noise", "-1"])
+    assert "--input_noise must be >= 0" in capsys.readouterr().err
 
 
 def test_real_ljspeech_windows(realdata):
