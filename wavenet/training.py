@@ -404,6 +404,8 @@ def _train(args):
         raise InputError(f"{out_dir}: output folder is not writable")
     keras.utils.set_random_seed(args.seed)
     model, cfg, initial_epoch = open_model(args, out_dir)
+    if args.input_noise and cfg.output != "mulaw256":   # before the split, config or log are written
+        raise InputError(f"--input_noise needs the mulaw256 output; this model's is {cfg.output}")
     final_path = Path(args.final) if args.final else out_dir / "vocoder.keras"
     if initial_epoch >= args.epochs:
         print(f"already trained for {initial_epoch} >= {args.epochs} epochs; nothing to do")
@@ -424,8 +426,6 @@ def _train(args):
     rf = receptive_field(cfg)
     print(f"model {model.count_params():,} params, receptive field {rf} samples "
           f"({1000 * rf / cfg.sample_rate:.0f} ms), output {cfg.output}, upsample {cfg.upsample}", flush=True)
-    if args.input_noise and cfg.output != "mulaw256":
-        raise InputError(f"--input_noise needs the mulaw256 output; this model's is {cfg.output}")
     dataset = WindowDataset(utts, cfg, args.batch_size, args.window_frames, args.steps_per_epoch, seed=args.seed,
                             input_noise=args.input_noise)
     if getattr(model, "optimizer", None) is None:   # --init_from: no optimizer yet

@@ -193,6 +193,17 @@ def test_train_script_bad_input(tmp_path, capsys):
     assert "--input_noise must be >= 0" in capsys.readouterr().err
 
 
+def test_input_noise_is_refused_for_the_mixture_head_before_anything_is_written(tiny_corpus, tmp_path, capsys):
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as e:
+        train_cli.main(["--data_dir", str(tiny_corpus), "--out_dir", str(out), "--output", "mol",
+                        "--input_noise", "2"] + TINY)
+    assert e.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --input_noise needs the mulaw256 output; this model's is mol"]
+    assert list(out.iterdir()) == []
+
+
 def test_real_ljspeech_windows(realdata):
     cfg = WaveNetConfig.default()
     files = training.list_speech_files(realdata / "ljspeech_sample")
