@@ -16,6 +16,7 @@ Submodules:
     filters   pre-emphasis / de-emphasis
     spectral  framing, STFT/iSTFT, mel filterbanks, dB normalisation, Griffin-Lim
     pghi      phase-gradient heap integration (phase from magnitude), declipping, FGLA refinement
+    postfilters  pulling a generated waveform's mel amplitudes toward its conditioning mel
     mulaw     mu-law companding
     lpc       Levinson-Durbin, LSF <-> polynomial, all-pole envelopes
     mfcc      the ResGAN MFCC -> all-pole envelope analysis (get_mfcc.py)

@@ -5,7 +5,9 @@ Usage:
     python -m wavenet.evaluate --model_dir M --input LJ001-0010.wav LJ001-0019.wav --out_dir OUT
 
 Every recording is vocoded by each ``--methods`` entry (``wavenet``: fast generation;
-``griffinlim``: ``--n_iter`` iterations of fast Griffin-Lim from the same mel), written to
+``wavenet_pf``: the same samples after the mel post-filter; ``noise_pf``: the post-filter alone,
+on the mel's magnitude with random phase, the control; ``griffinlim``: ``--n_iter``
+iterations of fast Griffin-Lim from the same mel), written to
 ``OUT/<method>/<stem>.wav``, and scored against the original at the vocoder's rate:
 STOI and wide-band PESQ (intrusive), DNSMOS P.808 and SIG (non-intrusive; the original's
 own score is the ceiling, row ``original``), ViSQOL v3 speech mode (intrusive), and pitch errors
@@ -14,7 +16,7 @@ both more than 50 cents off, the gross pitch error (> 20 %), the voicing decisio
 Written to ``OUT``: ``results.json`` (per file and means), ``results.md`` (the table),
 ``spectrograms.png`` (original and each method side by side, first recording).
 ``--repeats N`` samples the WaveNet N times (seeds ``--seed`` … ``--seed + N - 1``; the extra runs
-in ``OUT/wavenet_seed<S>/``): its row is then the mean over all runs, ± the standard deviation
+in ``OUT/<method>_seed<S>/``): its rows are then the mean over all runs, ± the standard deviation
 of the per-run means, which says how much of a difference between two models is sampling luck.
 """
 import argparse
@@ -28,10 +30,9 @@ from tqdm.auto import tqdm
 
 from dsp import metrics
 from dsp.audio import InputError, atomic_output, cli_main, load_audio, write_json
-from wavenet.vocode import (add_source_args, add_synthesis_args, check_model, check_synthesis_args, input_paths,
-                            model_checkpoint, read_inputs, vocode_items)
+from wavenet.vocode import (METHODS, add_source_args, add_synthesis_args, check_model, check_synthesis_args,
+                            input_paths, model_checkpoint, read_inputs, vocode_items)
 
-METHODS = ("wavenet", "griffinlim")
 COLUMNS = (("stoi", "STOI"), ("pesq_wb", "PESQ-WB"), ("p808", "DNSMOS P.808"), ("sig", "DNSMOS SIG"),
            ("visqol", "ViSQOL"), ("f0_off50", "F0 >50 cents"), ("gpe", "GPE"), ("vde", "V/UV error"))
 
@@ -113,21 +114,25 @@ def build_parser():
 
 
 def vocode_runs(model, cfg, items, out_dir, args):
-    """``[(method, seed or None, wavs)]``: every method once, the WaveNet ``args.repeats`` times.
+    """``[(method, seed or None, wavs)]``: every method once, the WaveNet's ``args.repeats`` times.
 
     The first run of each method writes ``out_dir/<method>/``; the WaveNet's further runs write
-    ``out_dir/wavenet_seed<S>/``. Griffin-Lim's seed is only its initial phase, so it runs once.
+    ``out_dir/<method>_seed<S>/``. Griffin-Lim's seed is only its initial phase, so it runs once.
+    ``wavenet_pf`` post-filters the ``wavenet`` run of the same seed when both are asked for.
     """
-    runs = []
-    for method in args.methods:
-        repeats = args.repeats if method == "wavenet" else 1
+    runs, sampled = [], {}
+    for method in sorted(args.methods, key=METHODS.index):
+        repeats = args.repeats if method.startswith("wavenet") else 1
         for r in range(repeats):
             run_args = copy.copy(args)
             run_args.seed = args.seed + r
             folder = out_dir / (method if r == 0 else f"{method}_seed{run_args.seed}")
             folder.mkdir(exist_ok=True)
             seed = run_args.seed if repeats > 1 else None
-            runs.append((method, seed, vocode_items(model, cfg, items, folder, method, run_args)))
+            wavs = vocode_items(model, cfg, items, folder, method, run_args, sampled=sampled.get(run_args.seed))
+            if method == "wavenet":
+                sampled[run_args.seed] = wavs
+            runs.append((method, seed, wavs))
     return runs
 
 
@@ -169,7 +174,8 @@ def main(argv=None):
     table = markdown_table(means, ["original"] + list(args.methods))
     write_json(out_dir / "results.json", {"model": str(ckpt), "sample_rate": cfg.sample_rate,
                                           "griffinlim_iterations": args.n_iter, "temperature": args.temperature,
-                                          "prob_floor": args.prob_floor, "seed": args.seed, "repeats": args.repeats,
+                                          "prob_floor": args.prob_floor, "postfilter_iters": args.postfilter_iters,
+                                          "postfilter_db": args.postfilter_db, "seed": args.seed, "repeats": args.repeats,
                                           "means": means,
                                           "files": rows})
     with atomic_output(out_dir / "results.md") as tmp:

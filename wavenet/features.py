@@ -6,10 +6,13 @@ that feeds the vocoder (separation's encoder predicts exactly these features):
 22.05 kHz), ``20 log10 - 20`` dB mapped by ``(S + 100) / 100`` and clipped to
 [0, 1] (`dsp.spectral.log_mel_spectrogram`), all read from a `WaveNetConfig`.
 `mel_magnitude` and `griffin_lim_from_mel` go back: the Griffin-Lim baseline.
+`mel_postfilter` pulls a generated waveform's mel toward the one it was generated from;
+`random_phase_from_mel` is its no-vocoder control.
 """
 import numpy as np
 
-from dsp.spectral import (db_to_amplitude, denormalize_db, griffin_lim, log_mel_spectrogram, mel_filterbank,
+from dsp.postfilters import match_mel_envelope
+from dsp.spectral import (db_to_amplitude, denormalize_db, griffin_lim, istft, log_mel_spectrogram, mel_filterbank,
                           mel_to_linear)
 
 
@@ -49,3 +52,29 @@ def griffin_lim_from_mel(mel, cfg, n_iter=32, seed=0):
     mag = np.concatenate([mag, mag[-1:]])  # the centred STFT of frames * hop samples has one frame more
     return griffin_lim(mag, n_iter=n_iter, hop_length=cfg.hop, n_fft=cfg.n_fft, length=len(mel) * cfg.hop,
                        seed=seed)
+
+
+def random_phase_from_mel(mel, cfg, seed=0):
+    """``frames * cfg.hop`` samples: `mel_magnitude` with uniformly random phase, inverted (Griffin-Lim's
+    start). Through `mel_postfilter` it is the control that says how much the post-filter does alone."""
+    mag = mel_magnitude(mel, cfg)
+    mag = np.concatenate([mag, mag[-1:]])
+    phase = np.random.default_rng(seed).uniform(-np.pi, np.pi, mag.shape)
+    return istft(mag * np.exp(1j * phase), cfg.hop, n_fft=cfg.n_fft, length=len(mel) * cfg.hop).astype(np.float32)
+
+
+def mel_postfilter(wav, mel, cfg, max_gain_db=12.0, n_iter=3):
+    """``wav`` (``frames * cfg.hop`` samples generated from ``mel``) with its mel amplitudes pulled
+    toward ``mel``'s, its phase and in-band fine structure kept (`dsp.postfilters.match_mel_envelope`).
+
+    Args:
+        wav: waveform ``[frames * cfg.hop]``.
+        mel: the `log_mel` ``[frames, cfg.n_mels]`` it was generated from.
+        max_gain_db: largest per-band correction per iteration (dB).
+        n_iter: iterations.
+    Returns:
+        float32 ``[frames * cfg.hop]``.
+    """
+    amp = db_to_amplitude(denormalize_db(np.asarray(mel, np.float64), cfg.ref_level_db, cfg.min_level_db))
+    fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.mel_fmin, cfg.mel_fmax)
+    return match_mel_envelope(wav, amp, fb, cfg.n_fft, cfg.hop, max_gain_db=max_gain_db, n_iter=n_iter)

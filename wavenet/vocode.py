@@ -5,6 +5,9 @@ Usage:
     python -m wavenet.vocode --model_dir ... --input_dir DIR --out_dir OUT --method griffinlim
     python -m wavenet.vocode --model models/wavenet/vocoder.keras --input a.wav mel.npy --out_dir OUT
 
+``--method wavenet_pf`` (the default) samples the WaveNet, then pulls every frame's mel bands toward
+the input mel (`wavenet.features.mel_postfilter`, phase kept); ``wavenet`` writes the raw samples.
+
 Each output ``<out_dir>/<stem>.wav`` has exactly ``frames * hop`` samples at the model's rate.
 Every input is read and checked before anything is written: a bad one (missing, corrupt,
 silent, shorter than one analysis window, a mel of the wrong shape) is refused with one line
@@ -19,10 +22,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from dsp.audio import InputError, cli_main, load_audio, notice, write_wav
-from wavenet.features import griffin_lim_from_mel, log_mel
+from wavenet.features import griffin_lim_from_mel, log_mel, mel_postfilter, random_phase_from_mel
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 MODEL_FILES = ("vocoder.keras", "vocoder.json")
+METHODS = ("wavenet", "wavenet_pf", "noise_pf", "griffinlim")
 
 
 def input_mel(path, cfg):
@@ -101,19 +105,9 @@ def read_inputs(paths, cfg, skip_bad):
     return good
 
 
-def vocode_items(model, cfg, items, out_dir, method, args):
-    """Vocode every ``(path, mel)`` with ``method``; writes ``out_dir/<stem>.wav`` and returns the wavs.
-
-    ``wavenet``: fast batched generation (``args.batch_size``, ``temperature``, ``prob_floor``, ``speaker``,
-    ``seed``);
-    ``griffinlim``: ``args.n_iter`` iterations from the same mel.
-    """
-    if method == "griffinlim":
-        wavs = []
-        for path, mel in tqdm(items, desc="griffin-lim", unit="file"):
-            wavs.append(griffin_lim_from_mel(mel, cfg, n_iter=args.n_iter, seed=args.seed))
-            write_output(out_dir, path, wavs[-1], cfg)
-        return wavs
+def sample_wavenet(model, cfg, items, args):
+    """The WaveNet's samples for every ``(path, mel)``: fast batched generation (``args.batch_size``,
+    ``temperature``, ``prob_floor``, ``speaker``, ``seed``), each cut to ``frames * cfg.hop``."""
     # Keras loads here, not at the top: --help and flag errors answer at once instead of after ~5 s.
     from wavenet.generation import FastWaveNetGenerator
 
@@ -127,10 +121,34 @@ def vocode_items(model, cfg, items, out_dir, method, args):
             speaker = None if args.speaker is None else [args.speaker] * len(group)
             out = gen.generate(batch, temperature=args.temperature, seed=args.seed + i, progress=True,
                                speaker=speaker, prob_floor=args.prob_floor)
-            for (path, mel), wav in zip(group, out):
-                wavs.append(wav[:len(mel) * cfg.hop])
-                write_output(out_dir, path, wavs[-1], cfg)
-                bar.update(1)
+            wavs += [wav[:len(mel) * cfg.hop] for (_, mel), wav in zip(group, out)]
+            bar.update(len(group))
+    return wavs
+
+
+def vocode_items(model, cfg, items, out_dir, method, args, sampled=None):
+    """Vocode every ``(path, mel)`` with ``method``; writes ``out_dir/<stem>.wav`` and returns the wavs.
+
+    ``wavenet``: the WaveNet's samples (`sample_wavenet`);
+    ``wavenet_pf``: the same, then `wavenet.features.mel_postfilter` (``args.postfilter_iters``
+    iterations of at most ``args.postfilter_db`` dB per band) pulls each toward its mel;
+    ``noise_pf``: the control without a vocoder: the mel's magnitude with random phase, same post-filter;
+    ``griffinlim``: ``args.n_iter`` iterations from the same mel.
+    ``sampled``: the ``wavenet`` output of the same items and seed, post-filtered instead of sampling again.
+    """
+    if method == "griffinlim":
+        wavs = [griffin_lim_from_mel(mel, cfg, n_iter=args.n_iter, seed=args.seed)
+                for _, mel in tqdm(items, desc="griffin-lim", unit="file")]
+    else:
+        if method == "noise_pf":
+            wavs = [random_phase_from_mel(mel, cfg, seed=args.seed + i) for i, (_, mel) in enumerate(items)]
+        else:
+            wavs = sample_wavenet(model, cfg, items, args) if sampled is None else sampled
+        if method in ("wavenet_pf", "noise_pf"):
+            wavs = [mel_postfilter(wav, mel, cfg, max_gain_db=args.postfilter_db, n_iter=args.postfilter_iters)
+                    for (_, mel), wav in zip(tqdm(items, desc="post-filter", unit="file"), wavs)]
+    for (path, _), wav in zip(items, wavs):
+        write_output(out_dir, path, wav, cfg)
     return wavs
 
 
@@ -159,6 +177,11 @@ def add_synthesis_args(p):
     p.add_argument("--prob_floor", type=float, default=0.0,
                    help="µ-law vocoders: lower every code's probability by this much before sampling "
                         "(LPCNet uses 0.002; less hiss); 0: plain sampling")
+    p.add_argument("--postfilter_iters", type=int, default=3,
+                   help="wavenet_pf: iterations of the mel post-filter (each STFT frame's mel bands pulled toward "
+                        "the input mel, phase kept)")
+    p.add_argument("--postfilter_db", type=float, default=12.0,
+                   help="wavenet_pf: largest correction per mel band and iteration, in dB")
     p.add_argument("--batch_size", type=int, default=8, help="utterances generated at once")
     p.add_argument("--speaker", type=int, default=None, help="speaker id for globally conditioned vocoders")
     p.add_argument("--seed", type=int, default=0, help="sampling / Griffin-Lim initial phase seed")
@@ -168,8 +191,11 @@ def check_synthesis_args(args):
     """Refuse out-of-range :func:`add_synthesis_args` values with one line."""
     if args.batch_size < 1:
         raise InputError(f"--batch_size must be >= 1, got {args.batch_size}")
-    if args.n_iter < 1:
-        raise InputError(f"--n_iter must be >= 1, got {args.n_iter}")
+    if args.n_iter < 1 or args.postfilter_iters < 1:
+        raise InputError(f"--n_iter and --postfilter_iters must be >= 1, got {args.n_iter} and "
+                         f"{args.postfilter_iters}")
+    if args.postfilter_db <= 0:
+        raise InputError(f"--postfilter_db must be > 0, got {args.postfilter_db}")
     if args.temperature < 0 or not 0 <= args.prob_floor < 1:
         raise InputError(f"--temperature must be >= 0 and --prob_floor in [0, 1), got {args.temperature} "
                          f"and {args.prob_floor}")
@@ -182,8 +208,10 @@ def build_parser():
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_source_args(p, ".npy mels [frames, n_mels] in [0, 1] or audio files")
     p.add_argument("--out_dir", required=True, help="folder for <stem>.wav outputs")
-    p.add_argument("--method", choices=["wavenet", "griffinlim"], default="wavenet",
-                   help="WaveNet generation, or Griffin-Lim from the same mel (the baseline)")
+    p.add_argument("--method", choices=METHODS, default="wavenet_pf",
+                   help="WaveNet samples (wavenet), the same pulled toward the mel by the post-filter (wavenet_pf), "
+                        "the post-filter alone on random-phase noise (noise_pf, a control), or Griffin-Lim from the "
+                        "same mel (the baseline)")
     add_synthesis_args(p)
     return p
 

@@ -16,6 +16,7 @@ from wavenet import evaluate as evaluate_cli
 from wavenet import export as export_cli
 from wavenet import vocode as vocode_cli
 from wavenet import train as train_cli
+from wavenet.features import log_mel, mel_postfilter
 from wavenet.model import build_wavenet, load_vocoder, make_loss, save_vocoder
 from wavenet.optimizers import make_optimizer, optimizer_matches, replace_optimizer
 
@@ -103,7 +104,8 @@ def test_swapping_the_optimizer_keeps_adam_state_and_seeds_the_average():
 @pytest.mark.slow
 def test_evaluate_scores_griffin_lim_above_an_untrained_vocoder(realdata, tmp_path):
     """Copy synthesis of two real clips: the table, JSON and figure are written; Griffin-Lim from the
-    mel is intelligible (STOI > 0.85) and far ahead of an untrained WaveNet, which makes noise."""
+    mel is intelligible (STOI > 0.85) and far ahead of an untrained WaveNet, which makes noise; the
+    post-filtered rows are the same samples pulled toward the mel (closer to it, more intelligible)."""
     clips = tmp_path / "clips"
     clips.mkdir()
     for name in ("LJ001-0010", "LJ001-0019"):
@@ -117,21 +119,28 @@ def test_evaluate_scores_griffin_lim_above_an_untrained_vocoder(realdata, tmp_pa
     assert evaluate_cli.main(["--model_dir", str(model_dir), "--input_dir", str(clips), "--out_dir", str(out),
                               "--repeats", "2"]) == 0
     for name in ("results.json", "results.md", "spectrograms.png", "wavenet/LJ001-0010.wav",
-                 "wavenet_seed1/LJ001-0010.wav", "griffinlim/LJ001-0019.wav"):
+                 "wavenet_seed1/LJ001-0010.wav", "wavenet_pf_seed1/LJ001-0010.wav", "griffinlim/LJ001-0019.wav"):
         assert (out / name).is_file(), name
     y, rate = sf.read(out / "griffinlim" / "LJ001-0010.wav")
     assert rate == 16000 and len(y) % 200 == 0
     assert not np.array_equal(sf.read(out / "wavenet" / "LJ001-0010.wav")[0],
                               sf.read(out / "wavenet_seed1" / "LJ001-0010.wav")[0])   # two sampling runs
+    raw = sf.read(out / "wavenet_seed1" / "LJ001-0019.wav", dtype="float32")[0]
+    mel = log_mel(load_audio(clips / "LJ001-0019.wav", sr=16000)[0], cfg)
+    filtered = sf.read(out / "wavenet_pf_seed1" / "LJ001-0019.wav", dtype="float32")[0]
+    np.testing.assert_allclose(filtered, mel_postfilter(raw, mel, cfg), atol=1e-4)   # same samples, filtered
+    assert np.mean(np.abs(log_mel(filtered, cfg) - mel)) < 0.5 * np.mean(np.abs(log_mel(raw, cfg) - mel))
     means = json.loads((out / "results.json").read_text())["means"]
-    assert set(means) == {"original", "wavenet", "griffinlim"}
+    assert set(means) == {"original", "wavenet", "wavenet_pf", "noise_pf", "griffinlim"}
+    assert means["noise_pf"]["runs"] == 1 and means["noise_pf"]["stoi"] > means["wavenet"]["stoi"] + 0.1
+    assert means["wavenet_pf"]["runs"] == 2 and means["wavenet_pf"]["stoi"] > means["wavenet"]["stoi"] + 0.1
     assert means["wavenet"]["runs"] == 2 and means["wavenet"]["files"] == 2 and "sd_stoi" in means["wavenet"]
     assert means["griffinlim"]["runs"] == 1 and "sd_stoi" not in means["griffinlim"]
     assert means["griffinlim"]["stoi"] > 0.85 and means["griffinlim"]["stoi"] > means["wavenet"]["stoi"] + 0.3
     assert means["griffinlim"]["visqol"] > means["wavenet"]["visqol"] + 1.0
     assert 1.0 <= means["wavenet"]["p808"] < means["original"]["p808"] <= 5.0
     table = (out / "results.md").read_text()
-    assert table.count("\n") == 5 and "| griffinlim | 2 |" in table and "| wavenet (2 runs) | 2 |" in table
+    assert table.count("\n") == 7 and "| griffinlim | 2 |" in table and "| wavenet (2 runs) | 2 |" in table
 
 
 def test_repeated_sampling_runs_are_averaged_with_their_spread():

@@ -8,7 +8,7 @@ from dsp.metrics import spectral_convergence
 from dsp.spectral import stft
 from tests.wavenet.test_wavenet_model import tiny_cfg
 from wavenet import vocode as vocode_cli
-from wavenet.features import griffin_lim_from_mel, log_mel
+from wavenet.features import griffin_lim_from_mel, log_mel, mel_postfilter
 from wavenet.model import WaveNetConfig, build_wavenet, save_vocoder
 
 SR = 22050
@@ -49,7 +49,7 @@ def run(*args):
     return vocode_cli.main([str(a) for a in args])
 
 
-@pytest.mark.parametrize("method", ["wavenet", "griffinlim"])
+@pytest.mark.parametrize("method", ["wavenet", "wavenet_pf", "noise_pf", "griffinlim"])
 def test_input_dir_writes_one_wav_per_input(model_dir, wavs, tmp_path, method):
     out = tmp_path / "out"
     assert run("--model_dir", model_dir, "--input_dir", wavs, "--out_dir", out, "--method", method) == 0
@@ -112,7 +112,8 @@ def test_model_dir_with_a_missing_or_mismatched_piece(model_dir, wavs, tmp_path,
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("flags", [["--prob_floor", "1.5"], ["--temperature", "-1"], ["--batch_size", "0"]])
+@pytest.mark.parametrize("flags", [["--prob_floor", "1.5"], ["--temperature", "-1"], ["--batch_size", "0"],
+                                   ["--postfilter_iters", "0"], ["--postfilter_db", "-3"]])
 def test_out_of_range_synthesis_flags_are_refused_before_anything_is_written(model_dir, wavs, tmp_path, capsys,
                                                                             flags):
     out = tmp_path / "out"
@@ -122,3 +123,14 @@ def test_out_of_range_synthesis_flags_are_refused_before_anything_is_written(mod
     errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and flags[0] in errors[0]
     assert not out.exists()
+
+
+def test_mel_postfilter_restores_a_quieter_copy_from_its_log_mel():
+    """The vocoder's wrapper reads the normalised log-mel: a copy 8 dB too quiet comes back."""
+    cfg = WaveNetConfig(sample_rate=16000, n_fft=800, hop=200, upsample_scales=[10, 20], mel_fmin=50.0, mel_fmax=7600.0)
+    x = tone(1.0, sr=16000, f0=180.0)
+    mel = log_mel(x, cfg)
+    x = x[:len(mel) * cfg.hop]
+    out = mel_postfilter(10 ** (-8 / 20) * x, mel, cfg)
+    assert len(out) == len(x)
+    assert np.sqrt(np.mean((out - x) ** 2)) < 0.03 * np.sqrt(np.mean(x ** 2))
