@@ -59,3 +59,21 @@ def test_shipped_vocoder_copy_synthesises_a_held_out_clip(tmp_path, realdata):
     mel_ref = log_mel(ref, cfg)
     mel_error = {name: np.mean(np.abs(log_mel(sig, cfg) - mel_ref)) for name, sig in (("model", y), ("noise", noise))}
     assert mel_error["model"] < 0.7 * mel_error["noise"], mel_error
+
+
+@pytest.mark.slow
+def test_shipped_vocoder_is_more_than_its_post_filter(tmp_path, realdata):
+    """``wavenet_pf`` (the default) against the post-filter alone on random-phase noise (``noise_pf``)
+    and the raw samples, on the held-out clip's first 2 s: the WaveNet's samples are what brings the
+    post-filtered output close to the original (wide-band PESQ 3.3 against 2.5 and 1.7 when written)."""
+    from wavenet import vocode
+
+    x, _ = load_audio(realdata / "ljspeech_sample" / "wavs" / HELD_OUT_CLIP, sr=16000)
+    write_wav(tmp_path / "clip.wav", x[:32000], 16000)
+    pesq = {}
+    for method in ("wavenet_pf", "noise_pf", "wavenet"):
+        assert vocode.main(["--model_dir", str(FOLDER), "--input", str(tmp_path / "clip.wav"), "--out_dir",
+                            str(tmp_path / method), "--seed", "0", "--method", method]) == 0
+        y, _ = sf.read(tmp_path / method / "clip.wav", dtype="float32")
+        pesq[method] = metrics.pesq_wb(x[:len(y)], y, 16000)
+    assert pesq["wavenet_pf"] > pesq["noise_pf"] + 0.4 and pesq["wavenet_pf"] > pesq["wavenet"] + 1.0, pesq
