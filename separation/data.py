@@ -24,9 +24,11 @@ def load_split(data_dir, split, kind, progress=True, max_items=None):
         split: "train", "val" or "test".
         kind: "proposed" (target = clean mel) or "b1" (target = clean linear spectrum).
     Returns:
-        list of dicts {"id", "linear" [T, 512], "mel" [T, 80], "target" [T, 80|512]}.
+        list of dicts {"id", "linear" [T, n_linear], "mel" [T, n_mels], "target" [T, n_mels|n_linear]}, at
+        the data's feature settings (``data_dir/features.json``, `separation.features.load_settings`).
     """
     data_dir = Path(data_dir)
+    fs = F.load_settings(data_dir)
     rows = read_list(data_dir / f"{split}.csv")
     if max_items:
         rows = rows[:max_items]
@@ -34,13 +36,13 @@ def load_split(data_dir, split, kind, progress=True, max_items=None):
         raise InputError(f"{data_dir / (split + '.csv')}: no mixtures listed")
     items = []
     for r in tqdm(rows, desc=f"features {split}", unit="utt", disable=not progress):
-        mix, _ = load_audio(data_dir / split / "mix" / f"{r['id']}.wav", sr=F.SR)
-        clean, _ = load_audio(data_dir / split / "clean" / f"{r['id']}.wav", sr=F.SR)
+        mix, _ = load_audio(data_dir / split / "mix" / f"{r['id']}.wav", sr=fs.sample_rate)
+        clean, _ = load_audio(data_dir / split / "clean" / f"{r['id']}.wav", sr=fs.sample_rate)
         if len(mix) != len(clean):
             raise InputError(f"{data_dir / split / 'clean' / r['id']}.wav: length {len(clean)} "
                              f"differs from its mixture ({len(mix)})")
-        feats = F.mixture_features(mix)
-        target = F.mel_features(clean) if kind == "proposed" else F.linear_features(clean)
+        feats = fs.mixture(mix)
+        target = fs.mel(clean) if kind == "proposed" else fs.linear(clean)
         items.append({"id": r["id"], **feats, "target": target})
     return items
 

@@ -1,8 +1,8 @@
 """The proposed mel encoder and baseline B1 (linear-spectrum estimator).
 
 Both take a mixture's linear log spectrum `[batch, frames, 512]` and its mel
-spectrum `[batch, frames, 80]` (both in [0, 1], see `separation.features`) and
-predict the clean target in [0, 1]:
+spectrum `[batch, frames, 80]` (both in [0, 1], see `separation.features`; the sizes of the
+paper's settings, other settings give other sizes) and predict the clean target in [0, 1]:
 - "proposed": clean mel `[batch, frames, 80]` (decoded by the WaveNet vocoder);
 - "b1": clean linear spectrum `[batch, frames, 512]` (Griffin-Lim or clean phase).
 """
@@ -77,7 +77,7 @@ def _dense(units, cfg, name):
     return layers.Dense(units, kernel_regularizer=reg, name=name)
 
 
-def build_encoder(kind="proposed", cfg=None):
+def build_encoder(kind="proposed", cfg=None, n_linear=N_LINEAR, n_mels=N_MELS):
     """Build the proposed encoder (kind="proposed") or baseline B1 (kind="b1").
 
     Proposed: BiLSTM(lstm_linear) over the linear spectrum -> Dense(320) -> (T, 80, 4);
@@ -90,21 +90,24 @@ def build_encoder(kind="proposed", cfg=None):
     Args:
         kind: "proposed" or "b1".
         cfg: EncoderConfig (default: `EncoderConfig.from_preset("default", kind)`).
+        n_linear, n_mels: feature sizes (`separation.features.FeatureSettings`; the paper's 512 and 80;
+            the B1 bins and the mel bands must be divisible by ``2 ** cfg.depth``).
     Returns:
-        keras.Model with inputs {"linear": [B, T, 512], "mel": [B, T, 80]}.
+        keras.Model with inputs {"linear": [B, T, n_linear], "mel": [B, T, n_mels]}.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown encoder kind {kind!r}; choose from {KINDS}")
     cfg = cfg or EncoderConfig.from_preset("default", kind)
     T = cfg.frames
-    if T % (2 ** cfg.depth):
-        raise ValueError(f"frames={T} must be divisible by 2**depth={2 ** cfg.depth}")
-    lin = keras.Input((T, N_LINEAR), name="linear")
-    mel = keras.Input((T, N_MELS), name="mel")
+    lin = keras.Input((T, n_linear), name="linear")
+    mel = keras.Input((T, n_mels), name="mel")
     if kind == "proposed":
-        out_bins, lin_ch, mel_ch, skip_src = N_MELS, 4, 4, mel
+        out_bins, lin_ch, mel_ch, skip_src = n_mels, 4, 4, mel
     else:
-        out_bins, lin_ch, mel_ch, skip_src = N_LINEAR, 2, 1, lin
+        out_bins, lin_ch, mel_ch, skip_src = n_linear, 2, 1, lin
+    for name, size in (("frames", T), ("output bins", out_bins)):
+        if size % (2 ** cfg.depth):
+            raise ValueError(f"{name}={size} must be divisible by 2**depth={2 ** cfg.depth}")
     h_lin = _bilstm(cfg.lstm_linear, cfg, "bilstm_linear")(lin)
     h_lin = _dense(out_bins * lin_ch, cfg, "dense_linear")(h_lin)
     h_lin = layers.Reshape((T, out_bins, lin_ch), name="reshape_linear")(h_lin)

@@ -5,8 +5,9 @@
 
 Writes, under --out_dir:
     split.json                      seed, mixing rule, speech tags and noise files per split
+    features.json                   the rate and features every later stage uses (--features)
     train.csv / val.csv / test.csv  the saved lists of (id, speech, noise, snr_db)
-    <split>/{mix,clean,noise}/<id>.wav  float wavs at 22.05 kHz (mix == clean + noise)
+    <split>/{mix,clean,noise}/<id>.wav  float wavs at its rate (mix == clean + noise)
 Speech: LJSpeech layout, split train/val/test (default 80/10/10) with --seed.
 Noise: ESC-50 layout (restricted to the paper's 20 environmental classes unless
 --categories all) or a plain folder of clips; clips with less than
@@ -27,7 +28,7 @@ from corpus.readers import ESC50_ENVIRONMENTAL_CLASSES, active_seconds, list_wav
 from dsp.audio import InputError, atomic_output, cli_main, load_audio, write_json
 from dsp.presets import parse_args
 from separation import mixing, settings
-from separation.features import SR
+from separation.features import PAPER, save_settings, settings_of
 
 
 def build_parser():
@@ -52,6 +53,9 @@ def build_parser():
     p.add_argument("--max_utts", type=int, default=None, help="use at most this many utterances")
     p.add_argument("--max_seconds", type=float, default=None,
                    help="crop utterances to this length (keeps CPU vocoding short)")
+    p.add_argument("--features", default="paper",
+                   help="'paper' (22.05 kHz, the paper's STFT and mel) or a vocoder folder / .json whose rate "
+                        "and mel the encoder is to predict (e.g. pretrained/wavenet: 16 kHz)")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -80,7 +84,7 @@ def list_noises(noise_dirs, categories, min_seconds):
     return out
 
 
-def write_float_wav(path, x, sr=SR):
+def write_float_wav(path, x, sr):
     """Atomic 32-bit float wav, not clipped: the scaled speech (or noise) of a mixture may
     exceed 1 where the other component cancels it, and mix == clean + noise must hold."""
     with atomic_output(path) as tmp:
@@ -90,9 +94,11 @@ def write_float_wav(path, x, sr=SR):
 def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_seconds=4.5,
                   snr=None, speech_split=(0.8, 0.1, 0.1), noise_test_fraction=0.1,
                   train_mixes=3, test_mixes=1, max_utts=None, max_seconds=None, seed=0,
-                  progress=True):
-    """Write the split, lists and mixtures (see module docstring). Returns the split dict."""
+                  progress=True, features=PAPER):
+    """Write the split, lists and mixtures at ``features.sample_rate`` (see module docstring). Returns the
+    split dict."""
     out_dir = Path(out_dir)
+    sr = features.sample_rate
     speech = [(tag, Path(p)) for tag, p, _ in read_ljspeech(speech_dir)]
     if max_utts:
         speech = speech[:max_utts]
@@ -100,8 +106,8 @@ def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_s
         raise InputError(f"{speech_dir}: need at least 3 utterances for train/val/test, found {len(speech)}")
     noises = []
     for path, cat in list_noises(noise_dirs, categories, min_noise_seconds):
-        x, _ = load_audio(path, sr=SR, allow_silence=True)
-        if active_seconds(x, SR) >= min_noise_seconds:
+        x, _ = load_audio(path, sr=sr, allow_silence=True)
+        if active_seconds(x, sr) >= min_noise_seconds:
             noises.append((path, cat, x))
     if len(noises) < 2:
         raise InputError(f"{', '.join(map(str, noise_dirs))}: need at least 2 noise clips with "
@@ -111,7 +117,7 @@ def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_s
     rng = np.random.default_rng(seed + 2)
     plan = {"train": (sp_train, nz_train, train_mixes), "val": (sp_val, nz_train, test_mixes),
             "test": (sp_test, nz_test, test_mixes)}
-    split = {"seed": seed, "sr": SR, "rule": "paper" if snr is None else f"snr {snr} dB",
+    split = {"seed": seed, "sr": sr, "rule": "paper" if snr is None else f"snr {snr} dB",
              "speech_dir": str(speech_dir), "noise_dirs": [str(d) for d in noise_dirs],
              "categories": categories, "min_noise_seconds": min_noise_seconds,
              "speech": {k: [t for t, _ in v[0]] for k, v in plan.items()},
@@ -122,16 +128,17 @@ def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_s
         rows = []
         jobs = [(u, j) for u in utts for j in range(k)]
         for (tag, path), j in tqdm(jobs, desc=f"mixing {name}", unit="mix", disable=not progress):
-            x, _ = load_audio(path, sr=SR)
+            x, _ = load_audio(path, sr=sr)
             if max_seconds:
-                x = x[: int(max_seconds * SR)]
+                x = x[: int(max_seconds * sr)]
             npath, ncat, noise = nz[int(rng.integers(len(nz)))]
             m, s, n = mixing.mix(x, noise, snr)
             mid = f"{tag}__{Path(npath).stem}__{j}"
             for sub, sig in (("clean", s), ("noise", n), ("mix", m)):
-                write_float_wav(out_dir / name / sub / f"{mid}.wav", sig)
+                write_float_wav(out_dir / name / sub / f"{mid}.wav", sig, sr)
             rows.append({"id": mid, "speech": str(path), "noise": str(npath), "snr_db": snr})
         mixing.write_list(out_dir / f"{name}.csv", rows)
+    save_settings(out_dir, features)
     write_json(out_dir / "split.json", split)
     return split
 
@@ -139,15 +146,16 @@ def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_s
 @cli_main
 def main(argv=None):
     a = parse_args(build_parser(), settings.preset_dir("mixtures"), argv, default="default")
+    features = settings_of(a.features)     # a bad --features fails before anything is written
     fr = tuple(float(v) for v in a.speech_split.split(","))
     if len(fr) != 3 or min(fr) < 0 or sum(fr) <= 0:
         raise InputError(f"--speech_split {a.speech_split!r}: need three non-negative fractions")
     split = make_mixtures(a.speech_dir, a.noise_dir, a.out_dir, a.categories, a.min_noise_seconds,
                           a.snr, fr, a.noise_test_fraction, a.train_mixes, a.test_mixes,
-                          a.max_utts, a.max_seconds, a.seed)
+                          a.max_utts, a.max_seconds, a.seed, features=features)
     n = {k: len(v) for k, v in split["speech"].items()}
     print(f"split (seed {a.seed}): speech {n}, noise train {len(split['noise']['train'])} / "
-          f"test {len(split['noise']['test'])} -> {a.out_dir}")
+          f"test {len(split['noise']['test'])}, {features.sample_rate} Hz -> {a.out_dir}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from dsp.presets import parse_args
 from separation import settings
 from separation.data import SeededBatches
 from separation.denoising_wavenet import B2Config, build_denoising_wavenet, compile_b2
-from separation.features import SR
+from separation.features import claim_settings, load_settings
 from separation.mixing import read_list
 from separation.training import add_training_flags, fit_checkpointed, run_distributed
 
@@ -52,15 +52,16 @@ def parse(argv=None):
 
 
 def load_pairs(data_dir, split, max_items=None):
-    """[(mixture, speech)] float32 waveforms of a split."""
+    """[(mixture, speech)] float32 waveforms of a split, at the data's rate (``features.json``)."""
     data_dir = Path(data_dir)
     rows = read_list(data_dir / f"{split}.csv")[:max_items]
     if not rows:
         raise InputError(f"{data_dir / (split + '.csv')}: no mixtures listed")
     out = []
+    sr = load_settings(data_dir).sample_rate
     for r in rows:
-        m, _ = load_audio(data_dir / split / "mix" / f"{r['id']}.wav", sr=SR)
-        s, _ = load_audio(data_dir / split / "clean" / f"{r['id']}.wav", sr=SR)
+        m, _ = load_audio(data_dir / split / "mix" / f"{r['id']}.wav", sr=sr)
+        s, _ = load_audio(data_dir / split / "clean" / f"{r['id']}.wav", sr=sr)
         out.append((m, s[: len(m)]))
     return out
 
@@ -114,6 +115,7 @@ def train(args, verbose=2):
 def _train(args, verbose):
     keras.utils.set_random_seed(args.seed)
     cfg = B2Config.from_dict(vars(args))
+    claim_settings(args.model_dir, load_settings(args.data_dir))
     train_pairs, val_pairs = load_pairs(args.data_dir, "train"), load_pairs(args.data_dir, "val")
     ds = WindowDataset(train_pairs, cfg, args.batch_size, args.steps_per_epoch, args.seed)
     val = validation_windows(val_pairs, cfg)

@@ -22,6 +22,7 @@ from dsp.presets import parse_args
 from separation import settings
 from separation.data import CropDataset, load_split, validation_arrays
 from separation.encoder import KINDS, EncoderConfig, build_encoder, compile_encoder
+from separation.features import claim_settings, load_settings
 from separation.training import add_training_flags, fit_checkpointed, run_distributed
 
 
@@ -56,11 +57,13 @@ def train(args, verbose=2):
 def _train(args, verbose):
     keras.utils.set_random_seed(args.seed)
     cfg = EncoderConfig.from_dict(vars(args))
+    fs = load_settings(args.data_dir)
+    claim_settings(args.model_dir, fs)
     train_items = load_split(args.data_dir, "train", args.kind)
     val_items = load_split(args.data_dir, "val", args.kind)
     train_ds = CropDataset(train_items, cfg.frames, args.batch_size, args.steps_per_epoch, args.seed)
     val_x, val_y = validation_arrays(val_items, cfg.frames)
-    model = compile_encoder(build_encoder(args.kind, cfg), args.lr)
+    model = compile_encoder(build_encoder(args.kind, cfg, n_linear=fs.n_linear, n_mels=fs.n_mels), args.lr)
     hist = fit_checkpointed(model, f"encoder_{args.kind}", args, cfg.to_dict(), train_ds, (val_x, val_y),
                             verbose=verbose)
     return model, hist

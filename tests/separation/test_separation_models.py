@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from dsp.audio import InputError
 from dsp.metrics import si_sdr
 from separation import features as F
 from separation import mixing
@@ -16,6 +17,7 @@ from separation.encoder import EncoderConfig, build_encoder, compile_encoder
 from separation.layers import Hourglass, ResidualBlock, weighted_squared_error
 from separation.separate import Separator, magnitude_with_phase
 from separation.training import standard_callbacks
+from wavenet.model import WaveNetConfig
 
 SR = 22050
 TINY = EncoderConfig(frames=16, lstm_linear=4, lstm_mel=4, res_mid=4, res_out=8, depth=2,
@@ -183,13 +185,28 @@ def test_proposed_path_with_injected_encoder_and_vocoder(monkeypatch):
             return np.tile(mel.mean(axis=2, keepdims=True), (1, 1, F.HOP)).reshape(mel.shape[0], -1)
 
     monkeypatch.setattr(sep_mod, "FastWaveNetGenerator", FakeGenerator)
-    s = sep_mod.Separator("proposed", encoder=enc, vocoder_model=("model", "cfg"), vocoder_batch=2, seed=5)
+    cfg = WaveNetConfig()                 # the paper's mel, like the folder's features (none saved: the paper's)
+    s = sep_mod.Separator("proposed", encoder=enc, vocoder_model=("model", cfg), vocoder_batch=2, seed=5,
+                          postfilter_iters=0)
     mixes = [_speechlike(0.5), _speechlike(0.8), _speechlike(0.3)]
     outs = s.separate_many(mixes)
     assert [len(o) for o in outs] == [len(x) for x in mixes]
     T = [F.n_frames(len(x)) for x in mixes]
     assert seen["shapes"] == [(2, max(T[:2]), 80), (1, T[2], 80)]  # batched, padded to the longest
     assert seen["seeds"] == [5, 5]
+    # the default post-filter pulls each output toward the mel it was generated from
+    filtered = sep_mod.Separator("proposed", encoder=enc, vocoder_model=("model", cfg), vocoder_batch=2,
+                                 seed=5).separate_many(mixes)
+    mels = [s.estimate_features(x) for x in mixes]
+    for raw, pf, mel, x in zip(outs, filtered, mels, mixes):
+        assert len(pf) == len(x)
+        frames = len(x) // cfg.hop
+        error = {name: np.mean(np.abs(F.mel_features(y)[:frames] - mel[:frames]))
+                 for name, y in (("raw", raw), ("pf", pf))}
+        assert error["pf"] < 0.5 * error["raw"], error
+    with pytest.raises(InputError, match="differs from the models' features"):
+        other = WaveNetConfig(sample_rate=16000, n_fft=800, hop=200, upsample_scales=[10, 20])
+        sep_mod.Separator("proposed", encoder=enc, vocoder_model=("model", other))
 
 
 @pytest.mark.slow
