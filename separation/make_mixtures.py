@@ -8,7 +8,8 @@ Writes, under --out_dir:
     features.json                   the rate and features every later stage uses (--features)
     train.csv / val.csv / test.csv  the saved lists of (id, speech, noise, snr_db)
     <split>/{mix,clean,noise}/<id>.wav  float wavs at its rate (mix == clean + noise)
-Speech: LJSpeech layout, split train/val/test (default 80/10/10) with --seed.
+Speech: LJSpeech layout, split train/val/test (default 80/10/10) with --seed; or three lists of
+folders given as the split (--train_speech, --val_speech, --test_speech).
 Noise: ESC-50 layout (restricted to the paper's 20 environmental classes unless
 --categories all) or a plain folder of clips; clips with less than
 --min_noise_seconds of sound dropped; split 90/10 into train/test noises
@@ -34,7 +35,11 @@ from separation.features import PAPER, save_settings, settings_of
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("--speech_dir", required=True, help="LJSpeech-layout folder (metadata.csv + wavs/)")
+    p.add_argument("--speech_dir", help="LJSpeech-layout folder (metadata.csv + wavs/), split by --speech_split")
+    for split in ("train", "val", "test"):
+        p.add_argument(f"--{split}_speech", nargs="+", metavar="DIR",
+                       help=f"instead of --speech_dir: folders of {split} speech (any audio files, any layout; "
+                            "all three splits given, e.g. by speaker or by file)")
     p.add_argument("--noise_dir", required=True, action="append",
                    help="ESC-50-layout folder (audio/ + meta/esc50.csv) or a plain folder of noise "
                         "clips; repeat to combine several")
@@ -91,19 +96,30 @@ def write_float_wav(path, x, sr):
         sf.write(str(tmp), np.asarray(x, np.float32), sr, subtype="FLOAT", format="WAV")
 
 
+def speech_in(folders):
+    """``[(tag, path)]`` of every audio file under ``folders``; tags ``<folder name>_<file stem>`` (prompt
+    names repeat across speakers' folders)."""
+    return [(f"{Path(d).name}_{p.stem}", p) for d in folders for p in list_wavs(d)]
+
+
 def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_seconds=4.5,
                   snr=None, speech_split=(0.8, 0.1, 0.1), noise_test_fraction=0.1,
                   train_mixes=3, test_mixes=1, max_utts=None, max_seconds=None, seed=0,
-                  progress=True, features=PAPER):
+                  progress=True, features=PAPER, speech_dirs=None):
     """Write the split, lists and mixtures at ``features.sample_rate`` (see module docstring). Returns the
-    split dict."""
+    split dict. ``speech_dirs``: ``{"train": [DIR, ...], "val": [...], "test": [...]}`` instead of
+    splitting ``speech_dir`` by ``speech_split``."""
     out_dir = Path(out_dir)
     sr = features.sample_rate
-    speech = [(tag, Path(p)) for tag, p, _ in read_ljspeech(speech_dir)]
-    if max_utts:
-        speech = speech[:max_utts]
-    if len(speech) < 3:
-        raise InputError(f"{speech_dir}: need at least 3 utterances for train/val/test, found {len(speech)}")
+    if speech_dirs:
+        sp_train, sp_val, sp_test = (speech_in(speech_dirs[k]) for k in ("train", "val", "test"))
+    else:
+        speech = [(tag, Path(p)) for tag, p, _ in read_ljspeech(speech_dir)]
+        if max_utts:
+            speech = speech[:max_utts]
+        if len(speech) < 3:
+            raise InputError(f"{speech_dir}: need at least 3 utterances for train/val/test, found {len(speech)}")
+        sp_train, sp_val, sp_test = mixing.split_items(speech, speech_split, seed)
     noises = []
     for path, cat in list_noises(noise_dirs, categories, min_noise_seconds):
         x, _ = load_audio(path, sr=sr, allow_silence=True)
@@ -112,13 +128,13 @@ def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_s
     if len(noises) < 2:
         raise InputError(f"{', '.join(map(str, noise_dirs))}: need at least 2 noise clips with "
                          f">= {min_noise_seconds} s of sound, found {len(noises)}")
-    sp_train, sp_val, sp_test = mixing.split_items(speech, speech_split, seed)
     nz_train, nz_test = mixing.split_items(noises, (1 - noise_test_fraction, noise_test_fraction), seed + 1)
     rng = np.random.default_rng(seed + 2)
     plan = {"train": (sp_train, nz_train, train_mixes), "val": (sp_val, nz_train, test_mixes),
             "test": (sp_test, nz_test, test_mixes)}
     split = {"seed": seed, "sr": sr, "rule": "paper" if snr is None else f"snr {snr} dB",
              "speech_dir": str(speech_dir), "noise_dirs": [str(d) for d in noise_dirs],
+             "speech_dirs": {k: [str(d) for d in v] for k, v in (speech_dirs or {}).items()},
              "categories": categories, "min_noise_seconds": min_noise_seconds,
              "speech": {k: [t for t, _ in v[0]] for k, v in plan.items()},
              "noise": {"train": [str(p) for p, _, _ in nz_train], "test": [str(p) for p, _, _ in nz_test]}}
@@ -147,12 +163,16 @@ def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_s
 def main(argv=None):
     a = parse_args(build_parser(), settings.preset_dir("mixtures"), argv, default="default")
     features = settings_of(a.features)     # a bad --features fails before anything is written
+    given = {k: getattr(a, f"{k}_speech") for k in ("train", "val", "test")}
+    if a.speech_dir is None and not all(given.values()) or a.speech_dir is not None and any(given.values()):
+        raise InputError("give either --speech_dir or all three of --train_speech, --val_speech, --test_speech")
     fr = tuple(float(v) for v in a.speech_split.split(","))
     if len(fr) != 3 or min(fr) < 0 or sum(fr) <= 0:
         raise InputError(f"--speech_split {a.speech_split!r}: need three non-negative fractions")
     split = make_mixtures(a.speech_dir, a.noise_dir, a.out_dir, a.categories, a.min_noise_seconds,
                           a.snr, fr, a.noise_test_fraction, a.train_mixes, a.test_mixes,
-                          a.max_utts, a.max_seconds, a.seed, features=features)
+                          a.max_utts, a.max_seconds, a.seed, features=features,
+                          speech_dirs=given if a.speech_dir is None else None)
     n = {k: len(v) for k, v in split["speech"].items()}
     print(f"split (seed {a.seed}): speech {n}, noise train {len(split['noise']['train'])} / "
           f"test {len(split['noise']['test'])}, {features.sample_rate} Hz -> {a.out_dir}")
