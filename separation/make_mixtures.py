@@ -13,7 +13,7 @@ folders given as the split (--train_speech, --val_speech, --test_speech).
 Noise: ESC-50 layout (restricted to the paper's 20 environmental classes unless
 --categories all) or a plain folder of clips; clips with less than
 --min_noise_seconds of sound dropped; split 90/10 into train/test noises
-(validation mixtures use training noises). The preset
+(validation mixtures use training noises unless --noise_val_fraction keeps some apart). The preset
 (`separation/presets/mixtures/NAME.json`: default, realdata, paper) sets the
 defaults of these flags; a flag given here overrides it.
 """
@@ -53,6 +53,8 @@ def build_parser():
                    help="mix at this SNR in dB instead of the paper's peak rule")
     p.add_argument("--speech_split", default="0.8,0.1,0.1", help="train,val,test fractions")
     p.add_argument("--noise_test_fraction", type=float, default=0.1)
+    p.add_argument("--noise_val_fraction", type=float, default=0.0,
+                   help="noise recordings kept for the validation mixtures (0: they use the training noises)")
     p.add_argument("--train_mixes", type=int, default=3, help="mixtures per training utterance")
     p.add_argument("--test_mixes", type=int, default=1, help="mixtures per val/test utterance")
     p.add_argument("--max_utts", type=int, default=None, help="use at most this many utterances")
@@ -105,7 +107,7 @@ def speech_in(folders):
 def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_seconds=4.5,
                   snr=None, speech_split=(0.8, 0.1, 0.1), noise_test_fraction=0.1,
                   train_mixes=3, test_mixes=1, max_utts=None, max_seconds=None, seed=0,
-                  progress=True, features=PAPER, speech_dirs=None):
+                  progress=True, features=PAPER, speech_dirs=None, noise_val_fraction=0.0):
     """Write the split, lists and mixtures at ``features.sample_rate`` (see module docstring). Returns the
     split dict. ``speech_dirs``: ``{"train": [DIR, ...], "val": [...], "test": [...]}`` instead of
     splitting ``speech_dir`` by ``speech_split``."""
@@ -128,16 +130,22 @@ def make_mixtures(speech_dir, noise_dirs, out_dir, categories="env", min_noise_s
     if len(noises) < 2:
         raise InputError(f"{', '.join(map(str, noise_dirs))}: need at least 2 noise clips with "
                          f">= {min_noise_seconds} s of sound, found {len(noises)}")
-    nz_train, nz_test = mixing.split_items(noises, (1 - noise_test_fraction, noise_test_fraction), seed + 1)
+    if noise_val_fraction > 0:   # three disjoint sets of noise recordings
+        nz_train, nz_val, nz_test = mixing.split_items(
+            noises, (1 - noise_val_fraction - noise_test_fraction, noise_val_fraction, noise_test_fraction), seed + 1)
+    else:                        # (the split of the releases before this flag, unchanged)
+        nz_train, nz_test = mixing.split_items(noises, (1 - noise_test_fraction, noise_test_fraction), seed + 1)
+        nz_val = nz_train
     rng = np.random.default_rng(seed + 2)
-    plan = {"train": (sp_train, nz_train, train_mixes), "val": (sp_val, nz_train, test_mixes),
+    plan = {"train": (sp_train, nz_train, train_mixes), "val": (sp_val, nz_val, test_mixes),
             "test": (sp_test, nz_test, test_mixes)}
     split = {"seed": seed, "sr": sr, "rule": "paper" if snr is None else f"snr {snr} dB",
              "speech_dir": str(speech_dir), "noise_dirs": [str(d) for d in noise_dirs],
              "speech_dirs": {k: [str(d) for d in v] for k, v in (speech_dirs or {}).items()},
              "categories": categories, "min_noise_seconds": min_noise_seconds,
              "speech": {k: [t for t, _ in v[0]] for k, v in plan.items()},
-             "noise": {"train": [str(p) for p, _, _ in nz_train], "test": [str(p) for p, _, _ in nz_test]}}
+             "noise": {"train": [str(p) for p, _, _ in nz_train], "test": [str(p) for p, _, _ in nz_test],
+                       **({"val": [str(p) for p, _, _ in nz_val]} if noise_val_fraction > 0 else {})}}
     for name, (utts, nz, k) in plan.items():
         for sub in ("mix", "clean", "noise"):
             (out_dir / name / sub).mkdir(parents=True, exist_ok=True)
@@ -172,7 +180,7 @@ def main(argv=None):
     split = make_mixtures(a.speech_dir, a.noise_dir, a.out_dir, a.categories, a.min_noise_seconds,
                           a.snr, fr, a.noise_test_fraction, a.train_mixes, a.test_mixes,
                           a.max_utts, a.max_seconds, a.seed, features=features,
-                          speech_dirs=given if a.speech_dir is None else None)
+                          speech_dirs=given if a.speech_dir is None else None, noise_val_fraction=a.noise_val_fraction)
     n = {k: len(v) for k, v in split["speech"].items()}
     print(f"split (seed {a.seed}): speech {n}, noise train {len(split['noise']['train'])} / "
           f"test {len(split['noise']['test'])}, {features.sample_rate} Hz -> {a.out_dir}")

@@ -11,6 +11,7 @@ from corpus.noise import make_noises
 from corpus.synth import make_corpus
 from dsp.audio import InputError
 from separation import features as F
+from separation import mixing
 from separation.data import CropDataset, load_split
 from separation.encoder import EncoderConfig, build_encoder
 from separation.make_mixtures import main as make_mixtures_main
@@ -93,19 +94,24 @@ def test_speech_split_given_as_folders(tmp_path, capsys):
     """--train_speech/--val_speech/--test_speech: every file of a folder goes to that split, tagged by its
     folder (the same prompt name in two speakers' folders stays two utterances); mixing the two ways of
     giving speech is refused before anything is written."""
-    make_noises(tmp_path / "noise", sr=16000, seconds=0.7, seed=0, n_per_kind=1, categories=("pink_noise", "babble"))
+    make_noises(tmp_path / "noise", sr=16000, seconds=0.7, seed=0, n_per_kind=1,
+                categories=("pink_noise", "babble", "mains_hum"))
     for speaker, f0 in (("es", 120.0), ("it", 200.0), ("lj", 150.0)):
         (tmp_path / speaker).mkdir()
         for name in ("hello", "bye"):
             sf.write(tmp_path / speaker / f"{name}.wav", harmonic(16000, 0.7, f0), 16000)
     common = ["--noise_dir", str(tmp_path / "noise"), "--categories", "all", "--min_noise_seconds", "0.5",
-              "--noise_test_fraction", "0.5"]
+              "--noise_test_fraction", "0.34", "--noise_val_fraction", "0.33"]
     make_mixtures_main(["--train_speech", str(tmp_path / "es"), str(tmp_path / "it"), "--val_speech",
                         str(tmp_path / "lj"), "--test_speech", str(tmp_path / "lj"), "--out_dir", str(tmp_path / "mix"),
                         "--train_mixes", "1", *common])
     split = json.loads((tmp_path / "mix" / "split.json").read_text())
     assert split["speech"]["train"] == ["es_bye", "es_hello", "it_bye", "it_hello"]
     assert split["speech"]["val"] == split["speech"]["test"] == ["lj_bye", "lj_hello"]
+    noises = {k: set(split["noise"][k]) for k in ("train", "val", "test")}   # three disjoint recordings
+    assert all(len(v) == 1 for v in noises.values()) and len(set.union(*noises.values())) == 3
+    for part in ("train", "val", "test"):
+        assert {r["noise"] for r in mixing.read_list(tmp_path / "mix" / f"{part}.csv")} == noises[part]
     with pytest.raises(SystemExit):
         make_mixtures_main(["--speech_dir", str(tmp_path / "es"), "--train_speech", str(tmp_path / "es"),
                             "--out_dir", str(tmp_path / "mix2"), *common])
