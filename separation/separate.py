@@ -72,8 +72,9 @@ class Separator:
         vocoder: path of the vocoder checkpoint (default <model_dir>/vocoder.keras).
         encoder / vocoder_model / b2_model: already-built models (injected, e.g. in tests);
             `vocoder_model` is a (model, WaveNetConfig) pair.
-        features: the `FeatureSettings` of the models (default: ``model_dir/features.json``, the
-            paper's for a folder without one); the vocoder's mel must be the same.
+        features: the `FeatureSettings` of the models (default: ``model_dir/features.json``; for a folder
+            without one, the vocoder's for proposed_gt, which has no encoder, else the paper's); the
+            vocoder's mel must be the same.
         postfilter_iters: iterations of the vocoder's mel post-filter toward the mel it is given
             (`wavenet.features.mel_postfilter`); 0: the raw samples.
         seed: int, the vocoder's sampling seed.
@@ -103,6 +104,8 @@ class Separator:
                 raise InputError(f"{path}: vocoder checkpoint not found (run separation/04_train_vocoder.sh)")
             self.voc = load_vocoder(path)
         if method in ("proposed", "proposed_gt"):
+            if method == "proposed_gt" and features is None and not (self.model_dir / F.FEATURES_FILE).is_file():
+                self.fs = F.FeatureSettings.from_vocoder(self.voc[1])   # no encoder, no settings: the vocoder's
             self._check_vocoder(vocoder or self.model_dir / "vocoder.keras")
         if method == "b2":
             if self.b2 is None:

@@ -264,3 +264,11 @@ def test_ema_checkpoint_holds_the_averaged_weights(tmp_path):
     assert not np.allclose(snap["raw"][0], snap["ema"][0])  # the average lags the raw weights
     for w, e in zip(saved, snap["ema"]):
         np.testing.assert_allclose(w, e, rtol=1e-6)
+
+
+def test_proposed_gt_without_saved_settings_runs_at_the_vocoders_features():
+    """No encoder and no features.json: proposed_gt takes the vocoder's rate and mel instead of the paper's."""
+    cfg = WaveNetConfig(sample_rate=16000, n_fft=800, hop=200, upsample_scales=[10, 20], mel_fmin=50.0)
+    s = sep_mod.Separator("proposed_gt", model_dir="no_such_folder", vocoder_model=("model", cfg))
+    assert (s.fs.sample_rate, s.fs.hop, s.fs.mel_fmin) == (16000, 200, 50.0)
+    assert sep_mod.Separator("ibm_gt", model_dir="no_such_folder").fs == F.PAPER
