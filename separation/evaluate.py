@@ -8,11 +8,12 @@
 Files are matched by name; any sample rate (estimates are resampled to the
 reference's rate). Metrics (dsp.metrics): PESQ (ITU-T P.862 narrow-band at
 16 kHz via `pesq`, reference first), STOI (`pystoi`), SI-SDR, and the paper's
-SDR (256-tap Wiener projection of the reference onto the estimate). Prints the
+SDR (256-tap Wiener projection of the reference onto the estimate), and DNSMOS P.808
+(non-intrusive, `dsp.metrics.dnsmos`; NaN for a silent estimate). Prints the
 table, writes <out_dir>/separation_table.csv, separation_scores.csv (per file),
 separation_metrics.png (bar chart) and separation_spectrograms_<id>.png for a few
 utterances. The last printed line is one JSON object
-{"<label>": {"pesq": ..., "stoi": ..., "si_sdr": ..., "sdr": ...}}.
+{"<label>": {"pesq": ..., "stoi": ..., "si_sdr": ..., "sdr": ..., "p808": ...}}.
 """
 import argparse
 import csv
@@ -30,7 +31,7 @@ from dsp.audio import (AudioTooShortError, InputError, atomic_output, check_outp
                        notice)
 from dsp.spectral import amplitude_to_db, stft
 
-METRICS = ("pesq", "stoi", "si_sdr", "sdr")
+METRICS = ("pesq", "stoi", "si_sdr", "sdr", "p808")
 MIN_SECONDS = 0.25  # PESQ's shortest signal: shorter files cannot be scored
 
 
@@ -44,7 +45,8 @@ def load_scored(path, sr=None, allow_silence=False):
 
 
 def score_pair(ref, est, sr):
-    """All four metrics for one (reference, estimate) pair at rate `sr`."""
+    """All metrics for one (reference, estimate) pair at rate `sr` (DNSMOS P.808 needs no reference: the
+    paper's claim is that synthesis sounds clean)."""
     n = min(len(ref), len(est))
     ref, est = ref[:n].astype(np.float64), est[:n].astype(np.float64)
     out = {}
@@ -56,6 +58,7 @@ def score_pair(ref, est, sr):
     out["stoi"] = metrics.stoi(ref, est, sr)
     out["si_sdr"] = metrics.si_sdr(ref, est)
     out["sdr"] = metrics.sdr(ref, est, taps=256)
+    out["p808"] = metrics.dnsmos(est, sr)["p808"] if np.any(est) else float("nan")   # silence has no MOS
     return out
 
 
@@ -97,10 +100,10 @@ def evaluate_dirs(reference_dir, estimate_dirs, labels=None, mixture_dir=None, p
 
 
 def format_table(summary):
-    lines = [f"{'method':<14}{'n':>4}{'PESQ':>8}{'STOI':>8}{'SI-SDR':>9}{'SDR':>9}"]
+    lines = [f"{'method':<14}{'n':>4}{'PESQ':>8}{'STOI':>8}{'SI-SDR':>9}{'SDR':>9}{'P.808':>8}"]
     for label, s in summary.items():
         lines.append(f"{label:<14}{s['n']:>4}{s['pesq']:>8.3f}{s['stoi']:>8.3f}"
-                     f"{s['si_sdr']:>9.2f}{s['sdr']:>9.2f}")
+                     f"{s['si_sdr']:>9.2f}{s['sdr']:>9.2f}{s['p808']:>8.2f}")
     return "\n".join(lines)
 
 
@@ -119,11 +122,11 @@ def write_csvs(summary, rows, out_dir):
 
 
 def plot_bars(summary, path):
-    """Bar chart of the four metrics, one bar per method (a matplotlib Figure: no pyplot state)."""
+    """Bar chart of the metrics, one bar per method (a matplotlib Figure: no pyplot state)."""
     labels = list(summary)
-    names = {"pesq": "PESQ (NB)", "stoi": "STOI", "si_sdr": "SI-SDR (dB)", "sdr": "SDR (dB)"}
-    fig = Figure(figsize=(16, 4))
-    axes = fig.subplots(1, 4)
+    names = {"pesq": "PESQ (NB)", "stoi": "STOI", "si_sdr": "SI-SDR (dB)", "sdr": "SDR (dB)", "p808": "DNSMOS P.808"}
+    fig = Figure(figsize=(20, 4))
+    axes = fig.subplots(1, len(METRICS))
     colors = matplotlib.colormaps["tab10"](np.arange(len(labels)) % 10)
     for ax, m in zip(axes, METRICS):
         vals = [summary[k][m] for k in labels]

@@ -106,14 +106,15 @@ def test_evaluate_cli_writes_the_table_the_scores_and_the_figures(separated, tmp
     summary = json.loads(printed.strip().splitlines()[-1])
     assert list(summary) == ["Input", "IBM"]
     for scores in summary.values():
-        assert set(scores) == {"pesq", "stoi", "si_sdr", "sdr"}
-        assert 1.0 <= scores["pesq"] <= 4.6 and 0.0 <= scores["stoi"] <= 1.0
+        assert set(scores) == {"pesq", "stoi", "si_sdr", "sdr", "p808"}
+        assert 1.0 <= scores["pesq"] <= 4.6 and 0.0 <= scores["stoi"] <= 1.0 and 1.0 <= scores["p808"] <= 5.0
     assert abs(summary["Input"]["si_sdr"]) < 0.5
     assert summary["IBM"]["si_sdr"] > summary["Input"]["si_sdr"] + 5
     assert summary["IBM"]["stoi"] > summary["Input"]["stoi"]
     assert summary["IBM"]["pesq"] > summary["Input"]["pesq"]
     table = (out / "separation_table.csv").read_text().strip().splitlines()
-    assert table[0] == "method,n,pesq,stoi,si_sdr,sdr" and [r.split(",")[:2] for r in table[1:]] == [
+    assert summary["IBM"]["p808"] > summary["Input"]["p808"]      # the 0 dB white noise is heard as noise
+    assert table[0] == "method,n,pesq,stoi,si_sdr,sdr,p808" and [r.split(",")[:2] for r in table[1:]] == [
         ["Input", "3"], ["IBM", "3"]]
     assert len((out / "separation_scores.csv").read_text().strip().splitlines()) == 1 + 2 * 3
     assert (out / "separation_metrics.png").stat().st_size > 1000
