@@ -46,19 +46,22 @@ def mel_magnitude(mel, cfg, n_iter=100):
     return mel_to_linear(amp, fb, n_iter=n_iter)
 
 
+def _centred_magnitude(mel, cfg):
+    """`mel_magnitude` with its last frame repeated: the centred STFT of frames * hop samples has one more."""
+    mag = mel_magnitude(mel, cfg)
+    return np.concatenate([mag, mag[-1:]])
+
+
 def griffin_lim_from_mel(mel, cfg, n_iter=32, seed=0):
     """Griffin-Lim waveform of exactly ``frames * cfg.hop`` samples from a `log_mel` (fast GL, momentum 0.99)."""
-    mag = mel_magnitude(mel, cfg)
-    mag = np.concatenate([mag, mag[-1:]])  # the centred STFT of frames * hop samples has one frame more
-    return griffin_lim(mag, n_iter=n_iter, hop_length=cfg.hop, n_fft=cfg.n_fft, length=len(mel) * cfg.hop,
-                       seed=seed)
+    return griffin_lim(_centred_magnitude(mel, cfg), n_iter=n_iter, hop_length=cfg.hop, n_fft=cfg.n_fft,
+                       length=len(mel) * cfg.hop, seed=seed)
 
 
 def random_phase_from_mel(mel, cfg, seed=0):
     """``frames * cfg.hop`` samples: `mel_magnitude` with uniformly random phase, inverted (Griffin-Lim's
     start). Through `mel_postfilter` it is the control that says how much the post-filter does alone."""
-    mag = mel_magnitude(mel, cfg)
-    mag = np.concatenate([mag, mag[-1:]])
+    mag = _centred_magnitude(mel, cfg)
     phase = np.random.default_rng(seed).uniform(-np.pi, np.pi, mag.shape)
     return istft(mag * np.exp(1j * phase), cfg.hop, n_fft=cfg.n_fft, length=len(mel) * cfg.hop).astype(np.float32)
 
