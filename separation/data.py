@@ -47,7 +47,8 @@ def load_split(data_dir, split, kind, progress=True, max_items=None):
     return items
 
 
-def _crop(a, start, frames):
+def crop_frames(a, start, frames):
+    """`a[start:start + frames]` along the first axis, the last frame repeated where `a` is too short."""
     seg = a[start:start + frames]
     if len(seg) < frames:
         seg = np.pad(seg, [(0, frames - len(seg))] + [(0, 0)] * (a.ndim - 1), mode="edge")
@@ -96,9 +97,9 @@ class CropDataset(SeededBatches):
             it = self.items[k]
             T = len(it["mel"])
             s = int(rng.integers(max(1, T - self.frames + 1)))
-            lin.append(_crop(it["linear"], s, self.frames))
-            mel.append(_crop(it["mel"], s, self.frames))
-            tgt.append(_crop(it["target"], s, self.frames))
+            lin.append(crop_frames(it["linear"], s, self.frames))
+            mel.append(crop_frames(it["mel"], s, self.frames))
+            tgt.append(crop_frames(it["target"], s, self.frames))
         return {"linear": np.stack(lin), "mel": np.stack(mel)}, np.stack(tgt)
 
 

@@ -5,7 +5,8 @@
 
 Settings come from the preset `separation/presets/<kind>/NAME.json` (default,
 realdata, paper); a flag given here overrides it. Adam (x0.98 per epoch), the
-paper's weighted squared error, random 64-frame crops. The best model on the
+paper's weighted squared error, random 64-frame crops of the saved training mixtures
+or (``--mixing dynamic``) of mixtures made afresh for every crop. The best model on the
 validation mixtures is kept as `<model_dir>/encoder_<kind>.keras`, with
 `encoder_<kind>.json` beside it (every resolved flag, the network sizes, epoch and
 score), which `separation.separate` loads by that name. Logs in
@@ -21,6 +22,7 @@ from dsp.audio import cli_main
 from dsp.presets import parse_args
 from separation import settings
 from separation.data import CropDataset, load_split, validation_arrays
+from separation.dynamic_mixing import DynamicMixtures, load_training_sources, split_rule_snr
 from separation.encoder import KINDS, EncoderConfig, build_encoder, compile_encoder
 from separation.features import claim_settings, load_settings
 from separation.training import add_training_flags, fit_checkpointed, run_distributed
@@ -32,6 +34,12 @@ def build_parser():
     p.add_argument("--kind", choices=KINDS, default="proposed",
                    help="proposed (clean mel) or b1 (clean linear spectrum); picks the preset folder")
     add_training_flags(p, "encoder_<kind>")
+    p.add_argument("--mixing", choices=("saved", "dynamic"), default="saved",
+                   help="training crops from the saved training mixtures, or from mixtures made afresh for every "
+                        "crop out of their speech and noises (separation.dynamic_mixing); validation always on "
+                        "the saved mixtures")
+    p.add_argument("--mix_seconds", type=float, default=4.0,
+                   help="--mixing dynamic: longest speech window mixed (as make_mixtures' --max_seconds)")
     net = p.add_argument_group("network sizes (EncoderConfig; defaults: the preset)")
     for field, value in EncoderConfig().to_dict().items():
         net.add_argument(f"--{field}", type=type(value), default=value)
@@ -59,9 +67,14 @@ def _train(args, verbose):
     cfg = EncoderConfig.from_dict(vars(args))
     fs = load_settings(args.data_dir)
     claim_settings(args.model_dir, fs)
-    train_items = load_split(args.data_dir, "train", args.kind)
+    if args.mixing == "dynamic":
+        speech, noises = load_training_sources(args.data_dir, fs.sample_rate)
+        train_ds = DynamicMixtures(speech, noises, fs, args.kind, cfg.frames, args.batch_size, args.steps_per_epoch,
+                                   args.seed, seconds=args.mix_seconds, snr_db=split_rule_snr(args.data_dir))
+    else:
+        train_items = load_split(args.data_dir, "train", args.kind)
+        train_ds = CropDataset(train_items, cfg.frames, args.batch_size, args.steps_per_epoch, args.seed)
     val_items = load_split(args.data_dir, "val", args.kind)
-    train_ds = CropDataset(train_items, cfg.frames, args.batch_size, args.steps_per_epoch, args.seed)
     val_x, val_y = validation_arrays(val_items, cfg.frames)
     model = compile_encoder(build_encoder(args.kind, cfg, n_linear=fs.n_linear, n_mels=fs.n_mels), args.lr)
     hist = fit_checkpointed(model, f"encoder_{args.kind}", args, cfg.to_dict(), train_ds, (val_x, val_y),

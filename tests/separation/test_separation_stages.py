@@ -249,7 +249,7 @@ def test_trainers_write_checkpoints_that_separate_loads(tmp_path, monkeypatch):
     enc = tmp_path / "tiny_encoder.json"
     enc.write_text('{"frames": 16, "lstm_linear": 4, "lstm_mel": 4, "res_mid": 4, "res_out": 8, '
                    '"depth": 2, "dropout": 0.0, "l2": 0.0}')
-    train_encoder.main(["--kind", "b1", "--preset", str(enc), *run])
+    train_encoder.main(["--kind", "b1", "--preset", str(enc), "--mixing", "dynamic", *run])
     b2 = tmp_path / "tiny_b2.json"
     b2.write_text('{"stacks": 1, "max_dilation_exp": 3, "residual_channels": 4, "gate_channels": 8, '
                   '"skip_channels": 4, "head_channels": [8, 4], "target_field": 50, "ema": 0}')
@@ -257,6 +257,7 @@ def test_trainers_write_checkpoints_that_separate_loads(tmp_path, monkeypatch):
     models = tmp_path / "models"
     meta = load_config(models / "encoder_b1.json")
     assert (meta["kind"], meta["preset"], meta["lstm_linear"], meta["config"]["frames"]) == ("b1", str(enc), 4, 16)
+    assert meta["mixing"] == "dynamic"
     assert load_config(models / "b2.json")["config"]["head_channels"] == [8, 4]
     mix, _ = load_audio(next((tmp_path / "mix" / "test" / "mix").glob("*.wav")))
     for method in ("b1", "b2"):
