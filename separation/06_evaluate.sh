@@ -9,11 +9,12 @@
 #   --data_dir DIR   mixtures and clean references of stage 1 (data/separation)
 #   --out_dir DIR    separated wavs of stage 5, one folder per method (output/separation)
 #   --fig_dir DIR    table and figures (figures/separation)
+#   --split NAME     test, or val (test)
 #   --show           print the command, run nothing
 #   --stage N --stop_stage M   run only if 6 is in [N, M]
 # Everything after -- goes to python -m separation.evaluate.
 set -euo pipefail
-data_dir=data/separation out_dir=output/separation fig_dir=figures/separation show=false
+data_dir=data/separation out_dir=output/separation fig_dir=figures/separation show=false split=test
 . "$(dirname "$0")/../utils/parse_options.sh" "$@"
 stage_on 6 || exit 0
 cd "$(dirname "$0")/.."
@@ -27,5 +28,5 @@ for method in proposed proposed_gt b1 b1_gt b2 ibm_gt; do
   fi
 done
 [ ${#dirs[@]} -gt 0 ] || { echo "error: no separated folders under $out_dir (run 05_separate.sh)" >&2; exit 1; }
-run python -m separation.evaluate --reference_dir "$data_dir/test/clean" --mixture_dir "$data_dir/test/mix" \
+run python -m separation.evaluate --reference_dir "$data_dir/$split/clean" --mixture_dir "$data_dir/$split/mix" \
     --estimate_dir "${dirs[@]}" --labels "${labels[@]}" --out_dir "$fig_dir" "$@"

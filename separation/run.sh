@@ -30,6 +30,7 @@
 #   --steps_per_epoch N --max_minutes M   override every model's steps per epoch / time budget
 #   --methods "M..."    methods of stage 5 (ibm_gt b1_gt b1 b2 proposed_gt proposed)
 #   --seed N            (0)
+#   --split NAME        the mixtures stages 5 and 6 separate and score: test, or val to choose settings (test)
 #   --resume true|false continue interrupted or finished trainings (true); false starts over
 #   --jemalloc          run under jemalloc (opt-in; see separation/_stage.sh)
 #   --show              print the effective settings and the commands of the selected stages
@@ -39,7 +40,7 @@ set -euo pipefail
 stage=1 stop_stage=6 preset="" realdata="" speech_dir="" noise_dir="" src_dir=data/separation_src
 synth_minutes=2.5 data_dir="" model_dir="" out_dir="" fig_dir="" epochs="" b1_epochs="" b2_epochs=""
 steps_per_epoch="" max_minutes="" methods="ibm_gt b1_gt b1 b2 proposed_gt proposed" seed=0
-resume=true jemalloc=false show=false
+resume=true jemalloc=false show=false split=test
 . "$(dirname "$0")/../utils/parse_options.sh" "$@"
 cd "$(dirname "$0")/.."
 
@@ -70,14 +71,14 @@ stage_args() {  # the options of stage $1, one word per line
     4) opt speech_dir "$speech_dir"; opt src_dir "$src_dir"; opt synth_minutes "$synth_minutes"
        printf '%s\n' --model_dir "$model_dir" "${train[@]}" ${budget[@]+"${budget[@]}"}; opt epochs "$epochs" ;;
     5) printf '%s\n' --data_dir "$data_dir" --model_dir "$model_dir" --out_dir "$out_dir" \
-           --methods "$methods" --seed "$seed" --jemalloc "$jemalloc" ;;
-    6) printf '%s\n' --data_dir "$data_dir" --out_dir "$out_dir" --fig_dir "$fig_dir" ;;
+           --methods "$methods" --seed "$seed" --jemalloc "$jemalloc" --split "$split" ;;
+    6) printf '%s\n' --data_dir "$data_dir" --out_dir "$out_dir" --fig_dir "$fig_dir" --split "$split" ;;
   esac
 }
 
 if [ "$show" = true ]; then
   for v in stage stop_stage preset realdata speech_dir noise_dir src_dir synth_minutes data_dir model_dir \
-           out_dir fig_dir epochs b1_epochs b2_epochs steps_per_epoch max_minutes methods seed resume jemalloc; do
+           out_dir fig_dir epochs b1_epochs b2_epochs steps_per_epoch max_minutes methods seed resume jemalloc split; do
     printf '%s=%s\n' "$v" "${!v}"
   done
 fi

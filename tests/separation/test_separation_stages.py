@@ -84,6 +84,11 @@ def test_run_sh_defaults_select_stages_and_pass_options():
     r = _bash(SEP / "run.sh", "--stage", 5, "--stop_stage", 6, "--show", "--resume", "false")
     assert [ln.split()[2] for ln in _commands(r.stdout, "=== stage")] == ["5:", "6:"]
     assert "train" not in r.stdout.split("=== stage 5")[1]
+    assert all("/test/mix" in c for c in _commands(r.stdout, "separation.separate"))
+    r = _bash(SEP / "run.sh", "--stage", 5, "--stop_stage", 6, "--show", "--split", "val")  # choosing settings
+    seps, (ev,) = _commands(r.stdout, "separation.separate"), _commands(r.stdout, "separation.evaluate")
+    assert len(seps) == 6 and all("data/separation/val/mix" in c and "/test/" not in c for c in seps)
+    assert "--reference_dir data/separation/val/clean --mixture_dir data/separation/val/mix" in ev
     r = _bash(SEP / "run.sh", "--stage", 2, "--stop_stage", 3, "--show", "--resume", "false", "--jemalloc")
     trainers = _commands(r.stdout, "separation.train_")
     assert len(trainers) == 3 and all("--no-resume" in c for c in trainers)
