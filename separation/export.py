@@ -1,0 +1,88 @@
+"""Export a trained separation model folder as a small, self-contained folder for `separate` (e.g. pretrained/).
+
+    python -m separation.export --model_dir models/sep16 --out_dir pretrained/separation \
+        [--vocoder pretrained/wavenet] [--link_vocoder]
+
+Copies `features.json` and, for each of encoder_proposed, encoder_b1 and b2 present, the model without its
+optimizer state (a third of the checkpoint's size) with its `.json` (every resolved setting, epoch, score)
+and its training log as `logs/<name>.csv`. The vocoder (`vocoder.keras` + `vocoder.json`) comes from
+`--vocoder` (a folder or `.keras`; default `<model_dir>/vocoder.keras`): copied, or with `--link_vocoder`
+linked by a relative symbolic link (a folder that refers to an already shipped vocoder). The folder is
+written under a temporary name and renamed: an existing `--out_dir` is replaced only when all went well.
+"""
+import argparse
+import os
+import shutil
+from pathlib import Path
+
+import separation.denoising_wavenet  # noqa: F401  (registers B2's layers for load_model)
+import separation.layers  # noqa: F401  (registers the encoder's layers)
+from dsp.audio import InputError, cli_main
+from dsp.backend import load_keras_model
+from separation.features import FEATURES_FILE, load_settings, settings_of
+
+MODELS = ("encoder_proposed", "encoder_b1", "b2")
+
+
+def _vocoder_path(spec, model_dir):
+    path = Path(spec) if spec else Path(model_dir) / "vocoder.keras"
+    path = path / "vocoder.keras" if path.is_dir() else path
+    if not path.is_file() or not path.with_suffix(".json").is_file():
+        raise InputError(f"{path}: vocoder checkpoint (and its .json) not found")
+    return path
+
+
+def export(model_dir, out_dir, vocoder=None, link_vocoder=False):
+    """Write the exported folder (module docstring); returns the names of the models exported."""
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    if not (model_dir / FEATURES_FILE).is_file():
+        raise InputError(f"{model_dir / FEATURES_FILE}: not found (not a trained separation model folder)")
+    fs = load_settings(model_dir)
+    voc = _vocoder_path(vocoder, model_dir)
+    if not settings_of(str(voc)).mel_matches(fs):
+        raise InputError(f"{voc}: the vocoder's rate or mel differs from the models' features ({model_dir})")
+    names = [n for n in MODELS if (model_dir / f"{n}.keras").is_file()]
+    if not names:
+        raise InputError(f"{model_dir}: none of {', '.join(n + '.keras' for n in MODELS)} found")
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "logs").mkdir(parents=True)
+    try:
+        shutil.copy(model_dir / FEATURES_FILE, tmp / FEATURES_FILE)
+        for name in names:
+            if not (model_dir / f"{name}.json").is_file():
+                raise InputError(f"{model_dir / name}.json: configuration missing beside {name}.keras")
+            load_keras_model(model_dir / f"{name}.keras", "model", compile=False).save(tmp / f"{name}.keras")
+            shutil.copy(model_dir / f"{name}.json", tmp / f"{name}.json")
+            log = model_dir / "logs" / name / "history.csv"
+            if log.is_file():
+                shutil.copy(log, tmp / "logs" / f"{name}.csv")
+        for src in (voc, voc.with_suffix(".json")):
+            dst = tmp / ("vocoder" + src.suffix)
+            if link_vocoder:
+                os.symlink(os.path.relpath(src.resolve(), out_dir.resolve()), dst)
+            else:
+                shutil.copy(src, dst)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return names
+
+
+@cli_main
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--model_dir", required=True, help="the trainers' --model_dir")
+    p.add_argument("--out_dir", required=True)
+    p.add_argument("--vocoder", help="vocoder folder or .keras (default <model_dir>/vocoder.keras)")
+    p.add_argument("--link_vocoder", action="store_true", help="a relative symbolic link instead of a copy")
+    a = p.parse_args(argv)
+    names = export(a.model_dir, a.out_dir, a.vocoder, a.link_vocoder)
+    print(f"exported {', '.join(names)} + vocoder -> {a.out_dir}")
+
+
+if __name__ == "__main__":
+    main()
