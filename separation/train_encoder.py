@@ -38,6 +38,8 @@ def build_parser():
                    help="training crops from the saved training mixtures, or from mixtures made afresh for every "
                         "crop out of their speech and noises (separation.dynamic_mixing); validation always on "
                         "the saved mixtures")
+    p.add_argument("--balance_speech", action=argparse.BooleanOptionalAction, default=False,
+                   help="--mixing dynamic: draw every folder of training speech (a speaker, a corpus) equally often")
     p.add_argument("--mix_seconds", type=float, default=4.0,
                    help="--mixing dynamic: longest speech window mixed (as make_mixtures' --max_seconds)")
     net = p.add_argument_group("network sizes (EncoderConfig; defaults: the preset)")
@@ -68,9 +70,10 @@ def _train(args, verbose):
     fs = load_settings(args.data_dir)
     claim_settings(args.model_dir, fs)
     if args.mixing == "dynamic":
-        speech, noises = load_training_sources(args.data_dir, fs.sample_rate)
+        speech, noises, folders = load_training_sources(args.data_dir, fs.sample_rate)
         train_ds = DynamicMixtures(speech, noises, fs, args.kind, cfg.frames, args.batch_size, args.steps_per_epoch,
-                                   args.seed, seconds=args.mix_seconds, snr_db=split_rule_snr(args.data_dir))
+                                   args.seed, seconds=args.mix_seconds, snr_db=split_rule_snr(args.data_dir),
+                                   groups=folders if args.balance_speech else None)
     else:
         train_items = load_split(args.data_dir, "train", args.kind)
         train_ds = CropDataset(train_items, cfg.frames, args.batch_size, args.steps_per_epoch, args.seed)

@@ -1,6 +1,7 @@
 """Dynamic mixing (separation.dynamic_mixing): targets belong to their mixtures, batches repeat by
 (seed, epoch, index), the split's rule is followed, and the sources are those of the saved training list."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,6 +68,23 @@ def test_batches_repeat_by_seed_epoch_and_index_and_change_otherwise():
         assert not np.allclose(a[0]["mel"], other[0]["mel"])
 
 
+def test_balanced_draws_give_every_folder_an_equal_share():
+    """Nine utterances of one speaker (a 300 Hz tone) and one of another (2 kHz): drawn by utterance the
+    second is in ~10 % of the crops, drawn by folder in ~50 %."""
+    speech = [_tone(300, 1.0)] * 9 + [_tone(2000, 1.0)]
+    high_band = int(np.argmax(FS.mel(_tone(2000, 0.5)).mean(0)))
+
+    def share(groups):
+        ds = DynamicMixtures(speech, [_white(1, 0)], FS, frames=8, batch_size=100, steps=1, seconds=1.0,
+                             snr_db=60.0, groups=groups)
+        y = ds[0][1]
+        return np.mean(np.argmax(y.mean(1), axis=1) == high_band)
+
+    assert share(None) < 0.2 and 0.35 < share(["a"] * 9 + ["b"]) < 0.65
+    with pytest.raises(ValueError, match="2 group labels for 10"):
+        DynamicMixtures(speech, [_white(1, 0)], FS, groups=["a", "b"])
+
+
 def test_silent_sources_are_refused_and_pauses_skipped():
     with pytest.raises(InputError, match="non-silent"):
         DynamicMixtures([np.zeros(16000, np.float32)], [_white(1, 0)], FS)
@@ -92,8 +110,10 @@ def test_split_rule_snr(tmp_path):
 def test_sources_are_the_distinct_recordings_of_the_training_list(tmp_path):
     root = write_mixtures(tmp_path, {})
     rows = read_list(root / "mix" / "train.csv")
-    speech, noises = load_training_sources(root / "mix", 22050, progress=False)
+    speech, noises, folders = load_training_sources(root / "mix", 22050, progress=False)
     assert len(speech) == len({r["speech"] for r in rows}) and len(noises) == len({r["noise"] for r in rows})
+    assert folders == [str(Path(p).parent) for p in dict.fromkeys(r["speech"] for r in rows)]
+    assert len(set(folders)) == 1      # one speaker: the synthetic corpus' wavs/
     assert all(s.ndim == 1 and s.dtype == np.float32 and len(s) > 0.5 * 22050 for s in speech)
     (root / "mix" / "train.csv").write_text("id,speech,noise,snr_db\n")
     with pytest.raises(InputError, match="no mixtures listed"):
