@@ -7,6 +7,7 @@ crop: a random window of a training utterance, a training noise started at a ran
 circularly), mixed by the split's rule (`separation.mixing.mix`: the paper's peak rule, or an SNR).
 Validation stays on the saved mixtures, so scores remain comparable across runs.
 """
+import argparse
 import json
 from pathlib import Path
 
@@ -51,6 +52,28 @@ def load_training_sources(data_dir, sample_rate, progress=True):
     if not noises:
         raise InputError(f"{Path(data_dir) / 'train.csv'}: every training noise is silent")
     return speech, noises, [str(Path(p).parent) for p in speech_paths]
+
+
+def add_mixing_flags(parser):
+    """--mixing, --balance_speech, --mix_seconds (the trainers' choice of training data)."""
+    parser.add_argument("--mixing", choices=("saved", "dynamic"), default="saved",
+                        help="training examples from the saved training mixtures, or from mixtures made afresh "
+                             "for every example out of their speech and noises (separation.dynamic_mixing); "
+                             "validation always on the saved mixtures")
+    parser.add_argument("--balance_speech", action=argparse.BooleanOptionalAction, default=False,
+                        help="--mixing dynamic: draw every folder of training speech (a speaker, a corpus) equally "
+                             "often")
+    parser.add_argument("--mix_seconds", type=float, default=4.0,
+                        help="--mixing dynamic: longest speech window mixed (as make_mixtures' --max_seconds)")
+
+
+def dynamic_mixtures(args, features, **kwargs):
+    """The `DynamicMixtures` of a trainer's resolved flags (--data_dir, --seed and the `add_mixing_flags`);
+    `kwargs` go to its constructor (kind, frames, batch_size, steps)."""
+    speech, noises, folders = load_training_sources(args.data_dir, features.sample_rate)
+    return DynamicMixtures(speech, noises, features, seed=args.seed, seconds=args.mix_seconds,
+                           snr_db=split_rule_snr(args.data_dir), groups=folders if args.balance_speech else None,
+                           **kwargs)
 
 
 class DynamicMixtures(SeededBatches):
@@ -103,12 +126,17 @@ class DynamicMixtures(SeededBatches):
                 return x
         raise InputError("dynamic mixing: 100 speech windows in a row were silent")
 
-    def example(self, rng):
-        """One crop: ({"linear": [frames, n_linear], "mel": [frames, n_mels]}, target [frames, bins])."""
+    def mixture(self, rng):
+        """One new mixture: (mixture, clean speech), both `[samples]` float32, mixture == speech + noise."""
         x = self._speech_window(rng)
         noise = self.noises[int(rng.integers(len(self.noises)))]
         noise = np.roll(noise, -int(rng.integers(len(noise))))
         mix, clean, _ = mixing.mix(x, noise, self.snr_db)
+        return mix, clean
+
+    def example(self, rng):
+        """One crop: ({"linear": [frames, n_linear], "mel": [frames, n_mels]}, target [frames, bins])."""
+        mix, clean = self.mixture(rng)
         feats = self.features.mixture(mix)
         target = self.features.mel(clean) if self.kind == "proposed" else self.features.linear(clean)
         s = int(rng.integers(max(1, len(target) - self.frames + 1)))

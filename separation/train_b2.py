@@ -13,7 +13,8 @@ the weights (`--ema`, momentum 0.99; 0 = off): on the real-data test mixtures it
 makes STOI rise steadily with the steps instead of swinging by +-0.01 from one
 checkpoint to the next (measured; README). The best model on validation windows
 is kept as `<model_dir>/b2.keras`, with `b2.json` beside it (every resolved flag,
-the network sizes under "config", epoch and score).
+the network sizes under "config", epoch and score). ``--mixing dynamic``: windows of
+mixtures made afresh for every window (separation.dynamic_mixing).
 """
 import argparse
 from pathlib import Path
@@ -25,6 +26,7 @@ from dsp.audio import InputError, cli_main, load_audio
 from dsp.presets import parse_args
 from separation import settings
 from separation.data import SeededBatches
+from separation.dynamic_mixing import add_mixing_flags, dynamic_mixtures
 from separation.denoising_wavenet import B2Config, build_denoising_wavenet, compile_b2
 from separation.features import claim_settings, load_settings
 from separation.mixing import read_list
@@ -35,6 +37,7 @@ def build_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     add_training_flags(p, "b2")
+    add_mixing_flags(p)
     p.add_argument("--ema", type=float, default=0.99,
                    help="momentum of the weight average used for validation and checkpoints (0 = off)")
     net = p.add_argument_group("network sizes (B2Config; defaults: the preset)")
@@ -77,6 +80,24 @@ def _window(pair, cfg, start):
     return x, y, c - y
 
 
+class DynamicWindows(SeededBatches):
+    """Random training windows of mixtures made afresh for every window (`DynamicMixtures.mixture`); batch i
+    of epoch e uses rng([seed, e, i])."""
+
+    def __init__(self, mixtures, cfg, batch_size, steps, seed=0, **kw):
+        super().__init__(steps, seed, **kw)
+        self.mixtures, self.cfg, self.bs = mixtures, cfg, batch_size
+
+    def __getitem__(self, idx):
+        rng = self.batch_rng(idx)
+        xs, ys, ns = [], [], []
+        for _ in range(self.bs):
+            pair = self.mixtures.mixture(rng)
+            x, y, c = _window(pair, self.cfg, int(rng.integers(max(1, len(pair[0]) - self.cfg.target_field // 2))))
+            xs.append(x), ys.append(y), ns.append(c)
+        return np.stack(xs), {"speech": np.stack(ys), "noise": np.stack(ns)}
+
+
 class WindowDataset(SeededBatches):
     """Random training windows; batch i of epoch e uses rng([seed, e, i])."""
 
@@ -115,9 +136,13 @@ def train(args, verbose=2):
 def _train(args, verbose):
     keras.utils.set_random_seed(args.seed)
     cfg = B2Config.from_dict(vars(args))
-    claim_settings(args.model_dir, load_settings(args.data_dir))
-    train_pairs, val_pairs = load_pairs(args.data_dir, "train"), load_pairs(args.data_dir, "val")
-    ds = WindowDataset(train_pairs, cfg, args.batch_size, args.steps_per_epoch, args.seed)
+    fs = load_settings(args.data_dir)
+    claim_settings(args.model_dir, fs)
+    if args.mixing == "dynamic":
+        ds = DynamicWindows(dynamic_mixtures(args, fs), cfg, args.batch_size, args.steps_per_epoch, args.seed)
+    else:
+        ds = WindowDataset(load_pairs(args.data_dir, "train"), cfg, args.batch_size, args.steps_per_epoch, args.seed)
+    val_pairs = load_pairs(args.data_dir, "val")
     val = validation_windows(val_pairs, cfg)
     model = compile_b2(build_denoising_wavenet(cfg), args.lr, ema_momentum=args.ema)
     hist = fit_checkpointed(model, "b2", args, cfg.to_dict(), ds, val, swap_ema=bool(args.ema), verbose=verbose)

@@ -22,7 +22,7 @@ from dsp.audio import cli_main
 from dsp.presets import parse_args
 from separation import settings
 from separation.data import CropDataset, load_split, validation_arrays
-from separation.dynamic_mixing import DynamicMixtures, load_training_sources, split_rule_snr
+from separation.dynamic_mixing import add_mixing_flags, dynamic_mixtures
 from separation.encoder import KINDS, EncoderConfig, build_encoder, compile_encoder
 from separation.features import claim_settings, load_settings
 from separation.training import add_training_flags, fit_checkpointed, run_distributed
@@ -34,14 +34,7 @@ def build_parser():
     p.add_argument("--kind", choices=KINDS, default="proposed",
                    help="proposed (clean mel) or b1 (clean linear spectrum); picks the preset folder")
     add_training_flags(p, "encoder_<kind>")
-    p.add_argument("--mixing", choices=("saved", "dynamic"), default="saved",
-                   help="training crops from the saved training mixtures, or from mixtures made afresh for every "
-                        "crop out of their speech and noises (separation.dynamic_mixing); validation always on "
-                        "the saved mixtures")
-    p.add_argument("--balance_speech", action=argparse.BooleanOptionalAction, default=False,
-                   help="--mixing dynamic: draw every folder of training speech (a speaker, a corpus) equally often")
-    p.add_argument("--mix_seconds", type=float, default=4.0,
-                   help="--mixing dynamic: longest speech window mixed (as make_mixtures' --max_seconds)")
+    add_mixing_flags(p)
     net = p.add_argument_group("network sizes (EncoderConfig; defaults: the preset)")
     for field, value in EncoderConfig().to_dict().items():
         net.add_argument(f"--{field}", type=type(value), default=value)
@@ -70,10 +63,8 @@ def _train(args, verbose):
     fs = load_settings(args.data_dir)
     claim_settings(args.model_dir, fs)
     if args.mixing == "dynamic":
-        speech, noises, folders = load_training_sources(args.data_dir, fs.sample_rate)
-        train_ds = DynamicMixtures(speech, noises, fs, args.kind, cfg.frames, args.batch_size, args.steps_per_epoch,
-                                   args.seed, seconds=args.mix_seconds, snr_db=split_rule_snr(args.data_dir),
-                                   groups=folders if args.balance_speech else None)
+        train_ds = dynamic_mixtures(args, fs, kind=args.kind, frames=cfg.frames, batch_size=args.batch_size,
+                                    steps=args.steps_per_epoch)
     else:
         train_items = load_split(args.data_dir, "train", args.kind)
         train_ds = CropDataset(train_items, cfg.frames, args.batch_size, args.steps_per_epoch, args.seed)

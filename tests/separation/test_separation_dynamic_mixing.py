@@ -118,3 +118,22 @@ def test_sources_are_the_distinct_recordings_of_the_training_list(tmp_path):
     (root / "mix" / "train.csv").write_text("id,speech,noise,snr_db\n")
     with pytest.raises(InputError, match="no mixtures listed"):
         load_training_sources(root / "mix", 22050)
+
+
+def test_b2_windows_of_new_mixtures_add_up_and_repeat():
+    """B2's windows (train_b2.DynamicWindows): speech + noise targets are the mixture's centre samples; the
+    batch repeats for its (seed, epoch, index)."""
+    from separation.denoising_wavenet import B2Config
+    from separation.train_b2 import DynamicWindows
+
+    cfg = B2Config(stacks=1, max_dilation_exp=3, residual_channels=4, gate_channels=8, skip_channels=4,
+                   head_channels=(8, 4), target_field=100)
+    mixtures = DynamicMixtures([_tone(200, 1.0), _tone(350, 2.0)], [_white(0.5, 1)], FS, seconds=1.0)
+    ds = DynamicWindows(mixtures, cfg, batch_size=3, steps=2, seed=0)
+    x, y = ds[1]
+    assert x.shape == (3, cfg.input_length) and y["speech"].shape == y["noise"].shape == (3, cfg.target_field)
+    half = (cfg.model_field - 1) // 2
+    np.testing.assert_allclose(y["speech"] + y["noise"], x[:, half:half + cfg.target_field], atol=1e-6)
+    assert np.abs(y["noise"]).max() > 0.01 and np.abs(y["speech"]).max() > 0.1
+    np.testing.assert_array_equal(x, ds[1][0])
+    assert not np.allclose(x, ds[0][0])
