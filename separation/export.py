@@ -5,15 +5,19 @@
 
 Copies `features.json` and, for each of encoder_proposed, encoder_b1 and b2 present, the model without its
 optimizer state (a third of the checkpoint's size) with its `.json` (every resolved setting, epoch, score)
-and its training log as `logs/<name>.csv`. The vocoder (`vocoder.keras` + `vocoder.json`) comes from
+and its training log as `logs/<name>.csv` (all of them drawn in `learning_curves.png`). The vocoder (`vocoder.keras` + `vocoder.json`) comes from
 `--vocoder` (a folder or `.keras`; default `<model_dir>/vocoder.keras`): copied, or with `--link_vocoder`
 linked by a relative symbolic link (a folder that refers to an already shipped vocoder). The folder is
 written under a temporary name and renamed: an existing `--out_dir` is replaced only when all went well.
 """
 import argparse
+import csv
+import json
 import os
 import shutil
 from pathlib import Path
+
+from matplotlib.figure import Figure
 
 import separation.denoising_wavenet  # noqa: F401  (registers B2's layers for load_model)
 import separation.layers  # noqa: F401  (registers the encoder's layers)
@@ -30,6 +34,27 @@ def _vocoder_path(spec, model_dir):
     if not path.is_file() or not path.with_suffix(".json").is_file():
         raise InputError(f"{path}: vocoder checkpoint (and its .json) not found")
     return path
+
+
+def plot_learning_curves(folder, names, png_path):
+    """Training and validation loss of each exported model (``folder/logs/<name>.csv``) against optimizer steps,
+    one panel per model, the kept checkpoint marked."""
+    fig = Figure(figsize=(4.2 * len(names), 3.4))
+    for ax, name in zip(fig.subplots(1, len(names), squeeze=False)[0], names):
+        meta = json.loads((Path(folder) / f"{name}.json").read_text())
+        with open(Path(folder) / "logs" / f"{name}.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        steps = [(int(r["epoch"]) + 1) * int(meta["steps_per_epoch"]) for r in rows]
+        ax.plot(steps, [float(r["loss"]) for r in rows], label="training", alpha=0.6)
+        ax.plot(steps, [float(r["val_loss"]) for r in rows], label="validation mixtures")
+        ax.axvline(int(meta["epoch"]) * int(meta["steps_per_epoch"]), color="k", ls=":", label="kept")
+        ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xlabel("optimizer step")
+        ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png_path, format="png", dpi=90)
 
 
 def export(model_dir, out_dir, vocoder=None, link_vocoder=False):
@@ -57,6 +82,9 @@ def export(model_dir, out_dir, vocoder=None, link_vocoder=False):
             log = model_dir / "logs" / name / "history.csv"
             if log.is_file():
                 shutil.copy(log, tmp / "logs" / f"{name}.csv")
+        logged = [n for n in names if (tmp / "logs" / f"{n}.csv").is_file()]
+        if logged:
+            plot_learning_curves(tmp, logged, tmp / "learning_curves.png")
         for src in (voc, voc.with_suffix(".json")):
             dst = tmp / ("vocoder" + src.suffix)
             if link_vocoder:

@@ -27,7 +27,7 @@ def _trained_folder(folder, fs):
          "mel": np.random.default_rng(1).random((2, 16, fs.n_mels), np.float32)}
     model.fit(x, x["linear"], epochs=1, verbose=0)   # builds the optimizer's state
     model.save(folder / "encoder_b1.keras")
-    save_config(folder / "encoder_b1.json", {"config": TINY.to_dict(), "epoch": 1, "best": 0.1})
+    save_config(folder / "encoder_b1.json", {"config": TINY.to_dict(), "epoch": 1, "best": 0.1, "steps_per_epoch": 2})
     (folder / "logs" / "encoder_b1").mkdir(parents=True)
     (folder / "logs" / "encoder_b1" / "history.csv").write_text("epoch,loss,val_loss\n0,0.2,0.1\n")
     return model, x
@@ -41,6 +41,7 @@ def test_export_links_the_vocoder_and_drops_the_optimizer(tmp_path):
     assert (out / "vocoder.keras").is_symlink() and not Path((out / "vocoder.keras").readlink()).is_absolute()
     assert (out / "vocoder.keras").resolve() == (SHIPPED_VOCODER / "vocoder.keras").resolve()
     assert (out / "logs" / "encoder_b1.csv").read_text().startswith("epoch,loss")
+    assert (out / "learning_curves.png").stat().st_size > 5000
     assert F.load_settings(out) == fs and (out / "encoder_b1.json").is_file()
     assert (out / "encoder_b1.keras").stat().st_size < 0.6 * (tmp_path / "models" / "encoder_b1.keras").stat().st_size
     sep = Separator("b1", out, progress=False)
