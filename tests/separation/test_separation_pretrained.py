@@ -13,12 +13,17 @@ from separation import features as F
 from separation import mixing
 from separation.separate import Separator
 from wavenet.features import log_mel
+from wavenet.model import WaveNetConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "pretrained" / "separation"
 HELD_OUT_SPEECH = "LJ001-0027.wav"
 HELD_OUT_NOISE = "TraficHigh2.wav"     # lincity_sfx, in the split's test noises
 SECONDS = 2.5
+# when written (2026-12-05): B2 +1.9 dB SI-SDR; log-mel error against the clean speech's, as a fraction of the
+# mixture's: B1 0.65, Proposed 0.55; Proposed STOI 0.63 against 0.52 for noise with the clean frame energies
+B2_GAIN_DB = 1.0
+MEL_RATIO = {"b1": 0.8, "proposed": 0.75}
 
 
 def test_shipped_folder_is_complete_small_and_consistent():
@@ -47,7 +52,16 @@ def held_out_mixture(realdata):
 
 
 def _mel_error(x, ref, cfg):
+    """Mean absolute difference of the normalised log-mels (the vocoder's features) of `x` and `ref`."""
     return float(np.mean(np.abs(log_mel(x, cfg) - log_mel(ref, cfg))))
+
+
+def energy_matched_noise(x, hop, seed=0):
+    """White noise with the RMS of every hop-long frame of `x` (zero-padded to `x`'s length)."""
+    frames = len(x) // hop
+    rms = np.sqrt(np.mean(x[:frames * hop].reshape(frames, hop) ** 2, axis=1) + 1e-12)
+    noise = np.random.default_rng(seed).standard_normal(frames * hop).astype(np.float32) * np.repeat(rms, hop)
+    return np.pad(noise, (0, len(x) - frames * hop))
 
 
 @pytest.mark.slow
@@ -56,7 +70,8 @@ def test_b2_and_b1_separate_a_held_out_mixture(held_out_mixture):
     b2 = Separator("b2", FOLDER, progress=False).separate(mix)
     assert b2.shape == mix.shape and metrics.si_sdr(clean, b2) > metrics.si_sdr(clean, mix) + B2_GAIN_DB
     b1 = Separator("b1", FOLDER, progress=False).separate(mix)
-    assert metrics.stoi(clean, b1, 16000) > metrics.stoi(clean, mix, 16000) + B1_STOI_GAIN
+    cfg = WaveNetConfig.from_dict(json.loads((FOLDER / "vocoder.json").read_text())["config"])
+    assert b1.shape == mix.shape and _mel_error(b1, clean, cfg) < MEL_RATIO["b1"] * _mel_error(mix, clean, cfg)
 
 
 @pytest.mark.slow
@@ -67,5 +82,5 @@ def test_proposed_synthesises_cleaner_speech_than_the_mixture(held_out_mixture):
     cfg = sep.voc[1]
     est = sep.separate(mix)
     assert est.shape == mix.shape and np.all(np.isfinite(est))
-    assert _mel_error(est, clean, cfg) < PROPOSED_MEL_RATIO * _mel_error(mix, clean, cfg)
-    assert metrics.stoi(clean, est, 16000) > PROPOSED_STOI
+    assert _mel_error(est, clean, cfg) < MEL_RATIO["proposed"] * _mel_error(mix, clean, cfg)
+    assert metrics.stoi(clean, est, 16000) > metrics.stoi(clean, energy_matched_noise(clean, cfg.hop), 16000) + 0.05
