@@ -75,3 +75,22 @@ def tiny_corpus(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny_corpus")
     make_corpus(out, n_utterances=4, seconds_per_utt=(1.0, 1.5), sr=16000, seed=0)
     return out
+
+
+def pytest_configure(config):
+    """Compile librosa's cached numba gufuncs in the controller, once, before pytest-xdist starts its workers.
+
+    Two workers compiling the same ``guvectorize(cache=True)`` function at once can leave the cache with the
+    two files of that function written by different processes; the next load then segfaults (numba issue
+    10128: seen as a worker crash inside ``librosa.util.localmin`` under ``pyin`` in a fresh clone). Compiled
+    and cached here first, the workers only load them.
+    """
+    if hasattr(config, "workerinput"):      # an xdist worker: the controller has done it
+        return
+    import librosa
+    import numpy as np
+
+    tone = (0.3 * np.sin(2 * np.pi * 200 * np.arange(8000) / 16000)).astype(np.float32)
+    librosa.pyin(tone, fmin=100, fmax=400, sr=16000, frame_length=1024)   # pitch gufuncs, localmin/localmax
+    librosa.beat.beat_track(y=tone, sr=16000)
+    librosa.zero_crossings(tone)
