@@ -80,6 +80,16 @@ def _window(pair, cfg, start):
     return x, y, c - y
 
 
+def _stacked(pairs_and_starts, cfg):
+    """B2's batch of `_window`s: (mixtures [n, input_length], {"speech", "noise": [n, target_field]})."""
+    xs, ys, ns = zip(*(_window(pair, cfg, int(start)) for pair, start in pairs_and_starts))
+    return np.stack(xs), {"speech": np.stack(ys), "noise": np.stack(ns)}
+
+
+def _random_start(pair, cfg, rng):
+    return int(rng.integers(max(1, len(pair[0]) - cfg.target_field // 2)))
+
+
 class DynamicWindows(SeededBatches):
     """Random training windows of mixtures made afresh for every window (`DynamicMixtures.mixture`); batch i
     of epoch e uses rng([seed, e, i])."""
@@ -90,12 +100,12 @@ class DynamicWindows(SeededBatches):
 
     def __getitem__(self, idx):
         rng = self.batch_rng(idx)
-        xs, ys, ns = [], [], []
-        for _ in range(self.bs):
-            pair = self.mixtures.mixture(rng)
-            x, y, c = _window(pair, self.cfg, int(rng.integers(max(1, len(pair[0]) - self.cfg.target_field // 2))))
-            xs.append(x), ys.append(y), ns.append(c)
-        return np.stack(xs), {"speech": np.stack(ys), "noise": np.stack(ns)}
+
+        def drawn():   # lazily: the mixture, then its start, window by window
+            for _ in range(self.bs):
+                pair = self.mixtures.mixture(rng)
+                yield pair, _random_start(pair, self.cfg, rng)
+        return _stacked(drawn(), self.cfg)
 
 
 class WindowDataset(SeededBatches):
@@ -107,22 +117,13 @@ class WindowDataset(SeededBatches):
 
     def __getitem__(self, idx):
         rng = self.batch_rng(idx)
-        xs, ys, ns = [], [], []
-        for k in rng.integers(len(self.pairs), size=self.bs):
-            n = len(self.pairs[k][0])
-            x, y, c = _window(self.pairs[k], self.cfg, int(rng.integers(max(1, n - self.cfg.target_field // 2))))
-            xs.append(x), ys.append(y), ns.append(c)
-        return np.stack(xs), {"speech": np.stack(ys), "noise": np.stack(ns)}
+        picks = rng.integers(len(self.pairs), size=self.bs)   # all pairs first, then the starts (as before)
+        return _stacked(((self.pairs[k], _random_start(self.pairs[k], self.cfg, rng)) for k in picks), self.cfg)
 
 
 def validation_windows(pairs, cfg, per_utt=16):
-    xs, ys, ns = [], [], []
-    for p in pairs:
-        n = len(p[0])
-        for start in np.linspace(0, max(0, n - cfg.target_field), per_utt).astype(int):
-            x, y, c = _window(p, cfg, int(start))
-            xs.append(x), ys.append(y), ns.append(c)
-    return np.stack(xs), {"speech": np.stack(ys), "noise": np.stack(ns)}
+    return _stacked(((p, start) for p in pairs
+                     for start in np.linspace(0, max(0, len(p[0]) - cfg.target_field), per_utt).astype(int)), cfg)
 
 
 def train(args, verbose=2):
