@@ -17,6 +17,7 @@ from separation.layers import Hourglass, ResidualBlock, weighted_squared_error
 N_LINEAR = 512
 N_MELS = 80
 KINDS = ("proposed", "b1")
+OUTPUTS = ("mapping", "mask")
 
 
 @dataclasses.dataclass
@@ -38,6 +39,9 @@ class EncoderConfig:
         bn_momentum: float, BatchNormalization momentum (Keras' 0.99; the CPU default uses 0.9:
             after a few hundred steps the moving statistics of 0.99 still carry their
             initial values, and the inference-mode network is far worse than in training).
+        output: str, "mapping" (the paper: the last 3x3 conv's sigmoid is the estimate) or "mask"
+            (beyond the paper: that sigmoid is a gain on the mixture's own normalised feature,
+            so the estimate never exceeds the mixture and speech-dominated bins pass unchanged).
     """
 
     frames: int = 64
@@ -49,6 +53,7 @@ class EncoderConfig:
     dropout: float = 0.25
     l2: float = 1e-7
     bn_momentum: float = 0.99
+    output: str = "mapping"
 
     @classmethod
     def from_preset(cls, name="default", kind="proposed"):
@@ -83,7 +88,7 @@ def build_encoder(kind="proposed", cfg=None, n_linear=N_LINEAR, n_mels=N_MELS):
     Proposed: BiLSTM(lstm_linear) over the linear spectrum -> Dense(320) -> (T, 80, 4);
     BiLSTM(lstm_mel) over the mel -> Dense(320) -> (T, 80, 4); concatenated with the
     mixture mel -> (T, 80, 9) -> Hourglass(depth) -> concat mixture mel -> residual
-    -> Conv2D(1, 3x3, sigmoid) -> (T, 80).
+    -> Conv2D(1, 3x3, sigmoid) -> (T, 80) (with output="mask", times the mixture mel).
     B1: the same with Dense(1024) -> (T, 512, 2), Dense(512) -> (T, 512, 1), the linear
     mixture as the extra channel -> (T, 512, 4) ... -> (T, 512).
 
@@ -98,6 +103,8 @@ def build_encoder(kind="proposed", cfg=None, n_linear=N_LINEAR, n_mels=N_MELS):
     if kind not in KINDS:
         raise ValueError(f"unknown encoder kind {kind!r}; choose from {KINDS}")
     cfg = cfg or EncoderConfig.from_preset("default", kind)
+    if cfg.output not in OUTPUTS:
+        raise ValueError(f"unknown encoder output {cfg.output!r}; choose from {OUTPUTS}")
     T = cfg.frames
     lin = keras.Input((T, n_linear), name="linear")
     mel = keras.Input((T, n_mels), name="mel")
@@ -121,6 +128,8 @@ def build_encoder(kind="proposed", cfg=None, n_linear=N_LINEAR, n_mels=N_MELS):
     h = ResidualBlock(cfg.res_out, cfg.res_mid, cfg.l2, cfg.bn_momentum, name="post_residual")(h)
     # float32 under --mixed_precision: the output and the loss stay in full precision
     h = layers.Conv2D(1, 3, padding="same", activation="sigmoid", dtype="float32", name="out_conv")(h)
+    if cfg.output == "mask":
+        h = layers.Multiply(dtype="float32", name="masked_mixture")([h, skip_img])
     out = layers.Reshape((T, out_bins), dtype="float32", name=f"{kind}_estimate")(h)
     return keras.Model({"linear": lin, "mel": mel}, out, name=f"encoder_{kind}")
 

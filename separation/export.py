@@ -36,18 +36,43 @@ def _vocoder_path(spec, model_dir):
     return path
 
 
+def log_steps(rows, steps_per_epoch):
+    """Optimizer steps at the end of each logged epoch, counted across warm restarts.
+
+    A finished run given more epochs continues from its best weights with a new schedule, and its
+    log goes on from epoch 0 again (`separation.training.resume_weights`); every epoch that does not
+    follow its predecessor starts such a segment, placed after the one before.
+
+    Args:
+        rows: the log's rows (dicts with an "epoch" field), in file order.
+    Returns:
+        list of int, one per row, strictly increasing.
+    """
+    steps, offset, previous = [], 0, None
+    for r in rows:
+        epoch = int(r["epoch"])
+        if previous is not None and epoch <= previous:
+            offset = steps[-1]
+        steps.append(offset + (epoch + 1) * int(steps_per_epoch))
+        previous = epoch
+    return steps
+
+
 def plot_learning_curves(folder, names, png_path):
     """Training and validation loss of each exported model (``folder/logs/<name>.csv``) against optimizer steps,
-    one panel per model, the kept checkpoint marked."""
+    one panel per model, the kept checkpoint (the logged epoch with its validation score) marked."""
     fig = Figure(figsize=(4.2 * len(names), 3.4))
     for ax, name in zip(fig.subplots(1, len(names), squeeze=False)[0], names):
         meta = json.loads((Path(folder) / f"{name}.json").read_text())
         with open(Path(folder) / "logs" / f"{name}.csv") as fh:
             rows = list(csv.DictReader(fh))
-        steps = [(int(r["epoch"]) + 1) * int(meta["steps_per_epoch"]) for r in rows]
+        steps = log_steps(rows, meta["steps_per_epoch"])
+        val = [float(r["val_loss"]) for r in rows]
         ax.plot(steps, [float(r["loss"]) for r in rows], label="training", alpha=0.6)
-        ax.plot(steps, [float(r["val_loss"]) for r in rows], label="validation mixtures")
-        ax.axvline(int(meta["epoch"]) * int(meta["steps_per_epoch"]), color="k", ls=":", label="kept")
+        ax.plot(steps, val, label="validation mixtures")
+        kept = min(range(len(val)), key=lambda i: abs(val[i] - float(meta["best"]))) if val else None
+        if kept is not None:
+            ax.axvline(steps[kept], color="k", ls=":", label="kept")
         ax.set_yscale("log")
         ax.set_title(name)
         ax.set_xlabel("optimizer step")

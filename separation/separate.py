@@ -30,6 +30,7 @@ import separation.layers  # noqa: F401  (registers the encoder's layers for load
 from dsp.audio import InputError, check_output, cli_main, load_audio, resample, write_wav
 from dsp.backend import load_keras_model
 from dsp.presets import load_config
+from dsp.pghi import fgla_refine
 from dsp.spectral import griffin_lim
 from separation import features as F
 from separation.blocks import predict_utterance
@@ -41,6 +42,7 @@ from wavenet.model import load_vocoder
 METHODS = ("proposed", "proposed_gt", "b1", "b1_gt", "b2", "ibm_gt")
 NEEDS_REFERENCE = ("proposed_gt", "b1_gt", "ibm_gt")
 GRIFFIN_LIM_ITERS = 100
+GL_INITS = ("random", "mixture")
 
 
 def ideal_binary_mask(mixture, reference, fs=F.PAPER):
@@ -77,17 +79,23 @@ class Separator:
             vocoder's mel must be the same.
         postfilter_iters: iterations of the vocoder's mel post-filter toward the mel it is given
             (`wavenet.features.mel_postfilter`); 0: the raw samples.
+        gl_iters: B1's Griffin-Lim iterations.
+        gl_init: B1's starting phase: "random" (the paper) or "mixture" (the mixture's own phase,
+            refined by fast Griffin-Lim: `dsp.pghi.fgla_refine`).
         seed: int, the vocoder's sampling seed.
     """
 
     def __init__(self, method, model_dir="models/separation", vocoder=None, encoder=None,
                  vocoder_model=None, b2_model=None, gl_iters=GRIFFIN_LIM_ITERS, vocoder_batch=16,
-                 progress=True, seed=0, features=None, postfilter_iters=3):
+                 progress=True, seed=0, features=None, postfilter_iters=3, gl_init="random"):
         if method not in METHODS:
             raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
         self.method, self.model_dir = method, Path(model_dir)
         self.fs = F.load_settings(self.model_dir) if features is None else features
         self.postfilter_iters = postfilter_iters
+        if gl_init not in GL_INITS:
+            raise InputError(f"unknown Griffin-Lim start {gl_init!r}; choose from {', '.join(GL_INITS)}")
+        self.gl_init = gl_init
         self.gl_iters, self.vocoder_batch, self.progress, self.seed = gl_iters, vocoder_batch, progress, seed
         self.encoder, self.voc, self.b2 = encoder, vocoder_model, b2_model
         self.b2_cfg = None
@@ -187,6 +195,10 @@ class Separator:
         mag = self.fs.linear_to_magnitude(self.estimate_features(mixture))
         if self.method == "b1_gt":
             return _fit_length(magnitude_with_phase(mag, reference, n, self.fs), n)
+        if self.gl_init == "mixture":   # fast Griffin-Lim started from the mixture's phase
+            phase = np.angle(self.fs.complex_stft(mixture))[:len(mag)]
+            phase = fgla_refine(mag[:len(phase)], phase, self.gl_iters, self.fs.hop, self.fs.n_fft)
+            return _fit_length(self.fs.inverse_stft(mag[:len(phase)] * np.exp(1j * phase), n), n)
         return _fit_length(griffin_lim(mag, n_iter=self.gl_iters, hop_length=self.fs.hop, n_fft=self.fs.n_fft,
                                        length=n), n)
 
@@ -213,6 +225,8 @@ def build_parser():
     p.add_argument("--limit", type=int, default=None, help="batch mode: first N files only")
     p.add_argument("--postfilter_iters", type=int, default=3,
                    help="proposed methods: mel post-filter iterations on the vocoder's output (0: raw samples)")
+    p.add_argument("--gl_init", choices=GL_INITS, default="random",
+                   help="b1: Griffin-Lim's starting phase, random (the paper) or the mixture's")
     p.add_argument("--seed", type=int, default=0, help="the vocoder's sampling seed")
     return p
 
@@ -243,7 +257,7 @@ def main(argv=None):
     if a.postfilter_iters < 0:
         raise InputError(f"--postfilter_iters must be >= 0, got {a.postfilter_iters}")
     sep = Separator(a.method, a.model_dir, a.vocoder, vocoder_batch=a.vocoder_batch, seed=a.seed,
-                    postfilter_iters=a.postfilter_iters)
+                    postfilter_iters=a.postfilter_iters, gl_init=a.gl_init)
     sr, n_fft = sep.fs.sample_rate, sep.fs.n_fft
     mixtures = [load_audio(i, sr=sr, min_samples=n_fft)[0] for i, _, _ in pairs]
     # every output goes back to its mixture's own rate and length (the files are valid: just read)

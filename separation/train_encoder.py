@@ -23,7 +23,7 @@ from dsp.presets import parse_args
 from separation import settings
 from separation.data import CropDataset, load_split, validation_arrays
 from separation.dynamic_mixing import add_mixing_flags, dynamic_mixtures
-from separation.encoder import KINDS, EncoderConfig, build_encoder, compile_encoder
+from separation.encoder import KINDS, OUTPUTS, EncoderConfig, build_encoder, compile_encoder
 from separation.features import claim_settings, load_settings
 from separation.training import add_training_flags, fit_checkpointed, run_distributed
 
@@ -37,7 +37,11 @@ def build_parser():
     add_mixing_flags(p)
     net = p.add_argument_group("network sizes (EncoderConfig; defaults: the preset)")
     for field, value in EncoderConfig().to_dict().items():
-        net.add_argument(f"--{field}", type=type(value), default=value)
+        if field == "output":
+            net.add_argument("--output", choices=OUTPUTS, default=value,
+                             help="mapping: the paper's sigmoid estimate; mask: a sigmoid gain on the mixture's feature")
+        else:
+            net.add_argument(f"--{field}", type=type(value), default=value)
     return p
 
 

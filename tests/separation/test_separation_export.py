@@ -9,7 +9,7 @@ from dsp.audio import InputError
 from dsp.presets import save_config
 from separation import features as F
 from separation.encoder import EncoderConfig, build_encoder, compile_encoder
-from separation.export import export
+from separation.export import export, log_steps
 from separation.separate import Separator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,3 +65,12 @@ def test_bad_folders_are_refused_and_nothing_is_written(tmp_path):
     with pytest.raises(InputError, match="none of encoder_proposed.keras"):
         export(tmp_path / "empty", out, SHIPPED_VOCODER)
     assert not out.exists() and not list(tmp_path.glob(".*tmp*"))
+
+
+def test_log_steps_place_a_warm_restart_after_the_run_it_continues():
+    """A finished 3-epoch run continued for 2 more logs epochs 0, 1, 2, 0, 1: the curve goes on
+    (steps 10..50), it does not fold back onto the first run."""
+    rows = [{"epoch": e} for e in (0, 1, 2, 0, 1)]
+    assert log_steps(rows, 10) == [10, 20, 30, 40, 50]
+    assert log_steps([{"epoch": 4}, {"epoch": 5}], 25) == [125, 150]   # a log trimmed on resume
+    assert log_steps([], 25) == []
