@@ -76,7 +76,7 @@ def _train(args, verbose):
     val_x, val_y = validation_arrays(val_items, cfg.frames)
     model = compile_encoder(build_encoder(args.kind, cfg, n_linear=fs.n_linear, n_mels=fs.n_mels), args.lr)
     hist = fit_checkpointed(model, f"encoder_{args.kind}", args, cfg.to_dict(), train_ds, (val_x, val_y),
-                            verbose=verbose)
+                            verbose=verbose, config_defaults=EncoderConfig().to_dict())
     return model, hist
 
 

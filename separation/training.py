@@ -186,7 +186,7 @@ class ExactSwapEMAWeights(keras.callbacks.SwapEMAWeights):
                 self._swap_variables()
 
 
-def resume_weights(model, ckpt_path, log_dir, config, resume):
+def resume_weights(model, ckpt_path, log_dir, config, resume, defaults=None):
     """Check a checkpoint about to be continued, and load it when the run that wrote it finished.
 
     An interrupted run (its `log_dir/backup` still there) is restored from its backup by
@@ -194,6 +194,8 @@ def resume_weights(model, ckpt_path, log_dir, config, resume):
 
     Args:
         config: dict, the network sizes of this run (`cfg.to_dict()`).
+        defaults: dict, the value of every field of the config class when not given (`Cls().to_dict()`): a
+            checkpoint written before a field existed was trained with its default.
     Raises:
         InputError: the checkpoint was trained with other network sizes.
     """
@@ -201,6 +203,8 @@ def resume_weights(model, ckpt_path, log_dir, config, resume):
     if not resume or not meta.is_file():
         return
     saved = load_config(meta).get("config")
+    if saved is not None:
+        saved = {**{k: v for k, v in (defaults or {}).items() if k in config}, **saved}
     if saved is not None and saved != config:
         raise InputError(f"{ckpt_path}: trained with other network sizes than preset/flags give now; "
                          f"give --no-resume to start over, or another --model_dir")
@@ -235,18 +239,20 @@ def standard_callbacks(ckpt_path, log_dir, lr, decay=0.98, extra=None, max_minut
     ]
 
 
-def fit_checkpointed(model, name, args, config, train_data, validation_data, swap_ema=False, verbose=2):
+def fit_checkpointed(model, name, args, config, train_data, validation_data, swap_ema=False, verbose=2,
+                     config_defaults=None):
     """Fit a compiled model as checkpoint `<args.model_dir>/<name>.keras` and return the History.
 
     Checks and loads what `--resume` continues (`resume_weights`, `restore_backup`: an
     interrupted run restarts its interrupted epoch, `train_data.epoch` set by `EpochSync`), then fits
     with `standard_callbacks`, saving every resolved flag of `args` and the network sizes
-    `config` (a dict) beside the checkpoint.
+    `config` (a dict) beside the checkpoint; `config_defaults` (a dict) completes the sizes of a
+    checkpoint written before some field existed (see `resume_weights`).
     """
     model_dir = Path(args.model_dir)
     ckpt, log_dir = model_dir / f"{name}.keras", model_dir / "logs" / name
     synchronize_batch_norm(model)   # global-batch statistics under a strategy (dsp.replicas)
-    resume_weights(model, ckpt, log_dir, config, args.resume)
+    resume_weights(model, ckpt, log_dir, config, args.resume, config_defaults)
     callbacks = standard_callbacks(ckpt, log_dir, args.lr, extra={**to_jsonable(args), "config": config},
                                    max_minutes=args.max_minutes, resume=args.resume, swap_ema=swap_ema)
     initial_epoch = restore_backup(model, log_dir / "backup") if args.resume else 0

@@ -212,6 +212,20 @@ def test_resolved_configuration_is_saved_beside_the_checkpoint(tmp_path):
     resume_weights(model, tmp_path / "m.keras", tmp_path / "logs", other, resume=False)
 
 
+def test_a_checkpoint_older_than_a_config_field_resumes_with_its_default(tmp_path):
+    """Encoder checkpoints written before `output` existed were trained with the paper's mapping:
+    they continue with it, and are refused with the mask output."""
+    old = {k: v for k, v in OLD_DEFAULT_ENCODER.to_dict().items() if k != "output"}
+    model = _tiny_fit(tmp_path, {"config": old})
+    defaults = EncoderConfig().to_dict()
+    resume_weights(model, tmp_path / "m.keras", tmp_path / "logs", OLD_DEFAULT_ENCODER.to_dict(), True, defaults)
+    masked = dict(OLD_DEFAULT_ENCODER.to_dict(), output="mask")
+    with pytest.raises(InputError, match="--no-resume"):
+        resume_weights(model, tmp_path / "m.keras", tmp_path / "logs", masked, True, defaults)
+    with pytest.raises(InputError, match="--no-resume"):   # without the defaults: a missing field differs
+        resume_weights(model, tmp_path / "m.keras", tmp_path / "logs", OLD_DEFAULT_ENCODER.to_dict(), True)
+
+
 def test_no_resume_starts_over(tmp_path):
     _tiny_fit(tmp_path, {"config": {"a": 1}}, epochs=2)
     assert load_config(tmp_path / "m.json")["epoch"] >= 1
