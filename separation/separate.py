@@ -197,8 +197,9 @@ class Separator:
             return _fit_length(magnitude_with_phase(mag, reference, n, self.fs), n)
         if self.gl_init == "mixture":   # fast Griffin-Lim started from the mixture's phase
             phase = np.angle(self.fs.complex_stft(mixture))[:len(mag)]
-            phase = fgla_refine(mag[:len(phase)], phase, self.gl_iters, self.fs.hop, self.fs.n_fft)
-            return _fit_length(self.fs.inverse_stft(mag[:len(phase)] * np.exp(1j * phase), n), n)
+            mag = mag[:len(phase)]
+            phase = fgla_refine(mag, phase, self.gl_iters, self.fs.hop, self.fs.n_fft)
+            return _fit_length(self.fs.inverse_stft(mag * np.exp(1j * phase), n), n)
         return _fit_length(griffin_lim(mag, n_iter=self.gl_iters, hop_length=self.fs.hop, n_fft=self.fs.n_fft,
                                        length=n), n)
 

@@ -203,9 +203,7 @@ def resume_weights(model, ckpt_path, log_dir, config, resume, defaults=None):
     if not resume or not meta.is_file():
         return
     saved = load_config(meta).get("config")
-    if saved is not None:
-        saved = {**{k: v for k, v in (defaults or {}).items() if k in config}, **saved}
-    if saved is not None and saved != config:
+    if saved is not None and {**{k: v for k, v in (defaults or {}).items() if k in config}, **saved} != config:
         raise InputError(f"{ckpt_path}: trained with other network sizes than preset/flags give now; "
                          f"give --no-resume to start over, or another --model_dir")
     if ckpt_path.is_file() and not (Path(log_dir) / "backup").is_dir():

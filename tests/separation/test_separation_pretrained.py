@@ -58,7 +58,6 @@ def _mel_error(x, ref, cfg):
     return float(np.mean(np.abs(log_mel(x, cfg) - log_mel(ref, cfg))))
 
 
-
 @pytest.mark.slow
 def test_b2_and_b1_separate_a_held_out_mixture(held_out_mixture):
     mix, clean = held_out_mixture
