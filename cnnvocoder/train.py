@@ -146,14 +146,14 @@ class Checkpoints(keras.callbacks.Callback):
 
 
 class Samples(keras.callbacks.Callback):
-    """Every `every` epochs, synthesise validation segments (BatchNorm in inference mode)."""
+    """Every `every` epochs (never when `every` is 0), synthesise validation segments (BatchNorm in inference mode)."""
 
     def __init__(self, out_dir, spec, every, sr):
         super().__init__()
         self.out_dir, self.spec, self.every, self.sr = Path(out_dir), spec, every, sr
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
+        if self.every <= 0 or (epoch + 1) % self.every:
             return
         y = np.asarray(self.model(self.spec, training=False))
         for k, wav in enumerate(y):
@@ -216,7 +216,7 @@ def parse_args(argv=None):
     p.add_argument("--steps_per_epoch", type=int, default=TRAINING_DEFAULTS["steps_per_epoch"])
     p.add_argument("--validation_steps", type=int, default=2)
     p.add_argument("--sample_every", type=int, default=TRAINING_DEFAULTS["sample_every"],
-                   help="epochs between sample wavs")
+                   help="epochs between sample wavs (0: none)")
     p.add_argument("--seed", type=int, default=0)
     add_distribute_args(p)
     add_config_flags(p)

@@ -151,3 +151,13 @@ def test_config_saved_beside_checkpoints(tmp_path):
     np.testing.assert_allclose(np.asarray(loaded(x, training=False)),
                                np.asarray(model(x, training=False)), atol=1e-6)
     assert not [p.name for p in tmp_path.iterdir() if "tmp" in p.name]
+
+
+@pytest.mark.parametrize("every, written", [(0, []), (2, ["epoch0002_0.wav"])])
+def test_sample_wavs_every_n_epochs_and_none_for_zero(tmp_path, every, written):
+    model = build_model(make_config(**TINY))
+    samples = train.Samples(tmp_path, np.zeros((1, 9, 1025), "float32"), every, 22050)
+    samples.set_model(model)
+    for epoch in range(3):  # epochs 1..3
+        samples.on_epoch_end(epoch)
+    assert sorted(p.name for p in tmp_path.iterdir()) == written
