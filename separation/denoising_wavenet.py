@@ -4,7 +4,7 @@ Stacks of non-causal dilated 1-D convolutions (kernel 3, dilations 1..2^k) with
 gated tanh*sigmoid units; each layer adds a residual connection and a skip
 output; skip sum -> ReLU -> Conv(head_channels[0], 3) -> ReLU ->
 Conv(head_channels[1], 3) -> Conv(1, 1) = speech estimate. Energy-conserving
-output: noise estimate = input - speech. Loss L1(speech) + L1(noise).
+output: noise estimate = input - speech. Loss L1(speech) + L1(noise) (or squared errors).
 
 All convolutions use 'valid' padding, so the model is exactly shift-invariant
 and sliding inference equals one pass over the whole signal: an input of
@@ -190,13 +190,23 @@ def build_denoising_wavenet(cfg=None, input_length=None):
     return keras.Model(inp, {"speech": speech, "noise": noise}, name="denoising_wavenet")
 
 
-def compile_b2(model, learning_rate=1e-3, ema_momentum=None):
-    """L1 on speech + L1 on noise (mean absolute error each); Adam, keeping an
-    exponential moving average of the weights when `ema_momentum` is set (None or 0: off)."""
+LOSSES = ("mae", "mse")
+
+
+def compile_b2(model, learning_rate=1e-3, ema_momentum=None, loss="mae"):
+    """The same loss on speech and on noise; Adam, keeping an exponential moving average of
+    the weights when `ema_momentum` is set (None or 0: off).
+
+    Args:
+        loss: "mae" (the paper's L1) or "mse": squared error weighs the windows by their energy as an
+            utterance's SDR does, so it is the closer surrogate for SI-SDR (beyond the paper).
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"B2 loss {loss!r}: expected one of {LOSSES}")
     opt = keras.optimizers.Adam(learning_rate, use_ema=bool(ema_momentum),
                                 ema_momentum=ema_momentum or 0.99)
     model.compile(optimizer=opt,
-                  loss={"speech": "mae", "noise": "mae"}, jit_compile=False)
+                  loss={"speech": loss, "noise": loss}, jit_compile=False)
     return model
 
 

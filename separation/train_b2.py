@@ -7,9 +7,9 @@ Settings come from the preset `separation/presets/b2/NAME.json` (default,
 realdata, paper); a flag given here overrides it. Random windows of
 `target_field + receptive_field - 1` mixture samples (zero padding at the
 utterance edges), targets the centred `target_field` samples of the clean speech
-and of the noise (= mixture - speech). Loss L1(speech) + L1(noise), Adam (x0.98
-per epoch). Validation and the checkpoint use an exponential moving average of
-the weights (`--ema`, momentum 0.99; 0 = off): on the real-data test mixtures it
+and of the noise (= mixture - speech). Loss L1(speech) + L1(noise) (`--loss mse`:
+squared errors), Adam (x0.98 per epoch). Validation and the checkpoint use an
+exponential moving average of the weights (`--ema`, momentum 0.99; 0 = off): on the real-data test mixtures it
 makes STOI rise steadily with the steps instead of swinging by +-0.01 from one
 checkpoint to the next (measured; README). The best model on validation windows
 is kept as `<model_dir>/b2.keras`, with `b2.json` beside it (every resolved flag,
@@ -27,7 +27,7 @@ from dsp.presets import parse_args
 from separation import settings
 from separation.data import SeededBatches
 from separation.dynamic_mixing import add_mixing_flags, dynamic_mixtures
-from separation.denoising_wavenet import B2Config, build_denoising_wavenet, compile_b2
+from separation.denoising_wavenet import LOSSES, B2Config, build_denoising_wavenet, compile_b2
 from separation.features import claim_settings, load_settings
 from separation.mixing import read_list
 from separation.training import add_training_flags, fit_checkpointed, run_distributed
@@ -38,6 +38,9 @@ def build_parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     add_training_flags(p, "b2")
     add_mixing_flags(p)
+    p.add_argument("--loss", choices=LOSSES, default="mae",
+                   help="mae: the paper's L1 on speech and noise; mse: squared errors, closer to SI-SDR "
+                        "(a checkpoint's best score is only compared under the same loss)")
     p.add_argument("--ema", type=float, default=0.99,
                    help="momentum of the weight average used for validation and checkpoints (0 = off)")
     net = p.add_argument_group("network sizes (B2Config; defaults: the preset)")
@@ -145,7 +148,8 @@ def _train(args, verbose):
         ds = WindowDataset(load_pairs(args.data_dir, "train"), cfg, args.batch_size, args.steps_per_epoch, args.seed)
     val_pairs = load_pairs(args.data_dir, "val")
     val = validation_windows(val_pairs, cfg)
-    model = compile_b2(build_denoising_wavenet(cfg), args.lr, ema_momentum=args.ema)
+    model = compile_b2(build_denoising_wavenet(cfg), args.lr, ema_momentum=args.ema,
+                       loss=args.loss)
     hist = fit_checkpointed(model, "b2", args, cfg.to_dict(), ds, val, swap_ema=bool(args.ema), verbose=verbose)
     return model, hist
 

@@ -80,8 +80,11 @@ class BestCheckpoint(keras.callbacks.Callback):
         self.path, self.monitor, self.extra = Path(path), monitor, dict(extra or {})
         self.best = float("inf")
         meta = metadata_path(self.path)
-        if meta.is_file():  # resuming: only beat the score already on disk
-            self.best = float(load_config(meta).get("best", self.best))
+        if meta.is_file():  # resuming: only beat the score already on disk, if it is the same loss's
+            saved = load_config(meta)
+            # a checkpoint written before a trainer had --loss was trained with L1 ("mae")
+            if saved.get("loss", "mae" if "loss" in self.extra else None) == self.extra.get("loss"):
+                self.best = float(saved.get("best", self.best))
 
     def on_epoch_end(self, epoch, logs=None):
         score = (logs or {}).get(self.monitor)

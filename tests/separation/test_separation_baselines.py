@@ -57,15 +57,23 @@ def b2_windows(n, rng, cfg):
     return speech + noise, {"speech": speech[:, centre], "noise": noise[:, centre]}
 
 
-def test_b2_beats_the_mixture_after_a_few_steps():
+@pytest.mark.parametrize("loss, error", [("mae", np.abs), ("mse", np.square)])
+def test_b2_beats_the_mixture_after_a_few_steps(loss, error):
     cfg = B2Config(stacks=1, max_dilation_exp=4, residual_channels=8, gate_channels=16, skip_channels=8,
                    head_channels=(16, 8), target_field=64)
     rng = np.random.default_rng(0)
     (x, y), (val_x, val_y) = b2_windows(256, rng, cfg), b2_windows(64, rng, cfg)
     keras.utils.set_random_seed(0)
-    model = compile_b2(build_denoising_wavenet(cfg), 3e-3)
+    model = compile_b2(build_denoising_wavenet(cfg), 3e-3, loss=loss)
     model.fit(x, y, batch_size=16, epochs=2, verbose=0)          # 32 steps
-    # the mixture as the speech estimate: its L1 error is the noise's, and B2's noise output (mixture minus
+    # the mixture as the speech estimate: its error is the noise's, and B2's noise output (mixture minus
     # speech) is then 0, off by the noise again
-    identity = 2 * float(np.mean(np.abs(val_y["noise"])))
+    identity = 2 * float(np.mean(error(val_y["noise"])))
     assert model.evaluate(val_x, val_y, verbose=0, return_dict=True)["loss"] < 0.6 * identity
+
+
+def test_b2_refuses_an_unknown_loss():
+    with pytest.raises(ValueError, match="huber"):
+        compile_b2(build_denoising_wavenet(B2Config(stacks=1, max_dilation_exp=2, residual_channels=4,
+                                                    gate_channels=8, skip_channels=4, head_channels=(8, 4),
+                                                    target_field=16)), loss="huber")

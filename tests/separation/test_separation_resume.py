@@ -9,11 +9,12 @@ import keras
 import numpy as np
 import pytest
 
+from dsp.presets import save_config
 from dsp.resume import checkpoint_state
 from separation import train_b2, train_encoder
 from separation.denoising_wavenet import B2Config, build_denoising_wavenet, compile_b2
 from separation.encoder import EncoderConfig, build_encoder, compile_encoder
-from separation.training import ExactSwapEMAWeights
+from separation.training import BestCheckpoint, ExactSwapEMAWeights, metadata_path
 from tests.separation.mixtures import write_mixtures
 from tests.resume_probe import check_resume
 
@@ -122,3 +123,14 @@ def test_ema_swap_is_an_exact_exchange():
         for v, value in zip(opt._trainable_variables + opt._model_variables_moving_average, raw + avg):
             v.assign(value)
     assert drift["ExactSwapEMAWeights"] == 0.0 and drift["SwapEMAWeights"] > 0.0
+
+
+@pytest.mark.parametrize("saved_loss, loss, kept", [(None, "mae", True),     # written before --loss: L1
+                                                    ("mae", "mae", True), (None, None, True),
+                                                    ("mae", "mse", False), (None, "mse", False)])
+def test_best_checkpoint_compares_scores_of_the_same_loss_only(tmp_path, saved_loss, loss, kept):
+    """A warm restart under another loss must not keep waiting for the old loss's score."""
+    ckpt = tmp_path / "b2.keras"
+    save_config(metadata_path(ckpt), {"best": 0.07, **({"loss": saved_loss} if saved_loss else {})})
+    best = BestCheckpoint(ckpt, extra={"loss": loss} if loss else {}).best
+    assert best == (0.07 if kept else float("inf"))
