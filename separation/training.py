@@ -18,6 +18,7 @@ import contextlib
 import json
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -54,6 +55,10 @@ def add_training_flags(parser, name):
     parser.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                         help="continue an interrupted run (or a finished one from its best checkpoint); "
                              "--no-resume starts over")
+    parser.add_argument("--keep_optimizer", action="store_true",
+                        help="a finished run given more epochs keeps its optimizer state (Adam's moments and, "
+                             "with a weight average, the raw weights behind it) instead of starting Adam afresh "
+                             "from the best weights; the learning-rate schedule starts again from --lr either way")
     add_distribute_args(parser)
 
 
@@ -189,7 +194,7 @@ class ExactSwapEMAWeights(keras.callbacks.SwapEMAWeights):
                 self._swap_variables()
 
 
-def resume_weights(model, ckpt_path, log_dir, config, resume, defaults=None):
+def resume_weights(model, ckpt_path, log_dir, config, resume, defaults=None, keep_optimizer=False):
     """Check a checkpoint about to be continued, and load it when the run that wrote it finished.
 
     An interrupted run (its `log_dir/backup` still there) is restored from its backup by
@@ -199,6 +204,7 @@ def resume_weights(model, ckpt_path, log_dir, config, resume, defaults=None):
         config: dict, the network sizes of this run (`cfg.to_dict()`).
         defaults: dict, the value of every field of the config class when not given (`Cls().to_dict()`): a
             checkpoint written before a field existed was trained with its default.
+        keep_optimizer: bool, also load the optimizer's state saved in the checkpoint (`keep_optimizer_state`).
     Raises:
         InputError: the checkpoint was trained with other network sizes.
     """
@@ -210,8 +216,46 @@ def resume_weights(model, ckpt_path, log_dir, config, resume, defaults=None):
         raise InputError(f"{ckpt_path}: trained with other network sizes than preset/flags give now; "
                          f"give --no-resume to start over, or another --model_dir")
     if ckpt_path.is_file() and not (Path(log_dir) / "backup").is_dir():
-        model.load_weights(ckpt_path)
-        print(f"resuming from the weights of {ckpt_path}")
+        if keep_optimizer:
+            keep_optimizer_state(model, ckpt_path)
+        else:
+            model.load_weights(ckpt_path)
+        print(f"resuming from the weights of {ckpt_path}" + (" and its optimizer state" if keep_optimizer else ""))
+
+
+def keep_optimizer_state(model, ckpt_path):
+    """Load a best checkpoint with its optimizer state, so that training goes on where it was.
+
+    A fresh Adam moves every weight by about the full learning rate in its first steps: continued so from
+    its best checkpoint, the wide B2's validation loss rose within a few epochs in three restarts of four
+    (2026-12-05). The checkpoint
+    was written with the weight average in the model and the raw weights in the optimizer's average
+    slots (`ExactSwapEMAWeights`); they are exchanged back, so training continues from the raw weights
+    and the average goes on averaging. (A checkpoint of a run's last epoch holds the average in both:
+    Keras' SwapEMAWeights finalises it there, so training continues from the average.)
+
+    Raises:
+        InputError: the checkpoint holds no optimizer state matching this optimizer (e.g. one
+            written without a weight average, continued with one).
+    """
+    opt = model.optimizer
+    if not opt.built:
+        opt.build(model.trainable_variables)
+    before = int(opt.iterations.numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)   # Keras only warns when it skips the optimizer
+        try:
+            model.load_weights(ckpt_path)
+        except (UserWarning, ValueError) as e:            # (raised as the warning, or wrapped in a ValueError)
+            reason = str(e).strip().splitlines()[-1 if isinstance(e, UserWarning) else 2].strip()
+            raise InputError(f"{ckpt_path}: its optimizer state does not fit this run's optimizer "
+                             f"(--keep_optimizer): {reason}") from None
+    if int(opt.iterations.numpy()) == before:
+        raise InputError(f"{ckpt_path}: holds no optimizer state to keep (--keep_optimizer)")
+    if opt.use_ema:
+        swap = ExactSwapEMAWeights()
+        swap.set_model(model)
+        swap._swap_variables()
 
 
 def standard_callbacks(ckpt_path, log_dir, lr, decay=0.98, extra=None, max_minutes=None, resume=False,
@@ -253,7 +297,8 @@ def fit_checkpointed(model, name, args, config, train_data, validation_data, swa
     model_dir = Path(args.model_dir)
     ckpt, log_dir = model_dir / f"{name}.keras", model_dir / "logs" / name
     synchronize_batch_norm(model)   # global-batch statistics under a strategy (dsp.replicas)
-    resume_weights(model, ckpt, log_dir, config, args.resume, config_defaults)
+    resume_weights(model, ckpt, log_dir, config, args.resume, config_defaults,
+                   keep_optimizer=getattr(args, "keep_optimizer", False))
     callbacks = standard_callbacks(ckpt, log_dir, args.lr, extra={**to_jsonable(args), "config": config},
                                    max_minutes=args.max_minutes, resume=args.resume, swap_ema=swap_ema)
     initial_epoch = restore_backup(model, log_dir / "backup") if args.resume else 0

@@ -9,12 +9,13 @@ import keras
 import numpy as np
 import pytest
 
+from dsp.audio import InputError
 from dsp.presets import save_config
 from dsp.resume import checkpoint_state
 from separation import train_b2, train_encoder
 from separation.denoising_wavenet import B2Config, build_denoising_wavenet, compile_b2
 from separation.encoder import EncoderConfig, build_encoder, compile_encoder
-from separation.training import BestCheckpoint, ExactSwapEMAWeights, metadata_path
+from separation.training import BestCheckpoint, ExactSwapEMAWeights, keep_optimizer_state, metadata_path
 from tests.separation.mixtures import write_mixtures
 from tests.resume_probe import check_resume
 
@@ -134,3 +135,59 @@ def test_best_checkpoint_compares_scores_of_the_same_loss_only(tmp_path, saved_l
     save_config(metadata_path(ckpt), {"best": 0.07, **({"loss": saved_loss} if saved_loss else {})})
     best = BestCheckpoint(ckpt, extra={"loss": loss} if loss else {}).best
     assert best == (0.07 if kept else float("inf"))
+
+
+def _tiny_b2(ema):
+    cfg = B2Config(stacks=1, max_dilation_exp=2, residual_channels=4, gate_channels=8, skip_channels=4,
+                   head_channels=(8, 4), target_field=16)
+    return cfg, compile_b2(build_denoising_wavenet(cfg), 1e-2, ema_momentum=ema)
+
+
+def _fit_and_keep_best(tmp_path, ema):
+    """Two epochs of two steps, the first checkpointed as the trainers do: the average in the model, the raw
+    weights in the optimizer's slots."""
+    keras.utils.set_random_seed(0)
+    cfg, model = _tiny_b2(ema)
+    x = np.random.default_rng(0).normal(size=(8, cfg.input_length)).astype("float32")
+    y = {"speech": 0.5 * x[:, cfg.model_field // 2:][:, :cfg.target_field], "noise": np.zeros((8, cfg.target_field))}
+    y["noise"] = x[:, (cfg.model_field - 1) // 2:][:, :cfg.target_field] - y["speech"]
+    saved = {}
+
+    def score(epoch, logs):      # the first epoch is the best: the last one's slots hold the average too
+        logs["score"] = float(epoch)
+
+    def snapshot(epoch, logs):   # as the checkpoint was written
+        if epoch:
+            return
+        opt = model.optimizer
+        saved.update(weights=[w.numpy().copy() for w in model.trainable_variables],
+                     slots=[a.numpy().copy() for a in opt._model_variables_moving_average] if ema else None,
+                     iterations=int(opt.iterations.numpy()))
+
+    callbacks = [ExactSwapEMAWeights(swap_on_epoch=True)] if ema else []
+    callbacks += [keras.callbacks.LambdaCallback(on_epoch_end=score),
+                  BestCheckpoint(tmp_path / "b2.keras", monitor="score"),
+                  keras.callbacks.LambdaCallback(on_epoch_end=snapshot)]
+    model.fit(x, y, batch_size=4, epochs=2, callbacks=callbacks, verbose=0)
+    return saved["weights"], saved["slots"], saved["iterations"]
+
+
+def test_keep_optimizer_continues_from_the_raw_weights_and_the_average(tmp_path):
+    averaged, raw, iterations = _fit_and_keep_best(tmp_path, ema=0.9)
+    _, model = _tiny_b2(0.9)
+    keep_optimizer_state(model, tmp_path / "b2.keras")
+    opt = model.optimizer
+    assert int(opt.iterations.numpy()) == iterations == 2
+    for w, r in zip(model.trainable_variables, raw):
+        np.testing.assert_array_equal(w.numpy(), r)
+    for a, m in zip(opt._model_variables_moving_average, averaged):
+        np.testing.assert_array_equal(a.numpy(), m)
+    assert any(not np.array_equal(r, m) for r, m in zip(raw, averaged))   # the exchange is not a no-op
+    assert any(np.abs(v.numpy()).max() > 0 for v in opt.variables[2:])   # Adam's moments came back
+
+
+def test_keep_optimizer_refuses_a_checkpoint_without_matching_state(tmp_path):
+    _fit_and_keep_best(tmp_path, ema=None)
+    _, model = _tiny_b2(0.9)      # an average now, none then: the saved optimizer has fewer variables
+    with pytest.raises(InputError, match="b2.keras.*optimizer state"):
+        keep_optimizer_state(model, tmp_path / "b2.keras")
