@@ -42,6 +42,14 @@ python -m separation.train_encoder --kind b1 --preset realdata --data_dir "$DATA
 python -m separation.train_b2 --preset realdata --data_dir "$DATA" --model_dir "$MODELS" \
   --epochs 90 --steps_per_epoch 25 --max_minutes 100000 --stacks 3 --max_dilation_exp 7 \
   --residual_channels 64 --gate_channels 128 --skip_channels 64 --mixing dynamic --balance_speech --seed 0
+# A warm restart of the finished run (a fresh Adam from its best weights, new mixtures): run with --epochs 100 and
+# stopped after 10, the best was its epoch 4 (validation loss 0.0685), which --epochs 4 reproduces. (The choice was
+# checked on 72 validation mixtures, every validation utterance with every validation noise by
+# separation.mixing.mix: +2.67 dB against +2.42 for epoch 89.)
+python -m separation.train_b2 --preset realdata --data_dir "$DATA" --model_dir "$MODELS" \
+  --epochs 4 --steps_per_epoch 25 --max_minutes 100000 --stacks 3 --max_dilation_exp 7 \
+  --residual_channels 64 --gate_channels 128 --skip_channels 64 --mixing dynamic --balance_speech --seed 1 \
+  --lr 0.00016
 
 # The shipped folder: models without optimizer state, logs, the vocoder linked to pretrained/wavenet.
 python -m separation.export --model_dir "$MODELS" --out_dir pretrained/separation --vocoder pretrained/wavenet \
