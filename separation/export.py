@@ -5,10 +5,11 @@
 
 Copies `features.json` and, for each of encoder_proposed, encoder_b1 and b2 present, the model without its
 optimizer state (a third of the checkpoint's size) with its `.json` (every resolved setting, epoch, score)
-and its training log as `logs/<name>.csv` (all of them drawn in `learning_curves.png`). The vocoder (`vocoder.keras` + `vocoder.json`) comes from
-`--vocoder` (a folder or `.keras`; default `<model_dir>/vocoder.keras`): copied, or with `--link_vocoder`
-linked by a relative symbolic link (a folder that refers to an already shipped vocoder). The folder is
-written under a temporary name and renamed: an existing `--out_dir` is replaced only when all went well.
+and its training log as `logs/<name>.csv` (all of them drawn in `learning_curves.png`). The vocoder
+(`vocoder.keras` + `vocoder.json`) comes from `--vocoder` (a folder or `.keras`; default
+`<model_dir>/vocoder.keras`): copied, or with `--link_vocoder` linked by a relative symbolic link (a folder
+that refers to an already shipped vocoder). The folder is written under a temporary name and renamed: an
+existing `--out_dir` is replaced only when all went well.
 """
 import argparse
 import csv

@@ -3,18 +3,18 @@
     python -m separation.train_b2 --data_dir data/separation --model_dir models/separation \
         [--preset realdata] [--epochs 20] [--no-resume]
 
-Settings come from the preset `separation/presets/b2/NAME.json` (default,
-realdata, paper); a flag given here overrides it. Random windows of
-`target_field + receptive_field - 1` mixture samples (zero padding at the
-utterance edges), targets the centred `target_field` samples of the clean speech
-and of the noise (= mixture - speech). Loss L1(speech) + L1(noise) (`--loss mse`:
-squared errors), Adam (x0.98 per epoch). Validation and the checkpoint use an
-exponential moving average of the weights (`--ema`, momentum 0.99; 0 = off): on the real-data test mixtures it
-makes STOI rise steadily with the steps instead of swinging by +-0.01 from one
-checkpoint to the next (measured; README). The best model on validation windows
-is kept as `<model_dir>/b2.keras`, with `b2.json` beside it (every resolved flag,
-the network sizes under "config", epoch and score). ``--mixing dynamic``: windows of
-mixtures made afresh for every window (separation.dynamic_mixing).
+Settings come from the preset `separation/presets/b2/NAME.json` (default, realdata,
+paper); a flag given here overrides it. Random windows of `target_field +
+receptive_field - 1` mixture samples (zero padding at the utterance edges), targets
+the centred `target_field` samples of the clean speech and of the noise (= mixture -
+speech). Loss L1(speech) + L1(noise) (`--loss mse`: squared errors), Adam (x0.98 per
+epoch). Validation and the checkpoint use an exponential moving average of the
+weights (`--ema`, momentum 0.99; 0 = off): on the real-data test mixtures it makes
+STOI rise steadily with the steps instead of swinging by +-0.01 from one checkpoint
+to the next (measured; README). The best model on validation windows is kept as
+`<model_dir>/b2.keras`, with `b2.json` beside it (every resolved flag, the network
+sizes under "config", epoch and score). ``--mixing dynamic``: windows of mixtures
+made afresh for every window (separation.dynamic_mixing).
 """
 import argparse
 from pathlib import Path

@@ -39,7 +39,8 @@ def build_parser():
     for field, value in EncoderConfig().to_dict().items():
         if field == "output":
             net.add_argument("--output", choices=OUTPUTS, default=value,
-                             help="mapping: the paper's sigmoid estimate; mask: a sigmoid gain on the mixture's feature")
+                             help="mapping: the paper's sigmoid estimate; "
+                                  "mask: a sigmoid gain on the mixture's feature")
         else:
             net.add_argument(f"--{field}", type=type(value), default=value)
     return p
