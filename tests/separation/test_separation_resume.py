@@ -17,6 +17,7 @@ from separation.denoising_wavenet import B2Config, build_denoising_wavenet, comp
 from separation.encoder import EncoderConfig, build_encoder, compile_encoder
 from separation.training import BestCheckpoint, ExactSwapEMAWeights, keep_optimizer_state, metadata_path
 from tests.separation.mixtures import write_mixtures
+from tests.separation.test_separation_baselines import b2_windows
 from tests.resume_probe import check_resume
 
 EPOCHS = 3
@@ -148,9 +149,7 @@ def _fit_and_keep_best(tmp_path, ema):
     weights in the optimizer's slots."""
     keras.utils.set_random_seed(0)
     cfg, model = _tiny_b2(ema)
-    x = np.random.default_rng(0).normal(size=(8, cfg.input_length)).astype("float32")
-    y = {"speech": 0.5 * x[:, cfg.model_field // 2:][:, :cfg.target_field], "noise": np.zeros((8, cfg.target_field))}
-    y["noise"] = x[:, (cfg.model_field - 1) // 2:][:, :cfg.target_field] - y["speech"]
+    x, y = b2_windows(8, np.random.default_rng(0), cfg)
     saved = {}
 
     def score(epoch, logs):      # the first epoch is the best: the last one's slots hold the average too
