@@ -23,9 +23,14 @@ gradient heap integration, declipped), ``pghi_fgla`` (PGHI phase then the
 tuned number of fast Griffin-Lim iterations), ``cnn`` (FastVocoder) and
 ``cnn_keras`` (the keras model as built, compiled like the fast path
 (``tf.function``, symbolic length) and fed the same spectrograms: the speed
-baseline of the CNN).  Without ``--model_path`` the CNN is an untrained
-network of the ``--preset`` configuration: its speed is meaningful, its
-quality is not.  Prints a table, writes a figure and ends with one JSON line
+baseline of the CNN).  For the PGHI-refining CNN (``cnnvocoder.refiner``, the
+shipped ``pretrained/cnnvocoder``) both CNN rows run its one compiled form, PGHI
+start included in the time, so they measure the same thing twice; the
+like-for-like comparison there is ``cnn`` against ``pghi``.  Without
+``--model_path`` the CNN is an untrained network of the ``--preset``
+configuration: its speed is meaningful, its quality is not.  ``--speech_metrics`` adds, per row, STOI and wide-band PESQ
+against the recording and DNSMOS P.808 (``dsp.metrics``, offline).  Prints a table,
+writes a figure and ends with one JSON line
 ``{"gl32": {"spectral_convergence": .., "lsd_db": .., "x_realtime": .., "input": ..}, ...}``.
 
     python -m bench.bench_inversion --part test --model_path pretrained/cnnvocoder/model.keras
@@ -51,7 +56,7 @@ from cnnvocoder.model import build_model
 from corpus.readers import list_wavs
 from corpus.synth import make_corpus
 from dsp.audio import InputError, atomic_output, cli_main, load_audio, write_json
-from dsp.metrics import log_spectral_distance, spectral_convergence
+from dsp.metrics import dnsmos, log_spectral_distance, pesq_wb, spectral_convergence, stoi
 from dsp.spectral import stft
 
 METHODS = {  # name -> (invert method, kwargs)
@@ -127,6 +132,9 @@ def parse_args(argv=None):
                    help="GL / PGHI invert the normalised spectrogram a user of invert() passes "
                         "(clipped at |X| = 10 with the repo levels) or the raw STFT magnitude")
     p.add_argument("--json_out", default=None, help="also write the results (with metadata)")
+    p.add_argument("--speech_metrics", action="store_true",
+                   help="also score each output against the recording: STOI, wide-band PESQ "
+                        "and DNSMOS P.808 (the recordings' own P.808 in the metadata)")
     p.add_argument("--seed", type=int, default=0,
                    help="untrained CNN weights, Griffin-Lim / PGHI random phase")
     return p.parse_args(argv)
@@ -166,7 +174,7 @@ class Row:
         model, fast = nets
         self.net = model if self.kw.get("fast") is False else fast
         self.spec_type = input_of(name, args)
-        self.sc, self.lsd, self.seconds, self.first = [], [], 0.0, None
+        self.sc, self.lsd, self.seconds, self.first, self.speech = [], [], 0.0, None, []
 
     def features(self, clip):
         """[frames, bins] input of this row for ``clip`` (name, wav, spec, mel)."""
@@ -193,11 +201,22 @@ class Row:
         self.sc.append(spectral_convergence(ref, est))
         self.lsd.append(log_spectral_distance(ref, est))
         self.first = re_spec if self.first is None else self.first
+        if self.args.speech_metrics:  # after the timing: scoring is not the method's cost
+            self.speech.append(speech_scores(clip[1], y, self.config["sr"]))
 
     def result(self, audio_seconds):
-        return {"spectral_convergence": round(float(np.mean(self.sc)), 4),
-                "lsd_db": round(float(np.mean(self.lsd)), 3),
-                "x_realtime": round(audio_seconds / self.seconds, 2), "input": self.spec_type}
+        out = {"spectral_convergence": round(float(np.mean(self.sc)), 4),
+               "lsd_db": round(float(np.mean(self.lsd)), 3),
+               "x_realtime": round(audio_seconds / self.seconds, 2), "input": self.spec_type}
+        for key in (self.speech[0] if self.speech else {}):
+            out[key] = round(float(np.mean([s[key] for s in self.speech])), 3)
+        return out
+
+
+def speech_scores(wav, y, sr):
+    """STOI and wide-band PESQ of ``y`` against the recording ``wav``, DNSMOS P.808 of ``y``."""
+    y = y[:len(wav)] if len(y) >= len(wav) else np.pad(y, (0, len(wav) - len(y)))
+    return {"stoi": stoi(wav, y, sr), "pesq_wb": pesq_wb(wav, y, sr), "p808": dnsmos(y, sr)["p808"]}
 
 
 def measure(methods, clips, nets, config, args):
@@ -242,7 +261,7 @@ def main(argv=None):
     if unknown:
         raise InputError(f"unknown methods {sorted(unknown)} (choose from {list(METHODS)})")
     model, config = load_model(args, methods)
-    fast = fast_vocoder(model) if model is not None else None
+    fast = fast_vocoder(model, config) if model is not None else None
     clips = load_clips(args, config)
     total_s = sum(len(c[1]) for c in clips) / config["sr"]
     trained = bool(args.model)
@@ -255,6 +274,13 @@ def main(argv=None):
 
     results, first_outputs = measure(methods, clips, (model, fast), config, args)
     print_table(results)
+    clean_p808 = None
+    if args.speech_metrics:
+        clean_p808 = round(float(np.mean([dnsmos(c[1], config["sr"])["p808"] for c in clips])), 3)
+        print("| method | STOI | PESQ-WB | P.808 |\n|---|---|---|---|")
+        for name, r in results.items():
+            print(f"| {name} | {r['stoi']:.3f} | {r['pesq_wb']:.2f} | {r['p808']:.2f} |")
+        print(f"P.808 of the recordings themselves: {clean_p808:.2f}")
     if args.figure:
         plot(args.figure, clips[0][2], first_outputs, config,
              f"{clips[0][0]}: input and re-analysed outputs"
@@ -265,6 +291,7 @@ def main(argv=None):
                 "audio_seconds": total_s, "trained": trained, "model": args.model,
                 "seed": args.seed, "phase_defaults": PHASE_DEFAULTS,
                 "load_average": os.getloadavg()[0], "cpu_count": os.cpu_count(),
+                "recordings_p808": clean_p808,
                 "date": time.strftime("%Y-%m-%d %H:%M")}
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
         write_json(args.json_out, {"results": results, "meta": meta})

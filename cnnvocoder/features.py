@@ -15,17 +15,24 @@ from dsp.spectral import (db_to_amplitude, denormalize_db, linear_log_spectrogra
                           log_mel_spectrogram)
 
 
-def compute_features(wav, config):
-    """(spec [frames, 1025], mel [frames, n_mels]) float32 for a waveform."""
+def compute_spec(wav, config):
+    """The normalised linear spectrogram [frames, n_fft//2+1] float32 of a waveform."""
     c = config
     spec = linear_log_spectrogram(wav, n_fft=c["n_fft"], hop_length=c["hop_length"],
                                   win_length=c["win_length"], ref_level_db=c["ref_level_db"],
                                   min_level_db=c["min_level_db"])
+    return spec.astype(np.float32)
+
+
+def compute_features(wav, config):
+    """(spec [frames, 1025], mel [frames, n_mels]) float32 for a waveform."""
+    c = config
+    spec = compute_spec(wav, config)
     mel = log_mel_spectrogram(wav, c["sr"], n_fft=c["n_fft"], hop_length=c["hop_length"],
                               win_length=c["win_length"], n_mels=c["n_mels"], fmin=c["fmin"],
                               fmax=c["fmax"], ref_level_db=c["ref_level_db"],
                               min_level_db=c["min_level_db"])
-    return spec.astype(np.float32), mel.astype(np.float32)
+    return spec, mel.astype(np.float32)
 
 
 def spec_to_magnitude(spec, config):

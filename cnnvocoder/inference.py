@@ -48,6 +48,7 @@ from keras import ops
 import cnnvocoder.layers  # noqa: F401  (registers the custom layers for loading)
 import cnnvocoder.losses  # noqa: F401  (registers the loss for loading)
 from cnnvocoder.config import DEFAULT_CONFIG, config_path_for, load_config
+from cnnvocoder.refiner import RefinerVocoder, is_refiner
 from dsp.audio import InputError
 from dsp.backend import is_tensorflow, load_keras_model, require_tensorflow
 
@@ -291,17 +292,35 @@ def load_vocoder(model_path):
     return load_keras_model(model_path, "model", compile=False), config
 
 
-def fast_vocoder(model):
+def fast_vocoder(model, config=None):
     """The compiled inference form (:class:`FastVocoder`) of a keras model, or
     ``model`` itself when it already is one.  Build it once and pass it to
     ``cnnvocoder.inversion.invert`` for repeated calls (the first call of a
-    new object traces the graph); it holds a copy of the weights."""
-    return model if isinstance(model, FastVocoder) else FastVocoder(model)
+    new object traces the graph); it holds a copy of the weights.  A PGHI refiner
+    (``cnnvocoder.refiner``) gives its :class:`RefinerVocoder` with ``config``'s
+    analysis levels (default: the repository's)."""
+    if isinstance(model, (FastVocoder, RefinerVocoder)):
+        return model
+    if is_refiner(model):
+        return _refiner_vocoder(model, config)
+    return FastVocoder(model)
+
+
+_REFINERS = weakref.WeakKeyDictionary()  # keras refiner -> its compiled RefinerVocoder
+
+
+def _refiner_vocoder(model, config=None):
+    if model not in _REFINERS:
+        _REFINERS[model] = RefinerVocoder(model, config or DEFAULT_CONFIG)
+    return _REFINERS[model]
 
 
 def model_bins(model):
-    """Spectrogram bins a FastVocoder or keras model expects."""
-    return model.n_bins if isinstance(model, FastVocoder) else int(model.input_shape[-1])
+    """Spectrogram bins a FastVocoder, RefinerVocoder or keras model expects."""
+    if isinstance(model, (FastVocoder, RefinerVocoder)):
+        return model.n_bins
+    shape = model.input_shape
+    return int((shape[0] if isinstance(shape, list) else shape)[-1])
 
 
 _KERAS_CALLS = weakref.WeakKeyDictionary()  # model -> its compiled call (traced once per model)
@@ -324,21 +343,27 @@ def _keras_call(model):
     return _KERAS_CALLS[model]
 
 
-def run_cnn_keras(model, spec):
+def run_cnn_keras(model, spec, config=None):
     """The keras model as built, ``model(spec[None], training=False)``, compiled like the
-    FastVocoder (reference and speed baseline of the FastVocoder)."""
+    FastVocoder (reference and speed baseline of the FastVocoder).  A PGHI refiner runs
+    as its RefinerVocoder: the keras model as built is already its fast form."""
+    if is_refiner(model):
+        return fast_vocoder(model, config)(spec)
     if not hasattr(model, "input_shape"):
         raise InputError("fast=False needs a keras.Model, not a FastVocoder")
     y = _keras_call(model)(ops.convert_to_tensor(spec[None].astype(np.float32)))
     return np.asarray(ops.convert_to_numpy(y))[0].astype(np.float32)
 
 
-def run_cnn(model, spec):
+def run_cnn(model, spec, config=None):
     """Waveform [frames*256] from a checked normalised spectrogram, BN in inference mode.
 
-    ``model``: a FastVocoder (BN folded, one compiled pass) or a keras.Model,
-    converted on the fly (use :func:`fast_vocoder` once for repeated calls).
+    ``model``: a FastVocoder (BN folded, one compiled pass), a RefinerVocoder or a
+    keras.Model, converted on the fly (use :func:`fast_vocoder` once for repeated calls);
+    ``config``: the analysis levels a PGHI refiner needs (default: the repository's).
     """
+    if is_refiner(model):
+        return fast_vocoder(model, config)(spec)
     if not isinstance(model, FastVocoder):
         try:
             model = FastVocoder(model)

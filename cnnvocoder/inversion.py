@@ -52,10 +52,10 @@ def load_vocoder(model_path):
     return _inference().load_vocoder(model_path)
 
 
-def fast_vocoder(model):
+def fast_vocoder(model, config=None):
     """The compiled inference form of a keras model (``cnnvocoder.inference.fast_vocoder``):
     build it once and pass it as ``model=`` for repeated calls of :func:`invert`."""
-    return _inference().fast_vocoder(model)
+    return _inference().fast_vocoder(model, config)
 
 
 def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config=None,
@@ -126,7 +126,7 @@ def invert(spec, method="pghi", *, spec_type="normalized_db", model=None, config
             spec = normalize_db(amplitude_to_db(spec), ref, floor).astype(np.float32)
         elif spec_type == "db":
             spec = normalize_db(spec, ref, floor).astype(np.float32)
-        y = cnn.run_cnn(model, spec) if fast else cnn.run_cnn_keras(model, spec)
+        y = cnn.run_cnn(model, spec, cfg) if fast else cnn.run_cnn_keras(model, spec, cfg)
         return _fit_length(y, length)
 
     if spec_type == "normalized_db":

@@ -25,20 +25,32 @@
 #   --warm_start FILE     initialise the weights from this .keras (fresh optimiser)
 #   --resume true|false   continue an interrupted training (default true)
 #   --seed N              corpus, segments, training (default 0)
+#   --pretrained          skip training: stages 3-4 use the shipped PGHI-refining CNN in
+#                         pretrained/cnnvocoder (the real-speech comparison on the LJSpeech
+#                         split's test clips, which it never saw)
 #   -h, --help            this text
 # Relative paths are taken from the repository root (the stages run there).
 set -euo pipefail
 data_dir=data/cnnvocoder model_dir=models/cnnvocoder out_dir=output_cnnvocoder
 wav_dir="" test_wavs="" preset=repo epochs="" steps="" batch_size="" warm_start=""
-resume=true seed=0
+resume=true seed=0 pretrained=false
 . "$(dirname "$0")/../utils/parse_options.sh" "$@"
 here=$(dirname "$0")
 common=(--stage "$stage" --stop_stage "$stop_stage" --data_dir "$data_dir" --preset "$preset"
         --seed "$seed")
-bash "$here/01_preprocess.sh" "${common[@]}" --wav_dir "$wav_dir"
-bash "$here/02_train.sh" "${common[@]}" --model_dir "$model_dir" --epochs "$epochs" \
-  --steps "$steps" --batch_size "$batch_size" --warm_start "$warm_start" --resume "$resume" \
-  -- "$@"
+lj_part=""
+if [ "$pretrained" = true ]; then
+  model_dir=pretrained/cnnvocoder lj_part=test
+  echo "using the shipped model $model_dir/model.keras: stage 2 (training) skipped"
+else
+  bash "$here/01_preprocess.sh" "${common[@]}" --wav_dir "$wav_dir"
+  bash "$here/02_train.sh" "${common[@]}" --model_dir "$model_dir" --epochs "$epochs" \
+    --steps "$steps" --batch_size "$batch_size" --warm_start "$warm_start" --resume "$resume" \
+    -- "$@"
+fi
+if [ "$pretrained" = true ] && [ -z "$test_wavs" ]; then  # held-out synthetic speech only
+  bash "$here/01_preprocess.sh" "${common[@]}" --wav_dir "$wav_dir"
+fi
 bash "$here/03_synthesize.sh" "${common[@]}" --model_dir "$model_dir" --out_dir "$out_dir" \
   --test_wavs "$test_wavs"
-bash "$here/04_compare.sh" "${common[@]}" --model_dir "$model_dir"
+bash "$here/04_compare.sh" "${common[@]}" --model_dir "$model_dir" --lj_part "$lj_part"

@@ -48,7 +48,7 @@ def load_cnn(model_path):
     if not Path(model_path).is_file():
         raise InputError(f"{model_path}: no such model file")
     model, config = load_vocoder(model_path)
-    return fast_vocoder(model), config
+    return fast_vocoder(model, config), config
 
 
 @cli_main

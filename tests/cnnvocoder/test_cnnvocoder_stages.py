@@ -104,6 +104,28 @@ def test_run_sh_passes_valid_flags_to_every_command(tmp_path, recording_python):
     assert calls[0][calls[0].index("--seed") + 1] == "5" and calls[1][-1] == "6"  # held out
 
 
+def test_run_sh_pretrained_skips_training_and_scores_the_test_clips(tmp_path, recording_python):
+    """run.sh --pretrained: no training; synthesis and both comparisons use the shipped
+    model, and the real-speech comparison runs on the LJSpeech split's test clips."""
+    env = {**recording_python.env, "AUDIOSYNTH_REALDATA": str(tmp_path / "real")}
+    r = subprocess.run(["bash", str(ROOT / "cnnvocoder" / "run.sh"), "--pretrained",
+                        "--data_dir", str(tmp_path / "d"), "--out_dir", str(tmp_path / "o"),
+                        "--test_wavs", f"{tmp_path}/a.wav {tmp_path}/b.wav"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    calls = [line.split() for line in recording_python.calls()]
+    modules = [c[1] for c in calls]
+    assert modules == ["cnnvocoder.gen_spec"] + ["cnnvocoder.synthesis"] * 3 \
+        + ["cnnvocoder.gen_spec"] + ["cnnvocoder.synthesis"] * 3 + ["bench.bench_inversion"] * 2
+    shipped = "pretrained/cnnvocoder/model.keras"
+    cnn = [synthesis.parse_args(c[2:]) for c in calls if c[1] == "cnnvocoder.synthesis"
+           and c[c.index("--method") + 1] == "cnn"]
+    assert len(cnn) == 2 and all(a.model == shipped for a in cnn)
+    benches = [bench_inversion.parse_args(c[2:]) for c in calls if c[1] == "bench.bench_inversion"]
+    assert all(b.model == shipped for b in benches)
+    assert benches[1].part == "test" and benches[1].realdata == f"{tmp_path}/real/ljspeech_sample"
+
+
 def test_presets_resolve():
     names = preset_names(PRESET_DIR)
     assert "repo" in names
