@@ -47,7 +47,7 @@ from keras import ops
 
 import cnnvocoder.layers  # noqa: F401  (registers the custom layers for loading)
 import cnnvocoder.losses  # noqa: F401  (registers the loss for loading)
-from cnnvocoder.config import DEFAULT_CONFIG, config_path_for, load_config
+from cnnvocoder.config import ANALYSIS_KEYS, DEFAULT_CONFIG, config_path_for, load_config
 from cnnvocoder.refiner import RefinerVocoder, is_refiner
 from dsp.audio import InputError
 from dsp.backend import is_tensorflow, load_keras_model, require_tensorflow
@@ -310,9 +310,12 @@ _REFINERS = weakref.WeakKeyDictionary()  # keras refiner -> its compiled Refiner
 
 
 def _refiner_vocoder(model, config=None):
-    if model not in _REFINERS:
-        _REFINERS[model] = RefinerVocoder(model, config or DEFAULT_CONFIG)
-    return _REFINERS[model]
+    """The RefinerVocoder of a keras refiner, compiled once per model and analysis."""
+    config = config or DEFAULT_CONFIG
+    cached = _REFINERS.get(model)
+    if cached is None or any(cached.config.get(k) != config.get(k) for k in ANALYSIS_KEYS):
+        cached = _REFINERS[model] = RefinerVocoder(model, config)
+    return cached
 
 
 def model_bins(model):

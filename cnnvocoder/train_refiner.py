@@ -33,7 +33,7 @@ from cnnvocoder.ljspeech_split import split_part
 from cnnvocoder.losses import SpectralLoss, loss_term
 from cnnvocoder.refiner import (REFINER_DEFAULTS, RefinerVocoder, build_refiner, pghi_start,
                                 phase_derivative_loss)
-from dsp.audio import InputError, atomic_output, cli_main, load_audio
+from dsp.audio import InputError, atomic_output, check_output, cli_main, load_audio
 from dsp.backend import load_keras_model
 from dsp.metrics import spectral_convergence
 from dsp.presets import parse_args as parse_with_preset
@@ -52,6 +52,8 @@ def wav_files(folder, part):
             return split_part(part)
         except FileNotFoundError as exc:
             raise InputError(f"{exc} (set AUDIOSYNTH_REALDATA or pass --{part}_dir)") from None
+    if not Path(folder).is_dir():
+        raise InputError(f"{folder}: no such folder")
     files = sorted(str(p) for p in Path(folder).iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS)
     if not files:
         raise InputError(f"{folder}: no audio files ({', '.join(AUDIO_EXTENSIONS)})")
@@ -230,13 +232,18 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     config = {k: getattr(args, k) for k in CONFIG_KEYS}
+    train_files, val_files = wav_files(args.train_dir, "train"), wav_files(args.val_dir, "val")
     model_dir = Path(args.model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{model_dir}: cannot create the model folder ({exc.strerror})") from None
+    check_output(model_dir / "log.csv")  # writable, before minutes of analysis
     last = model_dir / "last.keras"
     keras.utils.set_random_seed(args.seed)
     print("analysing the recordings (PGHI start, true STFT) ...", flush=True)
-    train = [analyse(f, config) for f in tqdm(wav_files(args.train_dir, "train"), desc="train")]
-    val = [analyse(f, config) for f in tqdm(wav_files(args.val_dir, "val"), desc="val")]
+    train = [analyse(f, config) for f in tqdm(train_files, desc="train")]
+    val = [analyse(f, config) for f in tqdm(val_files, desc="val")]
     total = config["epochs"] * config["steps_per_epoch"]
     initial_epoch, best = 0, np.inf
     if args.resume and last.is_file():

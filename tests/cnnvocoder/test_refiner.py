@@ -135,10 +135,15 @@ def test_trainer_refuses_bad_input_with_one_line(tmp_path, capsys):
     assert exc.value.code != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "empty" in err[0] and "no audio files" in err[0]
+    with pytest.raises(SystemExit):
+        train_refiner.main(["--train_dir", str(tmp_path / "nowhere"), "--model_dir",
+                            str(tmp_path / "m")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nowhere: no such folder" in err[0]
     short = {"name": "tiny", "spec": np.zeros((10, 1025), np.float32)}
     with pytest.raises(InputError, match="tiny: shorter than one training window"):
         train_refiner.Windows([short], 64, 2, 1, 256, 0)
-    assert not (tmp_path / "m" / "model.keras").exists()
+    assert not (tmp_path / "m").exists()
 
 
 def test_pretrained_refiner_beats_pghi_on_a_held_out_clip():
