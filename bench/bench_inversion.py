@@ -214,8 +214,8 @@ class Row:
 
 
 def speech_scores(wav, y, sr):
-    """STOI and wide-band PESQ of ``y`` against the recording ``wav``, DNSMOS P.808 of ``y``."""
-    y = y[:len(wav)] if len(y) >= len(wav) else np.pad(y, (0, len(wav) - len(y)))
+    """STOI and wide-band PESQ of ``y`` against the recording ``wav`` (``y`` has its length:
+    every row inverts with ``length=len(wav)``), DNSMOS P.808 of ``y``."""
     return {"stoi": stoi(wav, y, sr), "pesq_wb": pesq_wb(wav, y, sr), "p808": dnsmos(y, sr)["p808"]}
 
 

@@ -1,7 +1,7 @@
 """Fast inference form of a trained CNN vocoder (same function, fewer FLOPs).
 
 Backend: the compiled path (``tf.function``, ``compile=True``) needs the
-TensorFlow backend of Keras (``dsp.backend.require_tensorflow``); on any other
+TensorFlow backend of Keras (``dsp.backend.compiled_function``); on any other
 backend :class:`FastVocoder` runs the same ``keras.ops`` eagerly (the default
 ``compile=None`` picks).  This module also loads checkpoints
 (:func:`load_vocoder`) and runs a model on a spectrogram (:func:`run_cnn`).
@@ -50,7 +50,7 @@ import cnnvocoder.losses  # noqa: F401  (registers the loss for loading)
 from cnnvocoder.config import ANALYSIS_KEYS, DEFAULT_CONFIG, config_path_for, load_config
 from cnnvocoder.refiner import RefinerVocoder, is_refiner
 from dsp.audio import InputError
-from dsp.backend import is_tensorflow, load_keras_model, require_tensorflow
+from dsp.backend import compiled_function, is_tensorflow, load_keras_model
 
 
 def _bn_affine(layer):
@@ -198,14 +198,10 @@ class FastVocoder:
 
     def _compile_tf(self):
         """Both stages as ``tf.function`` with a symbolic length (TensorFlow only)."""
-        require_tensorflow("FastVocoder(compile=True)")
-        # lazy: TensorFlow exists only on its backend; the module must import on any other
-        import tensorflow as tf
-
-        self._pre_fn = tf.function(self._prenet, input_signature=[
-            tf.TensorSpec([1, None, self.n_bins], tf.float32)])
-        self._head_fn = tf.function(self._heads, input_signature=[
-            tf.TensorSpec([1, None, self.n_bins * self.pre_channels], tf.float32)])
+        what = "FastVocoder(compile=True)"
+        self._pre_fn = compiled_function(self._prenet, [[1, None, self.n_bins]], what)
+        self._head_fn = compiled_function(
+            self._heads, [[1, None, self.n_bins * self.pre_channels]], what)
 
     @staticmethod
     def _block(model, name):
@@ -339,9 +335,7 @@ def _keras_call(model):
     if model not in _KERAS_CALLS:
         call = lambda x: model(x, training=False)  # noqa: E731
         if is_tensorflow():
-            import tensorflow as tf   # TensorFlow-only branch (is_tensorflow above)
-            call = tf.function(call, input_signature=[
-                tf.TensorSpec([1, None, model_bins(model)], tf.float32)])
+            call = compiled_function(call, [[1, None, model_bins(model)]])
         _KERAS_CALLS[model] = call
     return _KERAS_CALLS[model]
 

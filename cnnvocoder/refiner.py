@@ -24,7 +24,7 @@ from keras import layers, ops
 
 from cnnvocoder.features import spec_to_magnitude
 from cnnvocoder.refiner_layers import ISTFTSynthesis, RefinerFeatures
-from dsp.backend import is_tensorflow
+from dsp.backend import compiled_function, is_tensorflow
 from dsp.pghi import declip, pghi_phase
 
 PACKAGE = "cnnvocoder"
@@ -132,9 +132,8 @@ class RefinerVocoder:
         self.n_bins = int(model.inputs[0].shape[-1])
         call = lambda s, p, m: model([s, p, m], training=False)["wav"]  # noqa: E731
         if compile or (compile is None and is_tensorflow()):
-            import tensorflow as tf  # TensorFlow-only branch (is_tensorflow above)
-            spec = tf.TensorSpec([1, None, self.n_bins], tf.float32)
-            call = tf.function(call, input_signature=[spec, spec, spec])
+            call = compiled_function(call, [[1, None, self.n_bins]] * 3,
+                                     "RefinerVocoder(compile=True)")
         self._call = call
 
     def __call__(self, spec):

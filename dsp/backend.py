@@ -2,8 +2,8 @@
 
 Model code uses `keras.ops` and runs on any Keras backend. A handful of
 training and generation paths are written against TensorFlow itself (a GAN's
-`tf.GradientTape` step, `tf.function` / `tf.while_loop` generators); they call
-`require_tensorflow` first so that another backend gets one clear error
+`tf.GradientTape` step, `tf.function` / `tf.while_loop` generators, compiled
+inference calls through `compiled_function`); they call `require_tensorflow` first so that another backend gets one clear error
 instead of a deep traceback. `load_keras_model` loads a checkpoint the same
 way: a missing, truncated or foreign file gives one line naming it.
 """
@@ -34,6 +34,24 @@ def require_tensorflow(what):
         raise BackendError(
             f"{what} needs the TensorFlow backend of Keras, but KERAS_BACKEND is "
             f"{keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow")
+
+
+def compiled_function(fn, shapes, what="a compiled call"):
+    """``fn`` as a ``tf.function`` over float32 tensors of ``shapes`` (TensorFlow only).
+
+    The one place inference code compiles a Keras call: a fixed input signature with
+    ``None`` for the length, so that every input length runs the same graph instead of
+    retracing per utterance.
+
+    Args:
+        fn: callable of ``len(shapes)`` tensors.
+        shapes: list of shapes, e.g. ``[[1, None, 1025]]``.
+        what: named in the BackendError under another backend.
+    """
+    require_tensorflow(what)
+    import tensorflow as tf  # lazy: TensorFlow exists only on its backend
+
+    return tf.function(fn, input_signature=[tf.TensorSpec(s, tf.float32) for s in shapes])
 
 
 def load_keras_model(path, what="model", **kwargs):
