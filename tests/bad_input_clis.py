@@ -311,6 +311,8 @@ CLIS = [
         _folder_cli(lambda d, out: ["--data_dir", d, "--out_dir", out, "--num_workers", "1"])),
     Cli("cnnvocoder.gen_spec", "cnnvocoder.gen_spec",
         _file_cli(lambda w, out: ["-i", w, "-o", out / "x.npz"], lambda inp: inp.ro)),
+    Cli("resgan.predictability", "resgan.predictability",
+        _folder_cli(lambda d, out: ["--train_dir", d, "--test_dir", d, "--out", out / "lines.jsonl"])),
     Cli("train.py", "train.py", _argv_train_py, keras=True),
     Cli("synthesize.py", "synthesize.py", _argv_synthesize, keras=True),
     Cli("audiornn.AudioRNN -t", "audiornn.AudioRNN",
