@@ -24,6 +24,11 @@ def _pair(ref, est):
     return ref[:n], est[:n]
 
 
+def significant(result, digits=5):
+    """``result`` (a dict) with its float values rounded to ``digits`` significant digits, for a JSON line."""
+    return {k: (float(f"{v:.{digits}g}") if isinstance(v, float) else v) for k, v in result.items()}
+
+
 def log_spectral_distance(ref_mag, est_mag, floor=1e-9):
     """Mean over frames of the RMS (over bins) dB difference of magnitudes."""
     ref = 20.0 * np.log10(np.maximum(np.abs(ref_mag), floor))

@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dsp.audio import InputError, load_audio
-from dsp.metrics import log_spectral_distance, mel_cepstral_distortion
+from dsp.metrics import log_spectral_distance, mel_cepstral_distortion, significant
 from resgan import models, synthesis
 from resgan.baselines import PulseBaselines
 from resgan.constants import PULSE_LENGTH, SAMPLE_RATE
@@ -212,7 +212,7 @@ def evaluate(args, max_frames=20000):
     for name, values in mcd.items():
         result[f"mcd_{name}"] = float(np.mean(values)) if values else None
     result["mcd_utterances"] = done
-    return {k: (float(f"{v:.5g}") if isinstance(v, float) else v) for k, v in result.items()}
+    return significant(result)
 
 
 def print_json(result):

@@ -31,6 +31,7 @@ import numpy as np
 
 from corpus.readers import list_wavs
 from dsp.audio import InputError, atomic_output, check_output, cli_main
+from dsp.metrics import significant
 from resgan.constants import N_MFCC
 from resgan.recordings import analyze_recordings
 
@@ -67,21 +68,23 @@ class RidgeReadout:
         self.context, self.l2 = int(context), float(l2)
         self.mean = self.scale = self.weights = None
 
-    def _features(self, inputs):
-        z = (context_frames(inputs, self.context) - self.mean) / self.scale
+    def _features(self, contexts):
+        """Features ``[frames, 2 * c + 1]`` of `context_frames` output ``[frames, c]``."""
+        z = (contexts - self.mean) / self.scale
         return np.concatenate([z, z ** 2, np.ones((len(z), 1))], axis=1)
 
     def fit(self, utterances):
         """Fit on ``[(inputs [frames, d], targets [frames, 400], voiced bool [frames])]``."""
-        stacked = np.concatenate([context_frames(x, self.context)[v] for x, _, v in utterances])
+        voiced = [context_frames(x, self.context)[v] for x, _, v in utterances]
+        stacked = np.concatenate(voiced)
         if len(stacked) == 0:
             raise InputError("no voiced training frame")
         self.mean, self.scale = stacked.mean(axis=0), stacked.std(axis=0) + 1e-9
         n_features = 2 * stacked.shape[1] + 1
         gram = np.zeros((n_features, n_features))
         cross = np.zeros((n_features, utterances[0][1].shape[1]))
-        for x, y, v in utterances:   # sufficient statistics, one utterance at a time
-            f = self._features(x)[v]
+        for contexts, (_, y, v) in zip(voiced, utterances):   # sufficient statistics, one utterance at a time
+            f = self._features(contexts)
             gram += f.T @ f
             cross += f.T @ np.asarray(y, np.float64)[v]
         penalty = self.l2 * np.eye(n_features)
@@ -93,7 +96,7 @@ class RidgeReadout:
         """Pulses ``float64 [frames, 400]`` of one utterance's inputs."""
         if self.weights is None:
             raise RuntimeError("fit() first")
-        return self._features(inputs) @ self.weights
+        return self._features(context_frames(inputs, self.context)) @ self.weights
 
 
 def measure(train, tests, context=3, l2=10.0):
@@ -154,8 +157,7 @@ def build_parser():
 @cli_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.context < 0 or args.l2 < 0:
-        raise InputError(f"--context and --l2 must be >= 0, got {args.context} and {args.l2}")
+    RidgeReadout(args.context, args.l2)   # refuses bad settings (one line) before the analysis
     if args.out:   # an unwritable output stops the run before the analysis
         check_output(args.out)
     # every folder is listed before any analysis, and analysed before anything is printed
@@ -168,7 +170,7 @@ def main(argv=None):
     for name, scores in measure(train, tests, args.context, args.l2).items():
         result = {"test_dir": str(name), "n_train_files": len(train), "n_test_files": len(tests[name])}
         result.update(scores)
-        lines.append(json.dumps({k: (float(f"{v:.5g}") if isinstance(v, float) else v) for k, v in result.items()}))
+        lines.append(json.dumps(significant(result)))
     print("\n".join(lines))
     if args.out:
         with atomic_output(args.out) as tmp:

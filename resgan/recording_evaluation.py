@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-from dsp.metrics import mel_cepstral_distortion, stoi
+from dsp.metrics import mel_cepstral_distortion, significant, stoi
 from resgan import figures, models
 from resgan import synthesis as rs
 from resgan.baselines import pulse_mse
@@ -98,7 +98,7 @@ def evaluate_recordings(folder, recordings, seed=0, progress=True, figure=None, 
     result["lsd_lf_pulse"], result["lsd_hf_pulse"] = band_lsd(real, pulse[v])
     result["lsd_lf_gan"], result["lsd_hf_gan"] = band_lsd(real, gan[v])
     result.update({k: float(np.mean(vals)) for k, vals in speech_scores.items()})
-    return {k: (float(f"{val:.5g}") if isinstance(val, float) else val) for k, val in result.items()}
+    return significant(result)
 
 
 def _speaker_figure(path, recordings, real, pulse, gan, voiced):

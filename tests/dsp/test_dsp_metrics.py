@@ -10,7 +10,7 @@ from scipy.signal import butter, lfilter, sosfilt
 
 from dsp.audio import resample
 from dsp.metrics import (dnsmos, f0_errors, f0_track, log_spectral_distance, mel_cepstral_distortion, mel_cepstrum,
-                         pesq_nb, sdr, si_sdr, spectral_convergence, stoi, visqol)
+                         pesq_nb, sdr, si_sdr, significant, spectral_convergence, stoi, visqol)
 from dsp.spectral import mel_filterbank, stft
 
 
@@ -154,3 +154,9 @@ def test_f0_errors_of_tones_with_known_pitch():
     half = _harmonic(150.0, sr)
     half[sr // 2:] = 0
     assert f0_errors(ref, f0_track(half, sr))["vde"] == pytest.approx(0.5, abs=0.08)
+
+
+def test_significant_rounds_only_the_floats():
+    assert significant({"a": 0.123456789, "b": 12345.678, "n": 3, "s": "x", "none": None}) == \
+        {"a": 0.12346, "b": 12346.0, "n": 3, "s": "x", "none": None}
+    assert significant({"a": 0.123456789}, digits=2) == {"a": 0.12}
