@@ -4,7 +4,8 @@ Each formant (centre frequency F, bandwidth B, in Hz) is a complex-conjugate
 pole pair at radius ``r = exp(-pi B / sr)`` and angle ``theta = 2 pi F / sr``,
 i.e. the second-order section ``1 - 2 r cos(theta) z^-1 + r^2 z^-2``. The
 vocal-tract polynomial ``A(z)`` is the product of the sections, so its order is
-``2 * n_formants`` (14 at 16 kHz: 5 phone formants + 2 fixed higher resonances) and it is minimum phase by construction (all ``r < 1``).
+``2 * n_formants`` (14 at 16 kHz: 5 phone formants + 2 fixed higher resonances) and it is
+minimum phase by construction (all ``r < 1``).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Model code uses `keras.ops` and runs on any Keras backend. A handful of
 training and generation paths are written against TensorFlow itself (a GAN's
 `tf.GradientTape` step, `tf.function` / `tf.while_loop` generators, compiled
-inference calls through `compiled_function`); they call `require_tensorflow` first so that another backend gets one clear error
-instead of a deep traceback. `load_keras_model` loads a checkpoint the same
+inference calls through `compiled_function`); they call `require_tensorflow` first so that
+another backend gets one clear error instead of a deep traceback. `load_keras_model` loads a checkpoint the same
 way: a missing, truncated or foreign file gives one line naming it.
 """
 import zipfile

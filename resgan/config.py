@@ -93,8 +93,8 @@ def build_parser():
 
 def check_args(args):
     """ValueError naming the flag for values no stage can use."""
-    for name in ("rnn_context_len", "batch_size", "pulse_filters", "gan_filters", "epochs_pulse", "epochs_gan", "patience",
-                 "plot_every"):
+    for name in ("rnn_context_len", "batch_size", "pulse_filters", "gan_filters", "epochs_pulse", "epochs_gan",
+                 "patience", "plot_every"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
     if args.output_gain <= 0:

@@ -137,7 +137,8 @@ def np_sample_categorical(logits, temperature, rng):
 # ---------------------------------------------------------------- Keras losses
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class MuLawCrossEntropy(keras.losses.Loss):
-    """Cross-entropy of integer µ-law codes ``[batch, time]`` (or ``[..., 1]``) against logits ``[batch, time, 256]``."""
+    """Cross-entropy of integer µ-law codes ``[batch, time]`` (or ``[..., 1]``) against logits
+    ``[batch, time, 256]``."""
 
     def __init__(self, name="mulaw_cross_entropy", **kwargs):
         super().__init__(name=name, **kwargs)

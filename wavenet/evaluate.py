@@ -175,8 +175,8 @@ def main(argv=None):
     write_json(out_dir / "results.json", {"model": str(ckpt), "sample_rate": cfg.sample_rate,
                                           "griffinlim_iterations": args.n_iter, "temperature": args.temperature,
                                           "prob_floor": args.prob_floor, "postfilter_iters": args.postfilter_iters,
-                                          "postfilter_db": args.postfilter_db, "seed": args.seed, "repeats": args.repeats,
-                                          "means": means,
+                                          "postfilter_db": args.postfilter_db, "seed": args.seed,
+                                          "repeats": args.repeats, "means": means,
                                           "files": rows})
     with atomic_output(out_dir / "results.md") as tmp:
         Path(tmp).write_text(table)

@@ -53,7 +53,8 @@ def build_parser():
     m.add_argument("--residual_channels", type=int, default=None, help=FROM_PRESET)
     m.add_argument("--gate_channels", type=int, default=None,
                    help="default: the preset's value, else 2 x residual_channels")
-    m.add_argument("--skip_channels", type=int, default=None, help="default: the preset's value, else residual_channels")
+    m.add_argument("--skip_channels", type=int, default=None,
+                   help="default: the preset's value, else residual_channels")
     m.add_argument("--n_speakers", type=int, default=None,
                    help="global conditioning table size (>= the speakers found by --speaker_regex); 0 = none")
     m.add_argument("--global_channels", type=int, default=None, help=f"speaker embedding width {FROM_PRESET}")
@@ -81,7 +82,8 @@ def build_parser():
                    help="halve the learning rate every N optimizer steps (0: constant, as r9y9 #65 advises early on)")
     t.add_argument("--ema", type=float, default=0.0,
                    help="exponential moving average of the weights with this momentum (e.g. 0.999; 0: off); "
-                        "checkpoints and samples then also use OUT_DIR/ckpt/ema.keras, the final vocoder is the average")
+                        "checkpoints and samples then also use OUT_DIR/ckpt/ema.keras, "
+                        "the final vocoder is the average")
     t.add_argument("--input_noise", type=float, default=0.0,
                    help="µ-law vocoders: move the teacher-forced input samples by up to about this many µ-law "
                         "steps (noise level drawn per window; targets stay clean), so the network learns to "
